@@ -1,0 +1,144 @@
+// Typed configuration of wa-routerd (CONTRACT.md section 7). Every field has the documented
+// default, so a default-constructed Config is exactly what an empty YAML file yields.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace wa::config {
+
+struct Redis {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string unix_socket;  // non-empty: connect through it instead of host/port
+  std::string password;
+  int db = 0;
+  std::string prefix;  // prepended to every key and channel
+  bool operator==(const Redis&) const = default;
+};
+
+struct Queue {
+  std::string name = "wa-campaigns";
+  int lease_seconds = 60;
+  int batch_size = 64;
+  int max_deliveries = 5;
+  bool operator==(const Queue&) const = default;
+};
+
+struct Results {
+  std::int64_t ttl_seconds = 604800;
+  bool operator==(const Results&) const = default;
+};
+
+struct Retry {
+  double base_delay = 300;  // seconds
+  double max_delay = 3600;  // seconds
+  double jitter = 0.2;      // 0 <= jitter < 1
+  int max_attempts = 10;
+  bool operator==(const Retry&) const = default;
+};
+
+struct SwitchThresholds {
+  double error_rate_threshold = 10;         // percent; broken when above
+  double response_time_threshold = 5000;    // ms; broken when above
+  int health_score_threshold = 60;          // score; broken when below
+  bool operator==(const SwitchThresholds&) const = default;
+};
+
+struct Selection {
+  bool enable_auto_switching = true;
+  SwitchThresholds switch_thresholds;
+  bool operator==(const Selection&) const = default;
+};
+
+struct HealthWeights {
+  double connection_stability = 0.35;
+  double message_success_rate = 0.25;
+  double recent_activity = 0.20;
+  double error_rate = 0.20;
+  double response_time = 0.15;
+  double uptime = 0.15;
+  bool operator==(const HealthWeights&) const = default;
+};
+
+struct Health {
+  double check_interval = 300;  // seconds
+  int min_score_primary = 80;
+  int min_score_secondary = 60;
+  int max_sessions_per_workspace = 10;
+  HealthWeights weights;
+  bool operator==(const Health&) const = default;
+};
+
+enum class Strategy { weighted_capacity, health_score, round_robin };
+
+struct LoadBalancing {
+  Strategy strategy = Strategy::weighted_capacity;
+  double base_capacity = 1000;  // messages per hour
+  bool enable_predictive_analytics = true;
+  bool operator==(const LoadBalancing&) const = default;
+};
+
+struct AlertThresholds {
+  double high_error_rate = 15;    // percent; broken when above
+  double slow_delivery = 10000;   // ms; broken when above
+  double low_success_rate = 80;   // percent; broken when below
+  bool operator==(const AlertThresholds&) const = default;
+};
+
+struct Analytics {
+  int retention_period_days = 30;
+  bool real_time_monitoring = true;
+  AlertThresholds alert_thresholds;
+  bool operator==(const Analytics&) const = default;
+};
+
+struct Metrics {
+  std::string listen = "127.0.0.1:9464";  // empty: off
+  bool operator==(const Metrics&) const = default;
+};
+
+enum class LogFormat { text, json };
+
+struct Logging {
+  std::string level = "info";  // trace debug info warn error critical off
+  LogFormat format = LogFormat::text;
+  bool operator==(const Logging&) const = default;
+};
+
+struct Config {
+  Redis redis;
+  Queue queue;
+  Results results;
+  Retry retry;
+  Selection selection;
+  Health health;
+  LoadBalancing load_balancing;
+  Analytics analytics;
+  Metrics metrics;
+  Logging logging;
+  bool operator==(const Config&) const = default;
+};
+
+// Thrown by the loaders. what() lists every problem found, one per line, each naming the key
+// (`health.min_score_primary: expected an integer 0-100, got "high"`).
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(std::vector<std::string> problems);
+  const std::vector<std::string>& problems() const noexcept { return problems_; }
+
+ private:
+  std::vector<std::string> problems_;
+};
+
+// Parses YAML text. `origin` names the source in messages (a file path, or "<string>").
+Config load_from_string(const std::string& yaml, const std::string& origin = "<string>");
+// Reads and parses a file; an unreadable file is a ConfigError naming the path.
+Config load_from_file(const std::string& path);
+
+const char* to_string(Strategy s) noexcept;
+const char* to_string(LogFormat f) noexcept;
+
+}  // namespace wa::config

@@ -1,0 +1,56 @@
+// A small streaming JSON writer for the records the daemon emits. It appends to a string, puts
+// the commas, escapes strings (RFC 8259) and never emits NaN or infinities (they become null).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wa::core {
+
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+
+  JsonWriter& begin_object();
+  JsonWriter& end_object();
+  JsonWriter& begin_array();
+  JsonWriter& end_array();
+  JsonWriter& key(std::string_view k);
+  JsonWriter& string(std::string_view s);
+  JsonWriter& number(std::int64_t v);
+  JsonWriter& number(std::uint64_t v);
+  JsonWriter& number(int v) { return number(static_cast<std::int64_t>(v)); }
+  JsonWriter& number(double v);
+  JsonWriter& boolean(bool v);
+  JsonWriter& null();
+  // Text that is already JSON (a number or an echoed value).
+  JsonWriter& raw(std::string_view json);
+
+  template <typename T>
+  JsonWriter& member(std::string_view k, const T& v) {
+    key(k);
+    return value(v);
+  }
+
+ private:
+  JsonWriter& value(std::string_view s) { return string(s); }
+  JsonWriter& value(const std::string& s) { return string(s); }
+  JsonWriter& value(const char* s) { return string(s); }
+  JsonWriter& value(bool v) { return boolean(v); }
+  JsonWriter& value(int v) { return number(v); }
+  JsonWriter& value(std::int64_t v) { return number(v); }
+  JsonWriter& value(std::uint64_t v) { return number(v); }
+  JsonWriter& value(double v) { return number(v); }
+  void separate();
+
+  std::string& out_;
+  std::vector<bool> first_;  // per open container: no element written yet
+  bool after_key_ = false;
+};
+
+// Appends s as a JSON string literal (with quotes).
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace wa::core
