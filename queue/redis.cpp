@@ -1,0 +1,427 @@
+#include "queue/redis.hpp"
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+
+namespace wa::redis {
+
+namespace {
+
+class Category : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "wa.redis"; }
+  std::string message(int ev) const override {
+    switch (static_cast<Errc>(ev)) {
+      case Errc::not_connected:
+        return "not connected to Redis";
+      case Errc::connection_lost:
+        return "connection to Redis lost (outcome unknown)";
+      case Errc::timeout:
+        return "Redis command timed out (outcome unknown)";
+      case Errc::stopped:
+        return "Redis connection stopped";
+    }
+    return "unknown Redis error";
+  }
+};
+
+Reply convert(const redisReply* r) {
+  Reply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      out.type = Reply::Type::string;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = Reply::Type::status;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = Reply::Type::error;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = Reply::Type::integer;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = Reply::Type::array;
+      out.elements.reserve(r->elements);
+      for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+      break;
+    default:
+      out.type = Reply::Type::nil;
+  }
+  return out;
+}
+
+bool is_ip_literal(const std::string& host) {
+  error_code ec;
+  (void)asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+}  // namespace
+
+const boost::system::error_category& category() noexcept {
+  static const Category c;
+  return c;
+}
+
+std::string Endpoint::describe() const {
+  if (!unix_socket.empty()) return "unix:" + unix_socket + (db ? "/" + std::to_string(db) : "");
+  return host + ":" + std::to_string(port) + (db ? "/" + std::to_string(db) : "");
+}
+
+struct Connection::Batch {
+  std::vector<Reply> replies;
+  std::size_t remaining = 0;
+  error_code ec;
+  Handler handler;
+};
+
+std::shared_ptr<Connection> Connection::create(asio::any_io_executor ex, Endpoint ep,
+                                               std::string name) {
+  return std::shared_ptr<Connection>(new Connection(std::move(ex), std::move(ep), std::move(name)));
+}
+
+Connection::Connection(asio::any_io_executor ex, Endpoint ep, std::string name)
+    : ex_(ex),
+      ep_(std::move(ep)),
+      name_(std::move(name)),
+      resolver_(ex),
+      sd_(ex),
+      tick_timer_(ex),
+      reconnect_timer_(ex),
+      backoff_(ep_.reconnect_min),
+      rng_(std::random_device{}()) {}
+
+Connection::~Connection() {
+  state_ = State::stopped;
+  drop(Errc::stopped, "stopped");
+}
+
+void Connection::start() {
+  if (state_ != State::idle && state_ != State::stopped) return;
+  state_ = State::idle;
+  connect();
+}
+
+void Connection::stop() {
+  const bool was_ready = state_ == State::ready;
+  state_ = State::stopped;
+  reconnect_timer_.cancel();
+  resolver_.cancel();
+  tick_timer_.cancel();
+  drop(Errc::stopped, "stopped");
+  if (was_ready && listener_) {
+    asio::post(ex_, [l = listener_] { l(false, "stopped"); });
+  }
+}
+
+void Connection::set_state(State s, const std::string& why) {
+  const bool was_ready = state_ == State::ready;
+  if (state_ == State::stopped && s != State::stopped) return;
+  state_ = s;
+  const bool now_ready = s == State::ready;
+  if (was_ready != now_ready && listener_) {
+    // Posted: a listener may call back into the connection, never from inside hiredis.
+    asio::post(ex_, [w = weak_from_this(), now_ready, why] {
+      if (auto self = w.lock(); self && self->listener_) self->listener_(now_ready, why);
+    });
+  }
+}
+
+void Connection::connect() {
+  if (state_ == State::stopped) return;
+  if (!ep_.unix_socket.empty() || is_ip_literal(ep_.host)) {
+    open(ep_.unix_socket.empty() ? ep_.host : std::string());
+    return;
+  }
+  state_ = State::resolving;
+  resolver_.async_resolve(
+      ep_.host, std::to_string(ep_.port),
+      [w = weak_from_this()](error_code ec, asio::ip::tcp::resolver::results_type results) {
+        auto self = w.lock();
+        if (!self || self->state_ != State::resolving) return;
+        if (ec || results.empty()) {
+          self->last_error_ = "cannot resolve " + self->ep_.host + ": " + ec.message();
+          ++self->stats_.failures;
+          self->schedule_reconnect();
+          return;
+        }
+        self->open(results.begin()->endpoint().address().to_string());
+      });
+}
+
+void Connection::open(const std::string& ip) {
+  redisAsyncContext* c = ep_.unix_socket.empty() ? redisAsyncConnect(ip.c_str(), ep_.port)
+                                                 : redisAsyncConnectUnix(ep_.unix_socket.c_str());
+  if (c == nullptr || c->err) {
+    last_error_ = c ? c->errstr : "out of memory";
+    if (c) redisAsyncFree(c);
+    ++stats_.failures;
+    schedule_reconnect();
+    return;
+  }
+  ++generation_;
+  ctx_ = c;
+  c->data = this;
+  c->ev.data = this;
+  c->ev.addRead = &Connection::ev_add_read;
+  c->ev.delRead = &Connection::ev_del_read;
+  c->ev.addWrite = &Connection::ev_add_write;
+  c->ev.delWrite = &Connection::ev_del_write;
+  c->ev.cleanup = &Connection::ev_cleanup;
+  error_code ec;
+  sd_.assign(c->c.fd, ec);
+  if (ec) {
+    last_error_ = "cannot watch the Redis socket: " + ec.message();
+    drop(Errc::connection_lost, last_error_);
+    return;
+  }
+  state_ = State::connecting;
+  connect_deadline_ = std::chrono::steady_clock::now() + ep_.connect_timeout;
+  // The hooks are attached first: setting the connect callback arms a write at once.
+  redisAsyncSetConnectCallback(c, &Connection::on_connect);
+  redisAsyncSetDisconnectCallback(c, &Connection::on_disconnect);
+  arm_tick();
+}
+
+void Connection::on_connect(const redisAsyncContext* c, int status) {
+  auto* self = static_cast<Connection*>(c->data);
+  if (self == nullptr) return;
+  if (status != REDIS_OK) {
+    // hiredis frees the context when this returns; the cleanup hook detaches us.
+    self->last_error_ = c->errstr[0] ? c->errstr : "connect failed";
+    ++self->stats_.failures;
+    self->schedule_reconnect();
+    return;
+  }
+  self->handshake();
+}
+
+void Connection::handshake() {
+  state_ = State::handshaking;
+  std::vector<Command> cmds;
+  if (!ep_.password.empty()) cmds.push_back({"AUTH", ep_.password});
+  if (ep_.db != 0) cmds.push_back({"SELECT", std::to_string(ep_.db)});
+  cmds.push_back({"CLIENT", "SETNAME", "wa-routerd:" + name_});
+  cmds.push_back({"PING"});  // fails with LOADING while Redis loads its data set
+  auto* b = new Batch;
+  b->remaining = cmds.size();
+  b->handler = Handler([w = weak_from_this()](error_code ec, std::vector<Reply> replies) {
+    auto self = w.lock();
+    if (!self || self->state_ != State::handshaking) return;
+    if (ec) return;  // the loss itself schedules the reconnect
+    for (const Reply& r : replies) {
+      if (r.is_error()) {
+        self->drop(Errc::connection_lost, "Redis refused the handshake: " + r.str);
+        return;
+      }
+    }
+    self->become_ready();
+  });
+  in_flight_.emplace_back(connect_deadline_, b);
+  send(b, cmds);
+}
+
+void Connection::become_ready() {
+  backoff_ = ep_.reconnect_min;
+  ++stats_.connects;
+  last_error_.clear();
+  set_state(State::ready, "connected to " + ep_.describe());
+}
+
+void Connection::submit(std::vector<Command> cmds, Handler h, std::chrono::milliseconds extra) {
+  if (state_ != State::ready || ctx_ == nullptr) {
+    asio::post(ex_, [h = std::move(h), stopped = state_ == State::stopped]() mutable {
+      std::move(h)(make_error_code(stopped ? Errc::stopped : Errc::not_connected), std::vector<Reply>{});
+    });
+    return;
+  }
+  if (cmds.empty()) {
+    asio::post(ex_, [h = std::move(h)]() mutable { std::move(h)(error_code{}, std::vector<Reply>{}); });
+    return;
+  }
+  auto* b = new Batch;
+  b->remaining = cmds.size();
+  b->replies.reserve(cmds.size());
+  b->handler = std::move(h);
+  in_flight_.emplace_back(std::chrono::steady_clock::now() + ep_.command_timeout + extra, b);
+  send(b, cmds);
+}
+
+void Connection::send(Batch* b, const std::vector<Command>& cmds) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (const Command& cmd : cmds) {
+    argv.clear();
+    lens.clear();
+    for (const std::string& a : cmd) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    const int rc = ctx_ == nullptr ? REDIS_ERR
+                                   : redisAsyncCommandArgv(ctx_, &Connection::on_reply, b,
+                                                           static_cast<int>(argv.size()),
+                                                           argv.data(), lens.data());
+    if (rc != REDIS_OK) {
+      b->ec = make_error_code(Errc::connection_lost);
+      if (--b->remaining == 0) {
+        auto it = std::find_if(in_flight_.begin(), in_flight_.end(),
+                               [b](const auto& e) { return e.second == b; });
+        if (it != in_flight_.end()) in_flight_.erase(it);
+        asio::post(ex_, [h = std::move(b->handler), ec = b->ec,
+                         r = std::move(b->replies)]() mutable { std::move(h)(ec, std::move(r)); });
+        delete b;
+        return;
+      }
+    }
+  }
+}
+
+void Connection::on_reply(redisAsyncContext* c, void* reply, void* privdata) {
+  auto* self = static_cast<Connection*>(c->data);
+  auto* b = static_cast<Batch*>(privdata);
+  if (reply == nullptr) {
+    if (!b->ec) {
+      b->ec = make_error_code(self && self->dropping_ ? self->drop_reason_ : Errc::connection_lost);
+    }
+    b->replies.emplace_back();
+  } else {
+    b->replies.push_back(convert(static_cast<const redisReply*>(reply)));
+  }
+  if (--b->remaining != 0) return;
+  if (self != nullptr) {
+    auto it = std::find_if(self->in_flight_.begin(), self->in_flight_.end(),
+                           [b](const auto& e) { return e.second == b; });
+    if (it != self->in_flight_.end()) self->in_flight_.erase(it);
+    asio::post(self->ex_, [h = std::move(b->handler), ec = b->ec,
+                           r = std::move(b->replies)]() mutable { std::move(h)(ec, std::move(r)); });
+  }
+  delete b;
+}
+
+void Connection::on_disconnect(const redisAsyncContext* c, int status) {
+  auto* self = static_cast<Connection*>(c->data);
+  if (self == nullptr || self->dropping_) return;  // drop() handles its own losses
+  // The server closed the connection or a read/write failed; hiredis frees the context next.
+  self->last_error_ = status == REDIS_OK ? "connection closed" : (c->errstr[0] ? c->errstr : "I/O error");
+  ++self->stats_.disconnects;
+  self->schedule_reconnect();
+}
+
+void Connection::drop(Errc why, const std::string& message) {
+  if (ctx_ == nullptr) return;
+  const bool was_established = state_ == State::ready || state_ == State::handshaking;
+  dropping_ = true;
+  drop_reason_ = why;
+  last_error_ = message;
+  redisAsyncFree(ctx_);  // completes every pending batch with `why`, then the cleanup hook
+  ctx_ = nullptr;
+  dropping_ = false;
+  if (was_established && why != Errc::stopped) ++stats_.disconnects;
+  if (state_ != State::stopped) schedule_reconnect();
+}
+
+void Connection::schedule_reconnect() {
+  if (state_ == State::stopped) return;
+  set_state(State::idle, last_error_);
+  std::uniform_real_distribution<double> jitter(0.5, 1.0);
+  const auto delay = std::chrono::milliseconds(
+      static_cast<long long>(static_cast<double>(backoff_.count()) * jitter(rng_)));
+  backoff_ = std::min(ep_.reconnect_max, backoff_ * 2);
+  reconnect_timer_.expires_after(delay);
+  reconnect_timer_.async_wait([w = weak_from_this()](error_code ec) {
+    auto self = w.lock();
+    if (!self || ec || self->state_ != State::idle) return;
+    self->connect();
+  });
+}
+
+void Connection::arm_tick() {
+  tick_timer_.expires_after(std::chrono::milliseconds(100));
+  tick_timer_.async_wait([w = weak_from_this(), gen = generation_](error_code ec) {
+    auto self = w.lock();
+    if (!self || ec || self->ctx_ == nullptr || gen != self->generation_) return;
+    self->tick();
+  });
+}
+
+void Connection::tick() {
+  const auto now = std::chrono::steady_clock::now();
+  if ((state_ == State::connecting || state_ == State::handshaking) && now > connect_deadline_) {
+    ++stats_.failures;
+    drop(Errc::timeout, "connecting to " + ep_.describe() + " timed out");
+    return;
+  }
+  if (!in_flight_.empty() && now > in_flight_.front().first) {
+    ++stats_.timeouts;
+    drop(Errc::timeout, "no reply from " + ep_.describe() + " in time");
+    return;
+  }
+  arm_tick();
+}
+
+void Connection::ev_add_read(void* p) {
+  auto* self = static_cast<Connection*>(p);
+  self->reading_ = true;
+  self->wait_read();
+}
+
+void Connection::ev_del_read(void* p) { static_cast<Connection*>(p)->reading_ = false; }
+
+void Connection::ev_add_write(void* p) {
+  auto* self = static_cast<Connection*>(p);
+  self->writing_ = true;
+  self->wait_write();
+}
+
+void Connection::ev_del_write(void* p) { static_cast<Connection*>(p)->writing_ = false; }
+
+void Connection::ev_cleanup(void* p) { static_cast<Connection*>(p)->detach(); }
+
+void Connection::detach() {
+  reading_ = writing_ = false;
+  read_armed_ = write_armed_ = false;
+  error_code ec;
+  sd_.cancel(ec);
+  (void)sd_.release();  // hiredis closes its own socket
+  ctx_ = nullptr;
+  ++generation_;
+}
+
+void Connection::wait_read() {
+  if (read_armed_ || ctx_ == nullptr) return;
+  read_armed_ = true;
+  sd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                 [w = weak_from_this(), gen = generation_](error_code ec) {
+                   auto self = w.lock();
+                   if (!self || gen != self->generation_) return;
+                   self->read_armed_ = false;
+                   if (ec || self->ctx_ == nullptr || !self->reading_) return;
+                   redisAsyncHandleRead(self->ctx_);
+                   // The context may be gone now (a closed connection frees it).
+                   if (gen == self->generation_ && self->reading_) self->wait_read();
+                 });
+}
+
+void Connection::wait_write() {
+  if (write_armed_ || ctx_ == nullptr) return;
+  write_armed_ = true;
+  sd_.async_wait(asio::posix::stream_descriptor::wait_write,
+                 [w = weak_from_this(), gen = generation_](error_code ec) {
+                   auto self = w.lock();
+                   if (!self || gen != self->generation_) return;
+                   self->write_armed_ = false;
+                   if (ec || self->ctx_ == nullptr || !self->writing_) return;
+                   redisAsyncHandleWrite(self->ctx_);
+                   if (gen == self->generation_ && self->writing_) self->wait_write();
+                 });
+}
+
+}  // namespace wa::redis

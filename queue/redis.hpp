@@ -1,0 +1,174 @@
+// hiredis 0.14's async API driven by a Boost.Asio event loop.
+//
+// One Connection owns at most one redisAsyncContext at a time and keeps it alive: it connects
+// (TCP after an async name lookup, or a unix socket), authenticates, selects the database, and
+// on any loss reconnects after a capped, jittered exponential backoff. Commands are sent in
+// pipelined batches; a batch completes once with every reply, or with an error code when its
+// outcome is unknown (the connection was lost or a reply took longer than the timeout, which
+// hiredis 0.14 does not enforce itself).
+//
+// hiredis owns the socket: Asio only waits on it (posix::stream_descriptor) and releases it in
+// hiredis's cleanup hook, never closing it. hiredis may free the context inside
+// redisAsyncHandleRead/Write; every use after such a call re-checks that the context is alive.
+// No completion handler ever runs inside a hiredis callback: completions are posted.
+#pragma once
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct redisAsyncContext;
+
+namespace wa::redis {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+// A reply, owned (copied out of hiredis's reply tree).
+struct Reply {
+  enum class Type { nil, string, status, error, integer, array };
+  Type type = Type::nil;
+  std::string str;  // string, status and error replies
+  long long integer = 0;
+  std::vector<Reply> elements;
+
+  bool is_nil() const noexcept { return type == Type::nil; }
+  bool is_error() const noexcept { return type == Type::error; }
+  bool is_string() const noexcept { return type == Type::string || type == Type::status; }
+  bool is_array() const noexcept { return type == Type::array; }
+  bool is_integer() const noexcept { return type == Type::integer; }
+};
+
+using Command = std::vector<std::string>;
+
+enum class Errc {
+  not_connected = 1,  // nothing was sent
+  connection_lost,    // sent, outcome unknown
+  timeout,            // sent, no reply in time: the connection is dropped, outcome unknown
+  stopped,            // the connection was stopped
+};
+const boost::system::error_category& category() noexcept;
+inline error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), category()}; }
+
+struct Endpoint {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string unix_socket;
+  std::string password;
+  int db = 0;
+  std::chrono::milliseconds connect_timeout{2000};
+  std::chrono::milliseconds command_timeout{5000};
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{5000};
+  std::string describe() const;
+};
+
+struct ConnectionStats {
+  std::uint64_t connects = 0;      // successful handshakes
+  std::uint64_t disconnects = 0;   // losses of an established connection
+  std::uint64_t timeouts = 0;      // commands that timed out
+  std::uint64_t failures = 0;      // failed connection attempts
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using Handler = asio::any_completion_handler<void(error_code, std::vector<Reply>)>;
+  using StateListener = std::function<void(bool ready, const std::string& why)>;
+
+  static std::shared_ptr<Connection> create(asio::any_io_executor ex, Endpoint ep,
+                                            std::string name);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();  // connects now and keeps reconnecting until stop()
+  void stop();   // drops the connection; pending batches complete with Errc::stopped
+  bool ready() const noexcept { return state_ == State::ready; }
+  const std::string& name() const noexcept { return name_; }
+  const Endpoint& endpoint() const noexcept { return ep_; }
+  const ConnectionStats& stats() const noexcept { return stats_; }
+  const std::string& last_error() const noexcept { return last_error_; }
+  // Called on every change between ready and not ready (never from inside hiredis).
+  void on_state(StateListener l) { listener_ = std::move(l); }
+
+  // Sends the commands as one pipelined batch. `extra` lengthens the timeout (blocking commands).
+  template <typename Token>
+  auto async_exec(std::vector<Command> cmds, Token&& token,
+                  std::chrono::milliseconds extra = std::chrono::milliseconds{0}) {
+    return asio::async_initiate<Token, void(error_code, std::vector<Reply>)>(
+        [this, extra](auto handler, std::vector<Command> c) {
+          submit(std::move(c), Handler(std::move(handler)), extra);
+        },
+        token, std::move(cmds));
+  }
+
+ private:
+  enum class State { idle, resolving, connecting, handshaking, ready, stopped };
+  struct Batch;
+
+  Connection(asio::any_io_executor ex, Endpoint ep, std::string name);
+  void submit(std::vector<Command> cmds, Handler h, std::chrono::milliseconds extra);
+  void send(Batch* b, const std::vector<Command>& cmds);
+  void connect();
+  void open(const std::string& ip);
+  void handshake();
+  void become_ready();
+  void drop(Errc why, const std::string& message);
+  void schedule_reconnect();
+  void tick();
+  void arm_tick();
+  void set_state(State s, const std::string& why);
+
+  // hiredis hooks.
+  static void on_connect(const redisAsyncContext* c, int status);
+  static void on_disconnect(const redisAsyncContext* c, int status);
+  static void on_reply(redisAsyncContext* c, void* reply, void* privdata);
+  static void ev_add_read(void* p);
+  static void ev_del_read(void* p);
+  static void ev_add_write(void* p);
+  static void ev_del_write(void* p);
+  static void ev_cleanup(void* p);
+  void wait_read();
+  void wait_write();
+  void detach();
+
+  asio::any_io_executor ex_;
+  Endpoint ep_;
+  std::string name_;
+  asio::ip::tcp::resolver resolver_;
+  asio::posix::stream_descriptor sd_;
+  asio::steady_timer tick_timer_;
+  asio::steady_timer reconnect_timer_;
+  redisAsyncContext* ctx_ = nullptr;
+  State state_ = State::idle;
+  bool reading_ = false, writing_ = false;
+  bool read_armed_ = false, write_armed_ = false;
+  std::uint64_t generation_ = 0;  // bumps on every new context; stale waits ignore themselves
+  bool dropping_ = false;
+  Errc drop_reason_ = Errc::connection_lost;
+  std::chrono::steady_clock::time_point connect_deadline_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, Batch*>> in_flight_;
+  std::chrono::milliseconds backoff_;
+  std::minstd_rand rng_;
+  ConnectionStats stats_;
+  std::string last_error_;
+  StateListener listener_;
+};
+
+}  // namespace wa::redis
+
+template <>
+struct boost::system::is_error_code_enum<wa::redis::Errc> : std::true_type {};
