@@ -1,1 +1,120 @@
-int main() { return 0; }
+// wa-routerd: decides how a WhatsApp CRM sends its bulk campaigns (see README.md).
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/program_options.hpp>
+#include <csignal>
+#include <iostream>
+#include <sstream>
+
+#include "config/config.hpp"
+#include "daemon/daemon.hpp"
+#include "daemon/http.hpp"
+#include "daemon/logging.hpp"
+#include "daemon/metrics.hpp"
+
+#ifndef WA_VERSION
+#define WA_VERSION "0.0.0"
+#endif
+
+namespace po = boost::program_options;
+
+int main(int argc, char** argv) {
+  po::options_description opts("wa-routerd options");
+  opts.add_options()("help,h", "show this help and exit")("version", "print the version and exit")(
+      "config,c", po::value<std::string>()->value_name("FILE"), "the YAML configuration file")(
+      "check-config", "validate the configuration file and exit (0 valid, 1 invalid)");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, opts), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::cerr << "wa-routerd: " << e.what() << "\n" << opts << "\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << "usage: wa-routerd --config FILE [--check-config]\n\n" << opts << "\n";
+    return 0;
+  }
+  if (vm.count("version")) {
+    std::cout << "wa-routerd " << WA_VERSION << "\n";
+    return 0;
+  }
+  if (!vm.count("config")) {
+    std::cerr << "wa-routerd: --config FILE is required (see --help)\n";
+    return 2;
+  }
+  const std::string path = vm["config"].as<std::string>();
+  wa::config::Config cfg;
+  try {
+    cfg = wa::config::load_from_file(path);
+  } catch (const wa::config::ConfigError& e) {
+    std::cerr << "wa-routerd: invalid configuration:\n" << e.what() << "\n";
+    return 1;
+  }
+  if (vm.count("check-config")) {
+    std::cout << path << ": ok\n";
+    return 0;
+  }
+
+  std::signal(SIGPIPE, SIG_IGN);  // hiredis writes with plain write()
+  wa::daemon::setup_logging(cfg.logging);
+
+  boost::asio::io_context io(1);
+  wa::daemon::Daemon daemon(io, cfg, path);
+  wa::daemon::HttpEndpoint http(io.get_executor(), {
+      [&] { return wa::daemon::render_metrics(daemon); },
+      [&]() -> std::string {
+        if (daemon.stopping()) return "stopping";
+        if (!daemon.redis_ready()) return "redis unreachable";
+        return "";
+      },
+  });
+  if (!cfg.metrics.listen.empty()) {
+    try {
+      http.listen(cfg.metrics.listen);
+      spdlog::info("metrics: serving /metrics and /healthz on {}", cfg.metrics.listen);
+    } catch (const std::exception& e) {
+      spdlog::critical("{}", e.what());
+      return 1;
+    }
+  }
+
+  boost::asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+  boost::asio::signal_set reload_signal(io, SIGHUP);
+  stop_signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    daemon.request_stop();
+    http.close();
+    reload_signal.cancel();
+  });
+  std::function<void()> wait_reload = [&] {
+    reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      const std::string old_listen = daemon.config().metrics.listen;
+      daemon.reload();
+      const std::string& listen = daemon.config().metrics.listen;
+      if (listen != old_listen) {
+        try {
+          if (listen.empty()) {
+            http.close();
+          } else {
+            http.listen(listen);
+          }
+        } catch (const std::exception& e) {
+          spdlog::error("reload: {}; metrics stay on {}", e.what(), old_listen);
+        }
+      }
+      wait_reload();
+    });
+  };
+  wait_reload();
+
+  daemon.start();
+  io.run();
+  stop_signals.cancel();
+  return 0;
+}

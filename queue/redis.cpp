@@ -77,6 +77,8 @@ std::string Endpoint::describe() const {
 }
 
 struct Connection::Batch {
+  // Constructed with its handler: Boost 1.81's any_completion_handler move-assignment recurses.
+  explicit Batch(Handler h) : handler(std::move(h)) {}
   std::vector<Reply> replies;
   std::size_t remaining = 0;
   error_code ec;
@@ -211,9 +213,7 @@ void Connection::handshake() {
   if (ep_.db != 0) cmds.push_back({"SELECT", std::to_string(ep_.db)});
   cmds.push_back({"CLIENT", "SETNAME", "wa-routerd:" + name_});
   cmds.push_back({"PING"});  // fails with LOADING while Redis loads its data set
-  auto* b = new Batch;
-  b->remaining = cmds.size();
-  b->handler = Handler([w = weak_from_this()](error_code ec, std::vector<Reply> replies) {
+  auto* b = new Batch(Handler([w = weak_from_this()](error_code ec, std::vector<Reply> replies) {
     auto self = w.lock();
     if (!self || self->state_ != State::handshaking) return;
     if (ec) return;  // the loss itself schedules the reconnect
@@ -224,7 +224,8 @@ void Connection::handshake() {
       }
     }
     self->become_ready();
-  });
+  }));
+  b->remaining = cmds.size();
   in_flight_.emplace_back(connect_deadline_, b);
   send(b, cmds);
 }
@@ -247,10 +248,9 @@ void Connection::submit(std::vector<Command> cmds, Handler h, std::chrono::milli
     asio::post(ex_, [h = std::move(h)]() mutable { std::move(h)(error_code{}, std::vector<Reply>{}); });
     return;
   }
-  auto* b = new Batch;
+  auto* b = new Batch(std::move(h));
   b->remaining = cmds.size();
   b->replies.reserve(cmds.size());
-  b->handler = std::move(h);
   in_flight_.emplace_back(std::chrono::steady_clock::now() + ep_.command_timeout + extra, b);
   send(b, cmds);
 }

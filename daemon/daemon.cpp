@@ -1,0 +1,273 @@
+#include "daemon/daemon.hpp"
+
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+#include <chrono>
+#include <cmath>
+
+#include "core/backoff.hpp"
+#include "core/records.hpp"
+#include "core/select.hpp"
+#include "daemon/logging.hpp"
+
+namespace wa::daemon {
+
+namespace {
+
+constexpr std::size_t kEventBatch = 5000;
+constexpr int kNotifyWaitSeconds = 1;
+
+redis::Endpoint endpoint_of(const config::Redis& r, const std::string& name) {
+  redis::Endpoint ep;
+  ep.host = r.host;
+  ep.port = r.port;
+  ep.unix_socket = r.unix_socket;
+  ep.password = r.password;
+  ep.db = r.db;
+  (void)name;
+  return ep;
+}
+
+std::string make_token() {
+  char host[256] = {};
+  (void)gethostname(host, sizeof host - 1);
+  std::random_device rd;
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + std::to_string(rd());
+}
+
+std::int64_t to_ms(double seconds) { return static_cast<std::int64_t>(std::llround(seconds * 1000.0)); }
+
+}  // namespace
+
+double wall_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path)
+    : io_(io),
+      cfg_(std::move(cfg)),
+      config_path_(std::move(config_path)),
+      keys_(cfg_.redis.prefix, cfg_.queue.name),
+      conn_(redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis, "main"), "main")),
+      blocking_(redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis, "wait"),
+                                          "wait")),
+      queue_(*conn_, keys_),
+      store_(*conn_, keys_),
+      idle_timer_(io),
+      lease_timer_(io),
+      events_timer_(io),
+      health_timer_(io),
+      watchdog_timer_(io),
+      token_(make_token()),
+      rng_(std::random_device{}()) {}
+
+Daemon::~Daemon() = default;
+
+bool Daemon::redis_ready() const noexcept { return conn_->ready(); }
+
+double Daemon::unit_random() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+
+void Daemon::start() {
+  conn_->on_state([this](bool ready, const std::string& why) {
+    if (ready) {
+      spdlog::info("redis: {}", why);
+    } else if (!stopping_) {
+      spdlog::warn("redis: connection lost: {}; reconnecting", why);
+    }
+  });
+  conn_->start();
+  blocking_->start();
+  auto spawn = [this](asio::awaitable<void> loop) {
+    ++loops_running_;
+    asio::co_spawn(io_, std::move(loop), [this](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::critical("internal error: {}", ex.what());
+        }
+      }
+      if (--loops_running_ == 0) finish_loop();
+    });
+  };
+  spawn(fetch_loop());
+  spawn(lease_loop());
+  spawn(events_loop());
+  spawn(health_loop());
+  spawn(watchdog_loop());
+  spdlog::info("wa-routerd started: queue {} on {}", keys_.queue(), conn_->endpoint().describe());
+  sd_notify(0, "READY=1\nSTATUS=running");
+}
+
+void Daemon::request_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  spdlog::info("stopping: finishing the jobs in hand");
+  sd_notify(0, "STOPPING=1");
+  blocking_->stop();  // ends a pending BLPOP at once
+  for (auto* t : {&idle_timer_, &lease_timer_, &events_timer_, &health_timer_, &watchdog_timer_}) {
+    t->cancel();
+  }
+}
+
+void Daemon::finish_loop() {
+  conn_->stop();
+  blocking_->stop();
+  spdlog::info("stopped");
+}
+
+void Daemon::reload() {
+  sd_notify(0, "RELOADING=1");
+  try {
+    config::Config next = config::load_from_file(config_path_);
+    if (!(next.redis == cfg_.redis) || !(next.queue.name == cfg_.queue.name)) {
+      spdlog::warn("reload: redis.* and queue.name changes take effect at the next restart");
+      next.redis = cfg_.redis;
+      next.queue.name = cfg_.queue.name;
+    }
+    cfg_ = std::move(next);
+    setup_logging(cfg_.logging);
+    spdlog::info("reload: configuration re-read from {}", config_path_);
+  } catch (const std::exception& e) {
+    spdlog::error("reload: keeping the old configuration: {}", e.what());
+  }
+  sd_notify(0, "READY=1");
+}
+
+asio::awaitable<void> Daemon::sleep(asio::steady_timer& t, double seconds) {
+  t.expires_after(std::chrono::microseconds(static_cast<long long>(seconds * 1e6)));
+  boost::system::error_code ec;
+  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+asio::awaitable<void> Daemon::fetch_loop() {
+  std::vector<queue::TakenJob> redo;
+  while (!stopping_) {
+    bool failed = false;
+    try {
+      if (!conn_->ready()) {
+        co_await sleep(idle_timer_, 0.1);
+        continue;
+      }
+      auto taken = co_await queue_.take(to_ms(wall_now()), cfg_.queue);
+      if (taken.duplicates > 0) {
+        counters_.duplicates += taken.duplicates;
+        spdlog::info("queue: {} byte-identical copies of jobs already in hand dropped",
+                     taken.duplicates);
+      }
+      for (const auto& j : taken.jobs) in_hand_.insert(j.payload);
+      counters_.jobs_taken += taken.jobs.size();
+      for (auto& j : taken.jobs) redo.push_back(std::move(j));
+      if (redo.empty()) {
+        if (blocking_->ready()) {
+          (void)co_await queue::JobQueue::wait_notify(*blocking_, keys_, kNotifyWaitSeconds);
+        } else {
+          co_await sleep(idle_timer_, kNotifyWaitSeconds);
+        }
+        continue;
+      }
+      auto batch = std::move(redo);
+      redo = co_await process(std::move(batch));
+    } catch (const std::exception& e) {
+      if (stopping_) break;
+      ++counters_.errors;
+      spdlog::warn("queue: {}; retrying", e.what());
+      failed = true;
+    }
+    if (failed) co_await sleep(idle_timer_, 0.5);
+  }
+  // Jobs taken but not started go back to the head of the queue.
+  std::vector<std::string> back;
+  for (const auto& j : redo) back.push_back(j.payload);
+  if (!back.empty() && conn_->ready()) {
+    try {
+      const auto n = co_await queue_.release(back);
+      spdlog::info("stopping: {} jobs put back at the head of the queue", n);
+    } catch (const std::exception& e) {
+      spdlog::warn("stopping: could not put {} jobs back ({}); their leases will expire",
+                   back.size(), e.what());
+    }
+  }
+}
+
+asio::awaitable<void> Daemon::lease_loop() {
+  while (!stopping_) {
+    co_await sleep(lease_timer_, cfg_.queue.lease_seconds / 3.0);
+    if (stopping_ || in_hand_.empty() || !conn_->ready()) continue;
+    try {
+      const std::vector<std::string> payloads(in_hand_.begin(), in_hand_.end());
+      co_await queue_.extend(payloads, to_ms(wall_now()), cfg_.queue);
+    } catch (const std::exception& e) {
+      ++counters_.errors;
+      spdlog::warn("queue: extending leases failed: {}", e.what());
+    }
+  }
+}
+
+asio::awaitable<void> Daemon::events_loop() {
+  while (!stopping_) {
+    bool more = false;
+    try {
+      if (conn_->ready() &&
+          co_await store_.hold_lock(keys_.events_lock(), token_, 10000)) {
+        const auto r = co_await store_.ingest_events(token_, kEventBatch, wall_now(), cfg_);
+        counters_.events_consumed += r.consumed;
+        counters_.events_malformed += r.malformed;
+        for (const auto& err : r.errors) spdlog::warn("events: malformed event dropped: {}", err);
+        more = r.consumed == kEventBatch;
+      }
+    } catch (const std::exception& e) {
+      ++counters_.errors;
+      spdlog::warn("events: {}", e.what());
+    }
+    if (!more) co_await sleep(events_timer_, 1.0);
+  }
+  if (conn_->ready()) {
+    try {
+      co_await store_.release_lock(keys_.events_lock(), token_);
+    } catch (const std::exception&) {
+    }
+  }
+}
+
+asio::awaitable<void> Daemon::health_loop() {
+  while (!stopping_) {
+    if (conn_->ready()) {
+      try {
+        const auto ttl = std::max<std::int64_t>(1, to_ms(cfg_.health.check_interval) - 50);
+        if (co_await store_.hold_lock(keys_.health_lock(), token_, ttl)) {
+          const auto started = std::chrono::steady_clock::now();
+          co_await health_cycle();
+          counters_.last_health_cycle_seconds =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+          ++counters_.health_cycles;
+        }
+      } catch (const std::exception& e) {
+        ++counters_.errors;
+        spdlog::warn("health: cycle interrupted: {}", e.what());
+      }
+      co_await sleep(health_timer_, cfg_.health.check_interval);
+    } else {
+      co_await sleep(health_timer_, 0.2);  // the first cycle runs as soon as Redis is there
+    }
+  }
+}
+
+asio::awaitable<void> Daemon::watchdog_loop() {
+  std::uint64_t usec = 0;
+  if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) co_return;
+  while (!stopping_) {
+    sd_notify(0, "WATCHDOG=1");
+    co_await sleep(watchdog_timer_, static_cast<double>(usec) / 2e6);
+  }
+}
+
+}  // namespace wa::daemon

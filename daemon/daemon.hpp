@@ -1,0 +1,101 @@
+// The wa-routerd process: one Asio event loop running the queue consumer, the lease keeper,
+// the event ingester and the health cycle, over two Redis connections (commands, and one for
+// the blocking wait on the notify list).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/job.hpp"
+#include "queue/job_queue.hpp"
+#include "queue/keys.hpp"
+#include "queue/redis.hpp"
+#include "queue/store.hpp"
+
+namespace wa::daemon {
+
+namespace asio = boost::asio;
+
+struct Counters {
+  std::uint64_t jobs_taken = 0;
+  std::map<std::string, std::uint64_t> decisions;  // "type/reason" → count
+  std::uint64_t retried = 0;
+  std::uint64_t dead = 0;
+  std::uint64_t bad_payloads = 0;
+  std::uint64_t poison = 0;
+  std::uint64_t duplicates = 0;  // redelivered or pushed twice: acknowledged without outputs
+  std::uint64_t lease_lost = 0;
+  std::uint64_t events_consumed = 0;
+  std::uint64_t events_malformed = 0;
+  std::uint64_t health_cycles = 0;
+  std::uint64_t sessions_checked = 0;
+  std::uint64_t alerts = 0;
+  std::uint64_t switches = 0;
+  std::uint64_t errors = 0;  // Redis errors that interrupted a loop
+  double last_health_cycle_seconds = 0;
+  std::uint64_t decision_latency_count = 0;
+  double decision_latency_sum = 0;
+};
+
+class Daemon {
+ public:
+  Daemon(asio::io_context& io, config::Config cfg, std::string config_path);
+  ~Daemon();
+
+  void start();
+  // SIGTERM/SIGINT: stop taking jobs, finish those in hand, put back what was not started.
+  void request_stop();
+  // SIGHUP: re-read the config file; a bad file is reported and the old config kept.
+  void reload();
+
+  const Counters& counters() const noexcept { return counters_; }
+  const config::Config& config() const noexcept { return cfg_; }
+  bool redis_ready() const noexcept;
+  bool stopping() const noexcept { return stopping_; }
+
+ private:
+  struct Item;
+  asio::awaitable<void> fetch_loop();
+  asio::awaitable<void> lease_loop();
+  asio::awaitable<void> events_loop();
+  asio::awaitable<void> health_loop();
+  asio::awaitable<void> watchdog_loop();
+  // Decides and finishes a batch; returns payloads to process again (contacts list changed).
+  asio::awaitable<std::vector<queue::TakenJob>> process(std::vector<queue::TakenJob> batch);
+  asio::awaitable<void> health_cycle();
+  asio::awaitable<void> switch_campaigns(double now);
+  asio::awaitable<void> sleep(asio::steady_timer& t, double seconds);
+  void finish_loop();
+  double unit_random();
+
+  asio::io_context& io_;
+  config::Config cfg_;
+  std::string config_path_;
+  queue::Keys keys_;
+  std::shared_ptr<redis::Connection> conn_;
+  std::shared_ptr<redis::Connection> blocking_;
+  queue::JobQueue queue_;
+  queue::Store store_;
+  asio::steady_timer idle_timer_, lease_timer_, events_timer_, health_timer_, watchdog_timer_;
+  std::set<std::string> in_hand_;  // payloads reserved by this process
+  std::map<std::string, unsigned> alert_masks_;
+  std::string token_;  // this process's lock token
+  std::mt19937_64 rng_;
+  Counters counters_;
+  bool stopping_ = false;
+  int loops_running_ = 0;
+};
+
+// Wall-clock now in Unix seconds.
+double wall_now();
+
+}  // namespace wa::daemon

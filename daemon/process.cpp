@@ -1,0 +1,217 @@
+// Deciding a batch of jobs and writing every output atomically with the acknowledgement.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <cmath>
+
+#include "core/backoff.hpp"
+#include "core/records.hpp"
+#include "core/select.hpp"
+#include "daemon/daemon.hpp"
+
+namespace wa::daemon {
+
+namespace {
+
+std::string ms_text(double seconds) {
+  return std::to_string(static_cast<long long>(std::llround(seconds * 1000.0)));
+}
+
+}  // namespace
+
+struct Daemon::Item {
+  queue::TakenJob taken;
+  core::ParsedJob parsed;
+  std::string contacts_key;  // prefixed, when the job names one
+  std::uint64_t contacts = 0;
+  std::string kind;  // for the log: the decision type, "dead" or "bad"
+};
+
+asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(
+    std::vector<queue::TakenJob> batch) {
+  const auto started = std::chrono::steady_clock::now();
+  const double now = wall_now();
+  const std::string ttl = std::to_string(cfg_.results.ttl_seconds);
+  std::vector<Item> items;
+  items.reserve(batch.size());
+  std::vector<std::string> workspaces;
+  for (auto& t : batch) {
+    Item it;
+    it.parsed = core::parse_job(t.payload);
+    it.taken = std::move(t);
+    if (it.parsed.job && !it.taken.poison) {
+      workspaces.push_back(it.parsed.job->workspace_id.text);
+      if (it.parsed.job->contacts_key) {
+        it.contacts_key = keys_.with_prefix(*it.parsed.job->contacts_key);
+      } else {
+        it.contacts = it.parsed.job->contacts.size();
+      }
+    }
+    items.push_back(std::move(it));
+  }
+  std::sort(workspaces.begin(), workspaces.end());
+  workspaces.erase(std::unique(workspaces.begin(), workspaces.end()), workspaces.end());
+
+  // Contacts held in Redis lists are counted, not read: the finish script copies them.
+  std::vector<queue::Call> llens;
+  std::vector<Item*> with_key;
+  for (auto& it : items) {
+    if (!it.contacts_key.empty()) {
+      llens.push_back(queue::plain({"LLEN", it.contacts_key}));
+      with_key.push_back(&it);
+    }
+  }
+  if (!llens.empty()) {
+    const auto replies = co_await queue::run(*conn_, std::move(llens));
+    for (std::size_t i = 0; i < replies.size(); ++i) {
+      with_key[i]->contacts = static_cast<std::uint64_t>(std::max(0LL, queue::int_or(replies[i])));
+    }
+  }
+  const auto loaded = co_await store_.load_workspaces(workspaces, now, cfg_);
+  for (const auto& [ws, data] : loaded) {
+    for (const auto& p : data.problems) spdlog::warn("workspace {}: {}", ws, p);
+  }
+
+  std::vector<queue::Call> calls;
+  calls.reserve(items.size());
+  for (auto& it : items) {
+    std::vector<std::string> ops;
+    const core::ParsedJob& pj = it.parsed;
+    std::string marker_attempt;
+    auto dead_ops = [&](const std::string& error) {
+      queue::add_op(ops, {"RPUSH", keys_.dead(), core::dead_entry_json(it.taken.payload, error, now)});
+      if (pj.campaign_id) {
+        queue::add_op(ops, {"RPUSH", keys_.results(),
+                            core::dead_event_json(pj.job_id, *pj.campaign_id, pj.workspace_id,
+                                                  error, now)});
+      }
+    };
+    if (it.taken.poison) {
+      it.kind = "poison";
+      marker_attempt = "poison";
+      dead_ops("lease expired " + std::to_string(cfg_.queue.max_deliveries) +
+               " times without acknowledgement (poison job)");
+    } else if (!pj.job) {
+      it.kind = "bad";
+      marker_attempt = "bad";
+      dead_ops(pj.error);
+    } else {
+      const core::Job& job = *pj.job;
+      marker_attempt = std::to_string(job.attempts);
+      const auto wsit = loaded.find(job.workspace_id.text);
+      const queue::WorkspaceData empty;
+      const queue::WorkspaceData& wd = wsit == loaded.end() ? empty : wsit->second;
+      const core::WorkspaceView view{wd.sessions, wd.meta, wd.webjs_7d, wd.meta_7d};
+      const core::Decision d = core::decide(core::spec_of(job), it.contacts, view, cfg_);
+      it.kind = std::string(core::to_string(d.type)) + "/" + std::string(core::to_string(d.reason));
+      if (d.type != core::DecisionType::queue) {
+        const std::string record = core::decision_json(job, d, now, std::nullopt);
+        const bool dealt = d.distribution.size() > 1 && d.distribution[0].slice.stride > 1;
+        std::vector<std::string> deal_targets;
+        for (const core::Target& t : d.distribution) {
+          const std::string key = keys_.dispatch(job.campaign_id.text, t.target);
+          if (it.contacts_key.empty()) {
+            queue::add_rpush_chunks(ops, key, job.contacts, t.slice.first, t.slice.stride,
+                                    t.slice.count);
+          } else if (dealt) {
+            deal_targets.push_back(key);
+          } else {
+            queue::add_op(ops, {"WA_COPY", it.contacts_key, key, std::to_string(t.slice.first),
+                                std::to_string(t.slice.count)});
+          }
+          queue::add_op(ops, {"EXPIRE", key, ttl});
+        }
+        if (!deal_targets.empty()) {
+          std::vector<std::string> words{"WA_DEAL", it.contacts_key, std::to_string(it.contacts)};
+          words.insert(words.end(), deal_targets.begin(), deal_targets.end());
+          ops.push_back(std::to_string(words.size()));
+          ops.insert(ops.end(), words.begin(), words.end());
+        }
+        queue::add_op(ops, {"SET", keys_.decision(job.campaign_id.text), record, "EX", ttl});
+        queue::add_op(ops, {"RPUSH", keys_.results(), record});
+        queue::add_op(ops, {"ZADD", keys_.active(), ms_text(now), job.campaign_id.text});
+      } else {
+        const core::RetryPlan plan =
+            core::plan_retry(job.attempts, d.permanent, cfg_.retry, unit_random());
+        if (plan.dead) {
+          queue::add_op(ops, {"RPUSH", keys_.results(), core::decision_json(job, d, now, std::nullopt)});
+          const std::string why =
+              d.permanent
+                  ? "template.status: " + std::string(core::to_string(job.tmpl->status)) +
+                        " templates can never be approved"
+                  : "not served after " + std::to_string(plan.attempts) + " attempts (last reason: " +
+                        std::string(core::to_string(d.reason)) + ")";
+          dead_ops(why);
+          it.kind += " -> dead";
+        } else {
+          const double due = now + plan.delay_seconds;
+          queue::add_op(ops, {"RPUSH", keys_.results(), core::decision_json(job, d, now, due)});
+          queue::add_op(ops, {"ZADD", keys_.delayed(), ms_text(due),
+                              core::rewrite_payload(it.taken.payload,
+                                                    job.job_id_derived ? job.job_id : "",
+                                                    plan.attempts)});
+          it.kind += " -> retry in " + std::to_string(static_cast<long long>(plan.delay_seconds)) + "s";
+        }
+      }
+    }
+    calls.push_back(queue_.finish_call(it.taken.payload, keys_.decided(pj.job_id, marker_attempt),
+                                       cfg_.results.ttl_seconds, it.contacts_key, it.contacts,
+                                       std::move(ops)));
+  }
+
+  const auto replies = co_await queue::run(*conn_, std::move(calls));
+  std::vector<queue::TakenJob> redo;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    Item& it = items[i];
+    const redis::Reply& r = replies[i];
+    const std::string& job_id = it.parsed.job_id;
+    if (r.is_error()) {
+      ++counters_.errors;
+      spdlog::error("job {}: writing the outputs failed: {}; the job stays reserved and will be "
+                    "retried when its lease expires", job_id, r.str);
+      in_hand_.erase(it.taken.payload);
+      continue;
+    }
+    switch (static_cast<queue::FinishOutcome>(queue::int_or(r))) {
+      case queue::FinishOutcome::done:
+        in_hand_.erase(it.taken.payload);
+        if (it.kind == "bad" || it.kind == "poison") {
+          ++counters_.dead;
+          ++(it.kind == "bad" ? counters_.bad_payloads : counters_.poison);
+          spdlog::warn("job {}: {} payload moved to {}: {}", job_id, it.kind, keys_.dead(),
+                       it.kind == "bad" ? it.parsed.error : "poison job");
+        } else {
+          ++counters_.decisions[it.kind.substr(0, it.kind.find(' '))];
+          if (it.kind.ends_with("-> dead")) ++counters_.dead;
+          if (it.kind.find("-> retry") != std::string::npos) ++counters_.retried;
+          spdlog::debug("job {}: campaign {}: {} ({} contacts)", job_id,
+                        it.parsed.job->campaign_id.text, it.kind, it.contacts);
+        }
+        break;
+      case queue::FinishOutcome::duplicate:
+        in_hand_.erase(it.taken.payload);
+        ++counters_.duplicates;
+        spdlog::info("job {}: already decided (attempt {}); acknowledged without new outputs",
+                     job_id, it.parsed.job ? std::to_string(it.parsed.job->attempts) : "-");
+        break;
+      case queue::FinishOutcome::lease_lost:
+        in_hand_.erase(it.taken.payload);
+        ++counters_.lease_lost;
+        spdlog::warn("job {}: its lease expired before it was decided; nothing written (it is "
+                     "decided again from the queue)", job_id);
+        break;
+      case queue::FinishOutcome::contacts_changed:
+        spdlog::info("job {}: {} changed while deciding; deciding again", job_id, it.contacts_key);
+        redo.push_back(std::move(it.taken));
+        break;
+    }
+  }
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  counters_.decision_latency_sum += elapsed;
+  counters_.decision_latency_count += items.size();
+  co_return redo;
+}
+
+}  // namespace wa::daemon

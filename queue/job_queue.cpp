@@ -1,0 +1,83 @@
+#include "queue/job_queue.hpp"
+
+namespace wa::queue {
+
+asio::awaitable<TakeResult> JobQueue::take(std::int64_t now_ms, const config::Queue& q) {
+  // (Arguments are built before co_await: GCC 12 miscompiles braced lists inside it.)
+  const std::vector<std::string> keys{keys_.queue(), keys_.notify(), keys_.reserved(),
+                                      keys_.delayed(), keys_.deliveries()};
+  std::vector<std::string> args{std::to_string(now_ms), std::to_string(q.lease_seconds * 1000LL),
+                                std::to_string(q.batch_size), std::to_string(q.max_deliveries)};
+  Call call = script_call(take_script(), keys, std::move(args));
+  const Reply r = co_await run1(conn_, std::move(call));
+  TakeResult out;
+  if (r.is_error()) throw std::runtime_error("take script failed: " + r.str);
+  if (!r.is_array() || r.elements.empty()) co_return out;
+  out.duplicates = static_cast<std::uint64_t>(int_or(r.elements[0]));
+  for (std::size_t i = 1; i + 1 < r.elements.size(); i += 2) {
+    out.jobs.push_back({r.elements[i].str, r.elements[i + 1].str == "1"});
+  }
+  co_return out;
+}
+
+asio::awaitable<void> JobQueue::extend(const std::vector<std::string>& payloads,
+                                       std::int64_t now_ms, const config::Queue& q) {
+  if (payloads.empty()) co_return;
+  Command cmd{"ZADD", keys_.reserved(), "XX"};
+  const std::string score = std::to_string(now_ms + q.lease_seconds * 1000LL);
+  for (const auto& p : payloads) {
+    cmd.push_back(score);
+    cmd.push_back(p);
+  }
+  (void)co_await run1(conn_, plain(std::move(cmd)));
+}
+
+asio::awaitable<long long> JobQueue::release(const std::vector<std::string>& payloads) {
+  if (payloads.empty()) co_return 0;
+  const std::vector<std::string> keys{keys_.reserved(), keys_.queue(), keys_.notify()};
+  Call call = script_call(release_script(), keys, payloads);
+  const Reply r = co_await run1(conn_, std::move(call));
+  co_return int_or(r);
+}
+
+asio::awaitable<bool> JobQueue::wait_notify(redis::Connection& blocking, const Keys& keys,
+                                            int seconds) {
+  Command cmd{"BLPOP", keys.notify(), std::to_string(seconds)};
+  const Reply r = co_await run1(blocking, plain(std::move(cmd)), std::chrono::seconds(seconds));
+  co_return r.is_array();
+}
+
+Call JobQueue::finish_call(const std::string& payload, const std::string& marker,
+                           std::int64_t marker_ttl, const std::string& contacts_key,
+                           std::uint64_t expected_len, std::vector<std::string> ops) const {
+  std::vector<std::string> args;
+  args.reserve(4 + ops.size());
+  args.push_back(payload);
+  args.push_back(std::to_string(marker_ttl));
+  args.push_back(contacts_key);
+  args.push_back(std::to_string(expected_len));
+  for (auto& o : ops) args.push_back(std::move(o));
+  return script_call(finish_script(), {keys_.reserved(), keys_.deliveries(), marker},
+                     std::move(args));
+}
+
+void add_op(std::vector<std::string>& ops, std::initializer_list<std::string_view> words) {
+  ops.push_back(std::to_string(words.size()));
+  for (const auto w : words) ops.emplace_back(w);
+}
+
+void add_rpush_chunks(std::vector<std::string>& ops, const std::string& key,
+                      const std::vector<std::string>& values, std::size_t first,
+                      std::size_t stride, std::size_t count) {
+  constexpr std::size_t kChunk = 1000;
+  for (std::size_t done = 0; done < count;) {
+    const std::size_t n = std::min(kChunk, count - done);
+    ops.push_back(std::to_string(n + 2));
+    ops.emplace_back("RPUSH");
+    ops.push_back(key);
+    for (std::size_t k = 0; k < n; ++k) ops.push_back(values[first + (done + k) * stride]);
+    done += n;
+  }
+}
+
+}  // namespace wa::queue

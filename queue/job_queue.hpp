@@ -1,0 +1,58 @@
+// The reliable campaign queue of CONTRACT.md section 1 (Laravel's Redis-queue layout).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "queue/exec.hpp"
+#include "queue/keys.hpp"
+
+namespace wa::queue {
+
+struct TakenJob {
+  std::string payload;  // the bytes as taken: the reserved zset's member
+  bool poison = false;  // its lease expired max_deliveries times
+};
+
+struct TakeResult {
+  std::vector<TakenJob> jobs;
+  std::uint64_t duplicates = 0;  // byte-identical copies of a job already in hand, dropped
+};
+
+class JobQueue {
+ public:
+  JobQueue(redis::Connection& conn, const Keys& keys) : conn_(conn), keys_(keys) {}
+
+  asio::awaitable<TakeResult> take(std::int64_t now_ms, const config::Queue& q);
+  // Pushes the leases of jobs still in hand to now + lease (only those still reserved).
+  asio::awaitable<void> extend(const std::vector<std::string>& payloads, std::int64_t now_ms,
+                               const config::Queue& q);
+  // Puts jobs still reserved back at the head, in order. Returns how many went back.
+  asio::awaitable<long long> release(const std::vector<std::string>& payloads);
+  // Waits up to `seconds` for a notify entry on this (blocking) connection; true if one came.
+  static asio::awaitable<bool> wait_notify(redis::Connection& blocking, const Keys& keys,
+                                           int seconds);
+
+  // Builds the FINISH call: acknowledge `payload` and run `ops` atomically, once per marker.
+  Call finish_call(const std::string& payload, const std::string& marker, std::int64_t marker_ttl,
+                   const std::string& contacts_key, std::uint64_t expected_len,
+                   std::vector<std::string> ops) const;
+
+ private:
+  redis::Connection& conn_;
+  const Keys& keys_;
+};
+
+// Appends one op (a Redis command or a WA_ pseudo-command) to a FINISH or APPLY op list.
+void add_op(std::vector<std::string>& ops, std::initializer_list<std::string_view> words);
+// Appends RPUSH key values... in chunks small enough for Lua's unpack.
+void add_rpush_chunks(std::vector<std::string>& ops, const std::string& key,
+                      const std::vector<std::string>& values, std::size_t first,
+                      std::size_t stride, std::size_t count);
+
+enum class FinishOutcome { done = 1, duplicate = 2, lease_lost = 0, contacts_changed = -1 };
+
+}  // namespace wa::queue

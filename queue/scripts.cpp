@@ -1,0 +1,196 @@
+#include "queue/scripts.hpp"
+
+#include "queue/sha1.hpp"
+
+namespace wa::queue {
+
+namespace {
+
+// Runs the ops in ARGV from index `first` (see finish_script()).
+constexpr const char* kRunOps = R"lua(
+local function wa_copy(src, dst, first, count)
+  local pos, last = first, first + count - 1
+  while pos <= last do
+    local e = math.min(pos + 4999, last)
+    local chunk = redis.call('LRANGE', src, pos, e)
+    if #chunk == 0 then break end
+    for s = 1, #chunk, 1000 do
+      redis.call('RPUSH', dst, unpack(chunk, s, math.min(s + 999, #chunk)))
+    end
+    pos = e + 1
+  end
+end
+
+local function wa_deal(src, count, dsts)
+  local k = #dsts
+  local bufs = {}
+  for j = 1, k do bufs[j] = {} end
+  local pos = 0
+  while pos < count do
+    local e = math.min(pos + 4999, count - 1)
+    local chunk = redis.call('LRANGE', src, pos, e)
+    if #chunk == 0 then break end
+    for c = 1, #chunk do
+      local j = ((pos + c - 1) % k) + 1
+      local b = bufs[j]
+      b[#b + 1] = chunk[c]
+      if #b == 1000 then
+        redis.call('RPUSH', dsts[j], unpack(b))
+        bufs[j] = {}
+      end
+    end
+    pos = e + 1
+  end
+  for j = 1, k do
+    if #bufs[j] > 0 then redis.call('RPUSH', dsts[j], unpack(bufs[j])) end
+  end
+end
+
+local function wa_run_ops(first)
+  local i, n = first, #ARGV
+  while i <= n do
+    local argc = tonumber(ARGV[i])
+    local op = ARGV[i + 1]
+    if op == 'WA_COPY' then
+      wa_copy(ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))
+    elseif op == 'WA_DEAL' then
+      local dsts = {}
+      for j = i + 4, i + argc do dsts[#dsts + 1] = ARGV[j] end
+      wa_deal(ARGV[i + 2], tonumber(ARGV[i + 3]), dsts)
+    else
+      redis.call(unpack(ARGV, i + 1, i + argc))
+    end
+    i = i + 1 + argc
+  end
+end
+)lua";
+
+Script make(const char* name, std::string source) {
+  Script s{name, std::move(source), {}};
+  s.sha = sha1_hex(s.source);
+  return s;
+}
+
+}  // namespace
+
+const Script& take_script() {
+  static const Script s = make("take", R"lua(
+local queue, notify, reserved, delayed, deliveries = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local now, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
+local batch, max_deliveries = tonumber(ARGV[3]), tonumber(ARGV[4])
+
+local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 1000)
+for i = 1, #due do
+  redis.call('RPUSH', queue, due[i])
+  redis.call('RPUSH', notify, 1)
+end
+if #due > 0 then redis.call('ZREM', delayed, unpack(due)) end
+
+local out = {0}
+local expired = redis.call('ZRANGEBYSCORE', reserved, '-inf', now, 'LIMIT', 0, 1000)
+for i = #expired, 1, -1 do
+  local p = expired[i]
+  local n = redis.call('HINCRBY', deliveries, redis.sha1hex(p), 1)
+  if n >= max_deliveries then
+    redis.call('ZADD', reserved, now + lease, p)
+    out[#out + 1] = p
+    out[#out + 1] = '1'
+  else
+    redis.call('ZREM', reserved, p)
+    redis.call('LPUSH', queue, p)
+    redis.call('RPUSH', notify, 1)
+  end
+end
+
+local taken = redis.call('LPOP', queue, batch)
+if taken then
+  redis.call('LPOP', notify, #taken)
+  for i = 1, #taken do
+    local p = taken[i]
+    if redis.call('ZADD', reserved, 'NX', now + lease, p) == 1 then
+      out[#out + 1] = p
+      out[#out + 1] = '0'
+    else
+      out[1] = out[1] + 1
+    end
+  end
+end
+return out
+)lua");
+  return s;
+}
+
+const Script& finish_script() {
+  static const Script s = make("finish", std::string(kRunOps) + R"lua(
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+if ARGV[3] ~= '' and redis.call('LLEN', ARGV[3]) ~= tonumber(ARGV[4]) then return -1 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], redis.sha1hex(ARGV[1]))
+if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[2]) then return 2 end
+wa_run_ops(5)
+return 1
+)lua");
+  return s;
+}
+
+const Script& release_script() {
+  static const Script s = make("release", R"lua(
+local n = 0
+for i = #ARGV, 1, -1 do
+  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
+    redis.call('LPUSH', KEYS[2], ARGV[i])
+    redis.call('RPUSH', KEYS[3], 1)
+    n = n + 1
+  end
+end
+return n
+)lua");
+  return s;
+}
+
+const Script& apply_events_script() {
+  static const Script s = make("apply_events", std::string(kRunOps) + R"lua(
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+wa_run_ops(3)
+redis.call('LTRIM', KEYS[1], tonumber(ARGV[2]), -1)
+return 1
+)lua");
+  return s;
+}
+
+const Script& set_health_script() {
+  static const Script s = make("set_health", R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'health_score', ARGV[1], 'health_updated_at', ARGV[2],
+           'health_metrics', ARGV[3])
+return 1
+)lua");
+  return s;
+}
+
+const Script& switch_script() {
+  static const Script s = make("switch", std::string(kRunOps) + R"lua(
+if redis.call('GET', KEYS[4]) ~= ARGV[1] then return 0 end
+if redis.call('LLEN', KEYS[1]) ~= tonumber(ARGV[2]) then return -1 end
+if redis.call('GET', KEYS[2]) ~= ARGV[3] then return -2 end
+wa_run_ops(6)
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[4], 'KEEPTTL')
+redis.call('RPUSH', KEYS[3], ARGV[5])
+return 1
+)lua");
+  return s;
+}
+
+const Script& renew_lock_script() {
+  static const Script s = make("renew_lock", R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+)lua");
+  return s;
+}
+
+}  // namespace wa::queue

@@ -1,0 +1,54 @@
+// The Lua scripts that make every queue step atomic (CONTRACT.md sections 1, 4 and 5).
+#pragma once
+
+#include <string>
+
+namespace wa::queue {
+
+struct Script {
+  const char* name;
+  std::string source;
+  std::string sha;  // sha1 of source, as Redis names it
+};
+
+// Moves due delayed jobs to the tail and expired leases back to the head (or, after
+// max_deliveries expiries, hands them out flagged as poison), then takes up to `batch` jobs
+// into the reserved zset.
+//   KEYS: queue notify reserved delayed deliveries
+//   ARGV: now_ms lease_ms batch max_deliveries
+//   returns {duplicates, payload1, poison1, payload2, poison2, ...} (poison "1" or "0")
+const Script& take_script();
+
+// Writes the outputs of a decided job and acknowledges it, all or nothing.
+//   KEYS: reserved deliveries marker
+//   ARGV: payload marker_ttl contacts_key expected_len, then ops: argc cmd args...
+//   An op is a Redis command, or WA_COPY src dst first count (a contiguous block of a list),
+//   or WA_DEAL src count dst1..dstk (round robin over the first count items of a list).
+//   returns 1 done; 2 already decided (acknowledged without outputs); 0 the job is no longer
+//   reserved (lease lost: nothing written); -1 contacts_key no longer has expected_len items.
+const Script& finish_script();
+
+// Puts jobs still reserved back at the head of the queue, in their order.
+//   KEYS: reserved queue notify   ARGV: payloads (oldest first)
+//   returns the number put back.
+const Script& release_script();
+
+// Applies aggregated event counters and trims the consumed events, if the events lock is ours.
+//   KEYS: events lock   ARGV: token consumed, then ops: argc cmd args...
+//   returns 1 applied; 0 the lock is not ours (nothing applied).
+const Script& apply_events_script();
+
+// Writes a session's health fields only while its hash exists (never creates one).
+//   KEYS: session   ARGV: health_score health_updated_at health_metrics   returns 1 or 0.
+const Script& set_health_script();
+
+// Moves a broken target's undelivered contacts (CONTRACT.md section 6), all or nothing.
+//   KEYS: src decision results lock
+//   ARGV: token expected_len old_decision new_decision record, then ops (WA_COPY / WA_DEAL)
+//   returns 1 moved; 0 lock lost; -1 the list length changed; -2 the decision changed.
+const Script& switch_script();
+
+// Extends a lock we hold.  KEYS: lock  ARGV: token ttl_ms   returns 1 held, 0 lost.
+const Script& renew_lock_script();
+
+}  // namespace wa::queue
