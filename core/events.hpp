@@ -1,0 +1,50 @@
+// Message outcome events (`wa:events`, CONTRACT.md section 2) and their aggregation into the
+// per-session minute buckets and per-workspace daily counters the daemon keeps in Redis.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+
+#include "core/types.hpp"
+
+namespace wa::core {
+
+enum class EventStatus { sent, delivered, read, failed };
+
+struct Event {
+  std::string session_id;  // empty for meta_api events without one
+  std::string workspace_id;
+  bool meta = false;  // provider meta_api (else webjs)
+  EventStatus status = EventStatus::sent;
+  std::optional<double> response_time_ms;
+  std::optional<double> delivery_time_ms;
+  Seconds at = 0;
+};
+
+struct ParsedEvent {
+  std::optional<Event> event;
+  std::string error;  // naming the field, when invalid
+};
+
+// `now` is the default for a missing `at`.
+ParsedEvent parse_event(std::string_view json, Seconds now);
+
+// Adds one event's outcome to a WindowStats.
+void add_outcome(WindowStats& w, const Event& e) noexcept;
+
+// Events summed per (session, minute) and per (workspace, provider, UTC day).
+struct EventAggregate {
+  std::map<std::pair<std::string, std::int64_t>, WindowStats> session_minutes;
+  std::map<std::tuple<std::string, std::string, std::string>, WindowStats> daily;  // ws, provider, day
+  std::uint64_t events = 0;
+  void add(const Event& e);
+};
+
+// "YYYY-MM-DD" of a Unix time (UTC).
+std::string utc_day(Seconds t);
+
+}  // namespace wa::core
