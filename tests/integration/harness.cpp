@@ -1,0 +1,319 @@
+#include "harness.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace wa::test {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+pid_t spawn(const std::vector<std::string>& argv, const std::string& out_file) {
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    setpgid(0, 0);
+    if (!out_file.empty()) {
+      const int fd = open(out_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+      }
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    int status = 0;
+    const pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) {
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) return -WTERMSIG(status);
+      return -1000;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -2000;  // did not exit in time
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+Reply convert(const redisReply* r) {
+  Reply out;
+  out.type = r->type;
+  if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
+      r->type == REDIS_REPLY_ERROR) {
+    out.str.assign(r->str, r->len);
+  } else if (r->type == REDIS_REPLY_INTEGER) {
+    out.integer = r->integer;
+  } else if (r->type == REDIS_REPLY_ARRAY) {
+    for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+  }
+  return out;
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "wa-test-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::vector<std::string> Reply::strings() const {
+  std::vector<std::string> out;
+  for (const auto& e : elements) out.push_back(e.str);
+  return out;
+}
+
+Client::~Client() {
+  if (c_) redisFree(c_);
+}
+
+Reply Client::cmd(const std::vector<std::string>& args) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (c_ == nullptr) {
+      c_ = redisConnectUnix(socket_.c_str());
+      if (c_ == nullptr || c_->err) {
+        const std::string err = c_ ? c_->errstr : "oom";
+        if (c_) redisFree(c_);
+        c_ = nullptr;
+        throw std::runtime_error("test client cannot connect to " + socket_ + ": " + err);
+      }
+    }
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(c_, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (r == nullptr) {
+      redisFree(c_);
+      c_ = nullptr;
+      continue;
+    }
+    Reply out = convert(r);
+    freeReplyObject(r);
+    return out;
+  }
+  throw std::runtime_error("test client lost the connection to " + socket_);
+}
+
+std::vector<std::string> Client::list(const std::string& key) {
+  return cmd({"LRANGE", key, "0", "-1"}).strings();
+}
+
+RedisServer::RedisServer(const TempDir& dir, bool appendonly)
+    : dir_(dir), appendonly_(appendonly), socket_(dir.file("redis.sock")) {
+  start();
+}
+
+RedisServer::~RedisServer() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGCONT);
+    stop();
+  }
+}
+
+void RedisServer::start() {
+  std::vector<std::string> argv{"redis-server", "--port", "0", "--unixsocket", socket_,
+                                "--unixsocketperm", "700", "--dir", dir_.path(), "--save", "",
+                                "--enable-debug-command", "local", "--maxmemory-policy",
+                                "noeviction"};
+  if (appendonly_) {
+    argv.insert(argv.end(), {"--appendonly", "yes", "--appendfsync", "always"});
+  } else {
+    argv.insert(argv.end(), {"--appendonly", "no"});
+  }
+  unlink(socket_.c_str());
+  pid_ = spawn(argv, dir_.file("redis.log"));
+  Client probe(socket_);
+  const bool up = wait_until([&] {
+    try {
+      return probe.cmd({"PING"}).str == "PONG";
+    } catch (...) {
+      return false;
+    }
+  });
+  if (!up) throw std::runtime_error("redis-server did not start (see " + dir_.file("redis.log") + ")");
+}
+
+void RedisServer::kill(int sig) {
+  if (pid_ <= 0) return;
+  ::kill(pid_, sig);
+  if (sig == SIGKILL) {
+    int status;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+}
+
+void RedisServer::stop() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  wait_exit(pid_, std::chrono::seconds(10));
+  pid_ = -1;
+}
+
+Daemon::Daemon(const TempDir& dir, std::string redis_socket, std::string yaml, std::string name)
+    : dir_(dir),
+      socket_(std::move(redis_socket)),
+      yaml_(std::move(yaml)),
+      name_(std::move(name)),
+      config_(dir.file(name_ + ".yaml")),
+      log_(dir.file(name_ + ".log")) {
+  write_config(base_config() + yaml_);
+}
+
+Daemon::~Daemon() {
+  if (pid_ > 0) kill();
+}
+
+std::string Daemon::base_config() const {
+  // Only sections the caller's yaml does not set, so that it can override them whole.
+  std::string out;
+  if (yaml_.find("redis:") == std::string::npos) out += "redis: {unix_socket: \"" + socket_ + "\"}\n";
+  if (yaml_.find("metrics:") == std::string::npos) out += "metrics: {listen: \"\"}\n";
+  if (yaml_.find("logging:") == std::string::npos) out += "logging: {level: debug}\n";
+  return out;
+}
+
+void Daemon::write_config(const std::string& yaml) const {
+  std::ofstream(config_, std::ios::trunc) << yaml;
+}
+
+void Daemon::start() {
+  pid_ = spawn({daemon_path(), "--config", config_}, log_);
+}
+
+void Daemon::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+int Daemon::stop(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -3000;
+  ::kill(pid_, SIGTERM);
+  const int rc = wait_exit(pid_, timeout);
+  pid_ = -1;
+  return rc;
+}
+
+void Daemon::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+bool Daemon::running() {
+  if (pid_ <= 0) return false;
+  int status;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+std::string Daemon::log() const {
+  std::ifstream in(log_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return done();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+int run_daemon(const std::vector<std::string>& args, std::string* output) {
+  TempDir dir;
+  std::vector<std::string> argv{daemon_path()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const pid_t pid = spawn(argv, dir.file("out"));
+  const int rc = wait_exit(pid, std::chrono::seconds(20));
+  if (output) {
+    std::ifstream in(dir.file("out"));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    *output = ss.str();
+  }
+  return rc;
+}
+
+long long now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void seed_session(Client& c, const SessionSpec& s) {
+  const long long now = now_seconds();
+  std::vector<std::string> args{"HSET", "wa:session:" + s.id, "workspace_id", s.workspace, "uuid",
+                                "uuid-" + s.id, "phone_number", "+1555" + s.id, "provider_type",
+                                s.provider, "status", s.status, "is_active", s.active ? "1" : "0",
+                                "is_primary", s.primary ? "1" : "0", "created_at",
+                                std::to_string(now - 86400), "last_connected_at",
+                                std::to_string(now - 86400)};
+  if (s.last_activity_ago >= 0) {
+    args.insert(args.end(), {"last_activity_at", std::to_string(now - s.last_activity_ago)});
+  }
+  if (s.health) {
+    args.insert(args.end(),
+                {"health_score", std::to_string(*s.health), "health_updated_at",
+                 std::to_string(now), "health_metrics",
+                 R"({"connection_stability":100,"message_success_rate":100,"recent_activity":100,"error_rate":0,"response_time":90,"uptime":100})"});
+  }
+  c.cmd(args);
+  c.cmd({"SADD", "wa:workspaces", s.workspace});
+  c.cmd({"SADD", "wa:workspace:" + s.workspace + ":sessions", s.id});
+}
+
+void seed_meta(Client& c, const std::string& workspace, bool configured,
+               const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> args{"HSET", "wa:workspace:" + workspace + ":meta", "configured",
+                                configured ? "1" : "0"};
+  for (const auto& [k, v] : extra) args.insert(args.end(), {k, v});
+  c.cmd(args);
+  c.cmd({"SADD", "wa:workspaces", workspace});
+}
+
+std::string daemon_path() { return WA_DAEMON_PATH; }
+
+}  // namespace wa::test
