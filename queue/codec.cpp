@@ -155,10 +155,10 @@ std::string format_number(double v) {
 }  // namespace
 
 void add_stats_fields(std::vector<std::string>& out, std::string_view prefix,
-                      const core::WindowStats& w) {
+                      const core::WindowStats& w, bool with_zeros) {
   for (const Counter& c : kCounters) {
     const double v = c.count ? static_cast<double>(w.*c.count) : w.*c.sum;
-    if (v == 0) continue;
+    if (v == 0 && !with_zeros) continue;
     out.push_back(std::string(prefix) + c.name);
     out.push_back(c.count ? std::to_string(w.*c.count) : format_number(v));
   }

@@ -24,9 +24,9 @@ core::Session parse_session(std::string_view id, const Fields& f, std::string& p
 core::MetaSettings parse_meta(const Fields& f);
 
 // Counters of a WindowStats as hash fields, with a field-name prefix ("" or "<minute>:").
-// Names: t s d r f rs rc ds dc.
+// Names: t s d r f rs rc ds dc. Zero counters are left out unless `with_zeros`.
 void add_stats_fields(std::vector<std::string>& out, std::string_view prefix,
-                      const core::WindowStats& w);
+                      const core::WindowStats& w, bool with_zeros = false);
 // Reads the counters written by add_stats_fields (without prefix).
 core::WindowStats parse_stats(const Fields& f);
 // Sums the minute buckets of a session stats hash that lie in the hour ending at `now`

@@ -27,18 +27,8 @@ void Store::add_health_writes(std::vector<Call>& calls, const core::Session& s,
   const std::string summary = keys_.session_health(s.id);
   Command hset{"HSET", summary, "alerts", std::to_string(alert_mask), "updated_at",
                seconds_text(now)};
-  // Every counter is written, zeros included, so the summary is replaced as a whole.
-  for (const char* name : {"t", "s", "d", "r", "f", "rs", "rc", "ds", "dc"}) {
-    hset.push_back(name);
-    hset.push_back("0");
-  }
-  std::vector<std::string> fields;
-  add_stats_fields(fields, "", last_hour);
-  for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-    for (std::size_t k = 5; k + 1 < hset.size(); k += 2) {
-      if (hset[k] == fields[i]) hset[k + 1] = fields[i + 1];
-    }
-  }
+  // Every counter, zeros included, so the summary is replaced as a whole.
+  add_stats_fields(hset, "", last_hour, true);
   calls.push_back(plain(std::move(hset)));
   const auto ttl = static_cast<long long>(std::ceil(cfg.health.check_interval)) * 2 + kHourSeconds;
   calls.push_back(plain({"EXPIRE", summary, std::to_string(ttl)}));
