@@ -25,7 +25,10 @@ const json::value* member(const json::object& o, std::string_view key) {
 std::string shown(const json::value& v) {
   std::string s = json::serialize(v);
   if (s.size() > 64) {
-    s.resize(61);
+    // Never cut a multi-byte UTF-8 character in half: the error text ends up in JSON records.
+    std::size_t cut = 61;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
+    s.resize(cut);
     s += "...";
   }
   return s;
