@@ -80,7 +80,7 @@ void Daemon::start() {
     if (ready) {
       spdlog::info("redis: {}", why);
     } else if (!stopping_) {
-      spdlog::warn("redis: connection lost: {}; reconnecting", why);
+      spdlog::warn("redis: not connected: {}", why);
     }
   });
   conn_->start();

@@ -330,10 +330,19 @@ void Connection::drop(Errc why, const std::string& message) {
 
 void Connection::schedule_reconnect() {
   if (state_ == State::stopped) return;
+  const bool was_ready = state_ == State::ready;
   set_state(State::idle, last_error_);
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
   const auto delay = std::chrono::milliseconds(
       static_cast<long long>(static_cast<double>(backoff_.count()) * jitter(rng_)));
+  if (!was_ready && listener_) {
+    // A failed attempt (never ready): tell the listener too, so operators see why.
+    asio::post(ex_, [w = weak_from_this(), why = last_error_, delay] {
+      if (auto self = w.lock(); self && self->listener_) {
+        self->listener_(false, why + "; retrying in " + std::to_string(delay.count()) + " ms");
+      }
+    });
+  }
   backoff_ = std::min(ep_.reconnect_max, backoff_ * 2);
   reconnect_timer_.expires_after(delay);
   reconnect_timer_.async_wait([w = weak_from_this()](error_code ec) {

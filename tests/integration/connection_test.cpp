@@ -1,0 +1,107 @@
+// Connection settings end to end: TCP with AUTH and SELECT, and a wrong password that keeps the
+// daemon retrying (never exiting) until the server accepts it.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "harness.hpp"
+
+namespace wa::test {
+namespace {
+
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// A redis-server on a TCP port with a password, plus a unix socket for the test's own client.
+class PasswordRedis {
+ public:
+  PasswordRedis(const TempDir& dir, int port) : socket_(dir.file("pw.sock")) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      execlp("redis-server", "redis-server", "--port", std::to_string(port).c_str(), "--bind",
+             "127.0.0.1", "--unixsocket", socket_.c_str(), "--requirepass", "s3cret", "--save",
+             "", "--appendonly", "no", "--dir", dir.path().c_str(), "--logfile",
+             dir.file("pw.log").c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    client_ = std::make_unique<Client>(socket_);
+    wait_until([&] {
+      try {
+        return client_->cmd({"AUTH", "s3cret"}).str == "OK";
+      } catch (...) {
+        return false;
+      }
+    });
+  }
+  ~PasswordRedis() {
+    kill(pid_, SIGTERM);
+    int st;
+    waitpid(pid_, &st, 0);
+  }
+  Client& client() { return *client_; }
+  const std::string& socket() const { return socket_; }
+
+ private:
+  std::string socket_;
+  pid_t pid_ = -1;
+  std::unique_ptr<Client> client_;
+};
+
+TEST(Connection, TcpWithPasswordAndDatabase) {
+  TempDir dir;
+  const int port = free_port();
+  PasswordRedis redis(dir, port);
+  Client& c = redis.client();
+  c.cmd({"SELECT", "3"});
+  seed_session(c, {.id = "s1", .primary = true});
+  c.cmd({"RPUSH", "queues:wa-campaigns",
+         R"({"job_id":"tcp-1","campaign_id":1,"workspace_id":"1","template_mode":"direct","contacts":[5]})"});
+  Daemon d(dir, redis.socket(),
+           "redis: {host: localhost, port: " + std::to_string(port) +
+               ", password: s3cret, db: 3}\n");
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return c.integer({"LLEN", "wa:results"}) == 1; })) << d.log();
+  EXPECT_EQ(c.list("wa:dispatch:1:s1"), std::vector<std::string>{"5"});
+  c.cmd({"SELECT", "0"});
+  EXPECT_EQ(c.integer({"DBSIZE"}), 0) << "the daemon wrote outside db 3";
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+TEST(Connection, WrongPasswordKeepsRetryingUntilAccepted) {
+  TempDir dir;
+  const int port = free_port();
+  PasswordRedis redis(dir, port);
+  Client& c = redis.client();
+  seed_session(c, {.id = "s1", .primary = true});
+  c.cmd({"RPUSH", "queues:wa-campaigns",
+         R"({"job_id":"pw-1","campaign_id":2,"workspace_id":"1","template_mode":"direct","contacts":[7]})"});
+  Daemon d(dir, redis.socket(),
+           "redis: {host: 127.0.0.1, port: " + std::to_string(port) + ", password: wrong}\n");
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return d.log().find("handshake") != std::string::npos; }))
+      << d.log();
+  EXPECT_TRUE(d.running());
+  EXPECT_EQ(c.integer({"LLEN", "wa:results"}), 0);
+  c.cmd({"CONFIG", "SET", "requirepass", "wrong"});  // the operator fixes the server side
+  ASSERT_TRUE(wait_until([&] { return c.integer({"LLEN", "wa:results"}) == 1; },
+                         std::chrono::seconds(15)))
+      << d.log();
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+}  // namespace
+}  // namespace wa::test
