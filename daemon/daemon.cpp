@@ -174,8 +174,9 @@ asio::awaitable<void> Daemon::fetch_loop() {
         }
         continue;
       }
-      auto batch = std::move(redo);
-      redo = co_await process(std::move(batch));
+      // A copy: when deciding fails half-way (Redis lost), the same jobs are tried again. That is
+      // safe: the finish script writes nothing for a job no longer reserved or already decided.
+      redo = co_await process(redo);
     } catch (const std::exception& e) {
       if (stopping_) break;
       ++counters_.errors;
