@@ -72,7 +72,11 @@ int health_score(const HealthMetrics& m, const config::HealthWeights& w) noexcep
       w.message_success_rate * m.message_success_rate + w.recent_activity * m.recent_activity +
       w.response_time * m.response_time + w.uptime * m.uptime;
   const double raw = (divisor > 0 ? positive / divisor : 0.0) - w.error_rate * m.error_rate;
-  return static_cast<int>(std::clamp<long long>(round_half_away(raw), 0, 100));
+  // A score that is exactly x.5 in exact arithmetic often comes out as x.49999999999999 here
+  // (the weights and the divisor 1.10 are not binary fractions), and would round down. Snapping
+  // to a 1e-9 grid first removes that error, far below anything the metrics can express.
+  const double snapped = std::round(std::clamp(raw, -1.0, 101.0) * 1e9) / 1e9;
+  return static_cast<int>(std::clamp<long long>(round_half_away(snapped), 0, 100));
 }
 
 std::string_view to_string(AlertType t) noexcept {

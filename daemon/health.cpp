@@ -195,17 +195,21 @@ asio::awaitable<void> Daemon::health_cycle() {
   spdlog::info("health: {} sessions in {} workspaces checked, {} new alerts", checked,
                workspaces.size(), alerts);
 
+  // wa:campaigns:active loses entries older than 24 h whether or not switching is on (section 4).
+  redis::Command prune{"ZREMRANGEBYSCORE", keys_.active(), "-inf",
+                       std::to_string(static_cast<long long>((now - 86400) * 1000))};
+  (void)co_await queue::run1(*conn_, queue::plain(std::move(prune)));
+
   if (cfg_.selection.enable_auto_switching) co_await switch_campaigns(now);
 }
 
 asio::awaitable<void> Daemon::switch_campaigns(double now) {
-  std::vector<queue::Call> c1;
-  c1.push_back(queue::plain({"ZREMRANGEBYSCORE", keys_.active(), "-inf",
-                             std::to_string(static_cast<long long>((now - 86400) * 1000))}));
-  c1.push_back(queue::plain({"ZRANGE", keys_.active(), "0", "-1"}));
-  const auto r1 = co_await queue::run(*conn_, std::move(c1));
+  redis::Command zrange{"ZRANGE", keys_.active(), "0", "-1"};
+  const auto r1 = co_await queue::run1(*conn_, queue::plain(std::move(zrange)));
   std::vector<std::string> ids;
-  for (const auto& e : r1[1].elements) ids.push_back(e.str);
+  for (const auto& e : r1.elements) {
+    ids.push_back(e.str);
+  }
   if (ids.empty()) co_return;
 
   std::vector<queue::Call> gets;

@@ -1,11 +1,13 @@
 #include "harness.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -60,6 +62,12 @@ int wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
+
+// A write to a Redis that was killed must fail with EPIPE, not kill the test.
+[[maybe_unused]] const bool kSigpipeIgnored = [] {
+  ::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
 
 Reply convert(const redisReply* r) {
   Reply out;
@@ -228,6 +236,13 @@ int Daemon::stop(std::chrono::milliseconds timeout) {
   return rc;
 }
 
+int Daemon::wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -3000;
+  const int rc = wait_exit(pid_, timeout);
+  pid_ = -1;
+  return rc;
+}
+
 void Daemon::kill() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
@@ -283,13 +298,27 @@ long long now_seconds() {
       .count();
 }
 
-void seed_session(Client& c, const SessionSpec& s) {
+void seed_session(Client& c, const SessionSpec& s, const std::string& prefix) {
   const long long now = now_seconds();
-  std::vector<std::string> args{"HSET", "wa:session:" + s.id, "workspace_id", s.workspace, "uuid",
-                                "uuid-" + s.id, "phone_number", "+1555" + s.id, "provider_type",
-                                s.provider, "status", s.status, "is_active", s.active ? "1" : "0",
-                                "is_primary", s.primary ? "1" : "0", "created_at",
-                                std::to_string(now - 86400), "last_connected_at",
+  std::vector<std::string> args{"HSET",
+                                prefix + "wa:session:" + s.id,
+                                "workspace_id",
+                                s.workspace,
+                                "uuid",
+                                "uuid-" + s.id,
+                                "phone_number",
+                                "+1555" + s.id,
+                                "provider_type",
+                                s.provider,
+                                "status",
+                                s.status,
+                                "is_active",
+                                s.active ? "1" : "0",
+                                "is_primary",
+                                s.primary ? "1" : "0",
+                                "created_at",
+                                std::to_string(now - 86400),
+                                "last_connected_at",
                                 std::to_string(now - 86400)};
   if (s.last_activity_ago >= 0) {
     args.insert(args.end(), {"last_activity_at", std::to_string(now - s.last_activity_ago)});
@@ -301,17 +330,66 @@ void seed_session(Client& c, const SessionSpec& s) {
                  R"({"connection_stability":100,"message_success_rate":100,"recent_activity":100,"error_rate":0,"response_time":90,"uptime":100})"});
   }
   c.cmd(args);
-  c.cmd({"SADD", "wa:workspaces", s.workspace});
-  c.cmd({"SADD", "wa:workspace:" + s.workspace + ":sessions", s.id});
+  c.cmd({"SADD", prefix + "wa:workspaces", s.workspace});
+  c.cmd({"SADD", prefix + "wa:workspace:" + s.workspace + ":sessions", s.id});
 }
 
 void seed_meta(Client& c, const std::string& workspace, bool configured,
-               const std::map<std::string, std::string>& extra) {
-  std::vector<std::string> args{"HSET", "wa:workspace:" + workspace + ":meta", "configured",
-                                configured ? "1" : "0"};
+               const std::map<std::string, std::string>& extra, const std::string& prefix) {
+  std::vector<std::string> args{"HSET", prefix + "wa:workspace:" + workspace + ":meta",
+                                "configured", configured ? "1" : "0"};
   for (const auto& [k, v] : extra) args.insert(args.end(), {k, v});
   c.cmd(args);
-  c.cmd({"SADD", "wa:workspaces", workspace});
+  c.cmd({"SADD", prefix + "wa:workspaces", workspace});
+}
+
+Subscriber::Subscriber(const std::string& socket, const std::string& channel) {
+  c_ = redisConnectUnix(socket.c_str());
+  if (c_ == nullptr || c_->err) {
+    const std::string err = c_ ? c_->errstr : "oom";
+    if (c_) redisFree(c_);
+    c_ = nullptr;
+    throw std::runtime_error("subscriber cannot connect to " + socket + ": " + err);
+  }
+  auto* r =
+      static_cast<redisReply*>(redisCommand(c_, "SUBSCRIBE %b", channel.data(), channel.size()));
+  if (r == nullptr) throw std::runtime_error("SUBSCRIBE " + channel + " failed");
+  freeReplyObject(r);  // the subscription confirmation
+}
+
+Subscriber::~Subscriber() {
+  if (c_) redisFree(c_);
+}
+
+std::optional<std::string> Subscriber::next(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    void* raw = nullptr;
+    if (redisGetReplyFromReader(c_, &raw) != REDIS_OK) {
+      throw std::runtime_error("subscriber: bad reply");
+    }
+    if (raw != nullptr) {
+      auto* r = static_cast<redisReply*>(raw);
+      std::optional<std::string> out;
+      if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+          r->element[0]->type == REDIS_REPLY_STRING &&
+          std::string(r->element[0]->str, r->element[0]->len) == "message") {
+        out.emplace(r->element[2]->str, r->element[2]->len);
+      }
+      freeReplyObject(r);
+      if (out) return out;
+      continue;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd p{c_->fd, POLLIN, 0};
+    const int n = poll(&p, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR) throw std::runtime_error("subscriber: poll failed");
+    if (n > 0 && redisBufferRead(c_) != REDIS_OK) {
+      throw std::runtime_error("subscriber: connection lost");
+    }
+  }
 }
 
 std::string daemon_path() { return WA_DAEMON_PATH; }

@@ -85,6 +85,9 @@ class Daemon {
   void signal(int sig);
   // SIGTERM, then waits; returns the exit status (or -signal when killed by one).
   int stop(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // Waits for the process to exit on its own (no signal sent); returns the exit status as
+  // stop() does, or -2000 after killing it when it did not exit in time.
+  int wait(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   void kill();  // SIGKILL, reaped
   bool running();
   std::string log() const;
@@ -123,9 +126,25 @@ struct SessionSpec {
   long long last_activity_ago = 60;  // seconds; < 0: never active
   std::optional<int> health;         // stored health_score (with neutral metrics) if set
 };
-void seed_session(Client& c, const SessionSpec& s);
+// `prefix`: the config's redis.prefix, put before every key written.
+void seed_session(Client& c, const SessionSpec& s, const std::string& prefix = "");
 void seed_meta(Client& c, const std::string& workspace, bool configured,
-               const std::map<std::string, std::string>& extra = {});
+               const std::map<std::string, std::string>& extra = {},
+               const std::string& prefix = "");
+
+// A second connection subscribed to one channel (SUBSCRIBE), for messages the daemon PUBLISHes.
+class Subscriber {
+ public:
+  Subscriber(const std::string& socket, const std::string& channel);
+  ~Subscriber();
+  Subscriber(const Subscriber&) = delete;
+  Subscriber& operator=(const Subscriber&) = delete;
+  // The next message published on the channel, or nullopt when none comes within `timeout`.
+  std::optional<std::string> next(std::chrono::milliseconds timeout);
+
+ private:
+  redisContext* c_ = nullptr;
+};
 
 std::string daemon_path();
 

@@ -1,0 +1,663 @@
+// Message events, the health cycle, alerts and provider switching end to end (CONTRACT.md
+// sections 2, 3 and 6).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "e2e_util.hpp"
+
+namespace wa::test {
+namespace {
+
+using Strings = std::vector<std::string>;
+using namespace std::chrono_literals;
+
+const std::string kSixMetrics[] = {"connection_stability", "message_success_rate",
+                                   "recent_activity",      "error_rate",
+                                   "response_time",        "uptime"};
+
+std::string event(const std::string& session, const std::string& status,
+                  const std::string& extra = "", const std::string& workspace = "1") {
+  return R"({"session_id":")" + session + R"(","workspace_id":")" + workspace +
+         R"(","provider":"webjs","status":")" + status + "\"" + extra + "}";
+}
+
+void push_events(Client& c, const Strings& events) {
+  std::vector<std::string> args{"RPUSH", "wa:events"};
+  args.insert(args.end(), events.begin(), events.end());
+  c.cmd(args);
+}
+
+Strings repeat(const std::string& e, int n) {
+  return Strings(static_cast<std::size_t>(n), e);
+}
+
+// The stored health_metrics of a session, or an empty object.
+json::object metrics_of(Client& c, const std::string& session) {
+  const std::string text = c.str({"HGET", "wa:session:" + session, "health_metrics"});
+  if (text.empty()) return {};
+  return parse_object(text);
+}
+
+double metric(Client& c, const std::string& session, const std::string& name) {
+  const json::object m = metrics_of(c, session);
+  const json::value* v = m.if_contains(name);
+  return v != nullptr && v->is_number() ? v->to_number<double>() : -1.0;
+}
+
+int score_of(Client& c, const std::string& session) {
+  const std::string s = c.str({"HGET", "wa:session:" + session, "health_score"});
+  return s.empty() ? -1 : std::stoi(s);
+}
+
+std::map<std::string, std::string> hash_of(Client& c, const std::string& key) {
+  const auto flat = c.cmd({"HGETALL", key}).strings();
+  std::map<std::string, std::string> out;
+  for (std::size_t i = 0; i + 1 < flat.size(); i += 2)
+    out[flat[i]] = flat[i + 1];
+  return out;
+}
+
+std::string session_id_of(const json::object& d) {
+  const json::value* s = d.if_contains("session");
+  return s != nullptr && s->is_object() ? str_of(s->get_object(), "id") : "";
+}
+
+// A TCP port that was free a moment ago.
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// GET http://127.0.0.1:port/path; the whole response, or "" when the connection fails.
+std::string http_get(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string req =
+      "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  if (write(fd, req.data(), req.size()) < 0) {
+    close(fd);
+    return "";
+  }
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0)
+    out.append(buf, static_cast<std::size_t>(n));
+  close(fd);
+  return out;
+}
+
+// The value of a metric line "name value" in a Prometheus text page, or -1.
+double prom_value(const std::string& page, const std::string& name) {
+  std::size_t at = 0;
+  while ((at = page.find(name + " ", at)) != std::string::npos) {
+    if (at == 0 || page[at - 1] == '\n') return std::stod(page.substr(at + name.size() + 1));
+    at += name.size();
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events and statistics.
+
+TEST(Events, AreConsumedIntoTheLastHourStatisticsAndDailyCounters) {
+  Env env;
+  seed_session(env.c, {.id = "s1"});
+  seed_session(env.c, {.id = "s2", .workspace = "2"});
+  seed_session(env.c, {.id = "s3"});  // clean: s1 breaks the switch error-rate threshold
+  const std::string rt = R"(,"response_time_ms":1000)";
+  Strings evs;
+  for (const char* st :
+       {"sent", "sent", "sent", "delivered", "delivered", "read", "failed", "failed"}) {
+    evs.push_back(event("s1", st, rt));
+  }
+  // Meta messages of workspace 1: 2 of 4 succeed (50 %).
+  for (const char* st : {"delivered", "failed", "read", "failed"}) {
+    evs.push_back(R"({"workspace_id":"1","provider":"meta_api","status":")" + std::string(st) +
+                  "\"}");
+  }
+  // s2: a failure two hours ago is out of the window; a delivery 30 minutes ago is in it.
+  const long long now = now_seconds();
+  evs.push_back(event("s2", "failed", R"(,"at":)" + std::to_string(now - 7200), "2"));
+  evs.push_back(event("s2", "delivered", R"(,"at":)" + std::to_string(now - 1800), "2"));
+  push_events(env.c, evs);
+  env.start();
+
+  ASSERT_TRUE(wait_until([&] { return env.c.integer({"LLEN", "wa:events"}) == 0; })) << env.log();
+  // s1: 6 of 8 successful, 2 failed, every response in 1000 ms.
+  ASSERT_TRUE(wait_until([&] { return metric(env.c, "s1", "error_rate") == 25.0; })) << env.log();
+  EXPECT_DOUBLE_EQ(metric(env.c, "s1", "message_success_rate"), 75.0);
+  EXPECT_DOUBLE_EQ(metric(env.c, "s1", "response_time"), 80.0);
+  EXPECT_DOUBLE_EQ(metric(env.c, "s1", "connection_stability"), 100.0);
+  // (0.35·100 + 0.25·75 + 0.20·100 + 0.15·80 + 0.15·100) / 1.10 − 0.20·25 = 86.59 → 87
+  EXPECT_EQ(score_of(env.c, "s1"), 87);
+  ASSERT_TRUE(wait_until([&] { return metric(env.c, "s2", "message_success_rate") == 100.0; }))
+      << metrics_of(env.c, "s2");
+  EXPECT_DOUBLE_EQ(metric(env.c, "s2", "error_rate"), 0.0);
+  EXPECT_DOUBLE_EQ(metric(env.c, "s2", "response_time"), 90.0);  // none reported one
+
+  // The workspace's daily counters feed performance_score: best of webjs 75 % and Meta 50 %.
+  push_job(
+      env.c,
+      R"({"job_id":"p","campaign_id":1,"workspace_id":"1","template_mode":"direct","contacts":[1]})");
+  auto d = wait_decision(env.c, "p");
+  ASSERT_TRUE(d) << env.log();
+  EXPECT_DOUBLE_EQ(d->at("factors").at("performance_score").to_number<double>(), 75.0);
+  // s1 (error rate 25 % > error_rate_threshold 10) is not eligible: s3 serves.
+  EXPECT_EQ(str_of(*d, "type"), "webjs");
+  EXPECT_EQ(session_id_of(*d), "s3");
+  EXPECT_EQ(distribution_of(*d), (std::vector<DistEntry>{{"s3", 1, "wa:dispatch:1:s3"}}));
+}
+
+TEST(Events, MalformedEventsAreDroppedAndCountedWithoutBlockingGoodOnes) {
+  Env env;
+  seed_session(env.c, {.id = "s1"});
+  const int port = free_port();
+  ASSERT_GT(port, 0);
+  push_events(env.c, {
+                         event("s1", "sent"),
+                         "garbage",
+                         "[1]",
+                         R"({"workspace_id":"1","provider":"sms","status":"sent"})",
+                         R"({"workspace_id":"1","provider":"webjs","status":"sent"})",
+                         event("s1", "bounced"),
+                         event("s1", "failed"),
+                     });
+  env.start(kFastConfig + "metrics: {listen: \"127.0.0.1:" + std::to_string(port) + "\"}\n");
+  ASSERT_TRUE(wait_until([&] { return env.c.integer({"LLEN", "wa:events"}) == 0; })) << env.log();
+  // Only the two good events count: one sent, one failed.
+  ASSERT_TRUE(wait_until([&] { return metric(env.c, "s1", "error_rate") == 50.0; }))
+      << metrics_of(env.c, "s1") << env.log();
+  EXPECT_DOUBLE_EQ(metric(env.c, "s1", "message_success_rate"), 50.0);
+  std::string page;
+  ASSERT_TRUE(wait_until([&] {
+    page = http_get(port, "/metrics");
+    return prom_value(page, "wa_events_malformed_total") == 5;
+  })) << page;
+  EXPECT_EQ(prom_value(page, "wa_events_consumed_total"), 7);
+  EXPECT_NE(env.log().find("malformed"), std::string::npos);
+  // More good events are still consumed afterwards.
+  push_events(env.c, {event("s1", "sent"), event("s1", "sent")});
+  ASSERT_TRUE(wait_until([&] { return metric(env.c, "s1", "error_rate") == 25.0; }))
+      << metrics_of(env.c, "s1");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The health cycle.
+
+TEST(Health, CycleWritesEverySessionAndNeverCreatesAMissingOne) {
+  Env env;
+  seed_session(env.c, {.id = "s1"});
+  seed_session(env.c, {.id = "s2", .status = "disconnected"});
+  seed_session(env.c, {.id = "s3", .workspace = "2", .status = "error"});
+  env.c.cmd({"SADD", "wa:workspace:1:sessions", "ghost"});
+  // Events for the missing session must not create its hash either.
+  push_events(env.c, repeat(event("ghost", "failed"), 3));
+  std::map<std::string, std::map<std::string, std::string>> before;
+  for (const std::string s : {"s1", "s2", "s3"})
+    before[s] = hash_of(env.c, "wa:session:" + s);
+  env.start();
+  const Strings ids{"s1", "s2", "s3"};
+  ASSERT_TRUE(wait_until([&] {
+    return std::all_of(ids.begin(), ids.end(),
+                       [&](const auto& s) { return score_of(env.c, s) >= 0; });
+  })) << env.log();
+  const long long now = now_seconds();
+  const std::map<std::string, double> stability{{"s1", 100}, {"s2", 20}, {"s3", 0}};
+  for (const auto& s : ids) {
+    SCOPED_TRACE(s);
+    auto h = hash_of(env.c, "wa:session:" + s);
+    const std::string score = h["health_score"];
+    ASSERT_FALSE(score.empty());
+    EXPECT_TRUE(std::all_of(score.begin(), score.end(), ::isdigit)) << score;  // an integer
+    EXPECT_LE(std::stoi(score), 100);
+    const std::string updated = h["health_updated_at"];
+    EXPECT_TRUE(!updated.empty() && std::all_of(updated.begin(), updated.end(), ::isdigit))
+        << updated;
+    EXPECT_NEAR(static_cast<double>(std::stoll(updated)), static_cast<double>(now), 5.0);
+    const json::object m = parse_object(h["health_metrics"]);
+    EXPECT_EQ(m.size(), 6u) << h["health_metrics"];
+    for (const auto& name : kSixMetrics) {
+      ASSERT_TRUE(m.contains(name)) << name;
+      ASSERT_TRUE(m.at(name).is_number()) << name;
+      EXPECT_GE(m.at(name).to_number<double>(), 0.0);
+      EXPECT_LE(m.at(name).to_number<double>(), 100.0);
+    }
+    EXPECT_DOUBLE_EQ(m.at("connection_stability").to_number<double>(), stability.at(s));
+    // No other field is touched.
+    for (const char* f : {"health_score", "health_updated_at", "health_metrics"})
+      h.erase(f);
+    EXPECT_EQ(h, before[s]);
+  }
+  // connected, active a minute ago, up all along: (35 + 20 + 20 + 13.5 + 15) / 1.1 → 94.
+  EXPECT_EQ(score_of(env.c, "s1"), 94);
+  EXPECT_GT(score_of(env.c, "s1"), score_of(env.c, "s2"));
+  EXPECT_GT(score_of(env.c, "s2"), score_of(env.c, "s3"));
+  ASSERT_TRUE(wait_until([&] { return env.c.integer({"LLEN", "wa:events"}) == 0; }));
+
+  // Every check_interval: a status change shows at the next cycle.
+  env.c.cmd({"HSET", "wa:session:s1", "status", "connecting"});
+  ASSERT_TRUE(wait_until([&] { return metric(env.c, "s1", "connection_stability") == 50.0; }, 3s))
+      << env.log();
+  EXPECT_LT(score_of(env.c, "s1"), 94);
+  EXPECT_EQ(env.c.integer({"EXISTS", "wa:session:ghost"}), 0);
+  EXPECT_NE(env.log().find("ghost"), std::string::npos);
+}
+
+TEST(Health, MetricsFollowTheirDefinitions) {
+  Env env;
+  const long long now = now_seconds();
+  seed_session(env.c, {.id = "a10", .last_activity_ago = 600});   // m = 10 → 80
+  seed_session(env.c, {.id = "a30", .last_activity_ago = 1800});  // m = 30 → 60
+  seed_session(env.c, {.id = "a90", .last_activity_ago = 5400});  // m = 90 → 30
+  seed_session(env.c, {.id = "never", .last_activity_ago = -1});  // never active → 0
+  // Disconnected half-way through its life: uptime 50.
+  seed_session(env.c, {.id = "half", .status = "disconnected"});
+  env.c.cmd({"HSET", "wa:session:half", "disconnected_at", std::to_string(now - 43200)});
+  // Connected since 6 hours ago, created a day ago: uptime 25.
+  seed_session(env.c, {.id = "late"});
+  env.c.cmd({"HSET", "wa:session:late", "last_connected_at", std::to_string(now - 21600)});
+  env.start();
+  const Strings ids{"a10", "a30", "a90", "never", "half", "late"};
+  ASSERT_TRUE(wait_until([&] {
+    return std::all_of(ids.begin(), ids.end(),
+                       [&](const auto& s) { return score_of(env.c, s) >= 0; });
+  })) << env.log();
+  EXPECT_DOUBLE_EQ(metric(env.c, "a10", "recent_activity"), 80.0);
+  EXPECT_DOUBLE_EQ(metric(env.c, "a30", "recent_activity"), 60.0);
+  EXPECT_DOUBLE_EQ(metric(env.c, "a90", "recent_activity"), 30.0);
+  EXPECT_DOUBLE_EQ(metric(env.c, "never", "recent_activity"), 0.0);
+  EXPECT_NEAR(metric(env.c, "half", "uptime"), 50.0, 0.1);
+  EXPECT_DOUBLE_EQ(metric(env.c, "half", "connection_stability"), 20.0);
+  EXPECT_NEAR(metric(env.c, "late", "uptime"), 25.0, 0.1);
+  for (const auto& s : ids) {
+    EXPECT_DOUBLE_EQ(metric(env.c, s, "message_success_rate"), 80.0) << s;  // no messages
+    EXPECT_DOUBLE_EQ(metric(env.c, s, "error_rate"), 0.0) << s;
+    EXPECT_DOUBLE_EQ(metric(env.c, s, "response_time"), 90.0) << s;
+  }
+  // never: (35 + 20 + 0 + 13.5 + 15) / 1.1 = 75.9 → 76
+  EXPECT_EQ(score_of(env.c, "never"), 76);
+}
+
+TEST(Health, ScoresAreRoundedHalfAwayFromZero) {
+  Env env;
+  // h1: success 75, error 25, activity 59 (61 minutes ago), response 90, uptime 100:
+  //   (35 + 18.75 + 11.8 + 13.5 + 15) / 1.1 − 5 = 80.5 exactly → 81.
+  seed_session(env.c, {.id = "h1", .last_activity_ago = 61 * 60 + 30});
+  // h2 (workspace 2): success 45, error 55, activity 14 (106 minutes ago):
+  //   (35 + 11.25 + 2.8 + 13.5 + 15) / 1.1 − 11 = 59.5 exactly → 60.
+  seed_session(env.c, {.id = "h2", .workspace = "2", .last_activity_ago = 106 * 60 + 30});
+  Strings evs = repeat(event("h1", "sent"), 3);
+  evs.push_back(event("h1", "failed"));
+  for (const auto& e : repeat(event("h2", "sent", "", "2"), 9))
+    evs.push_back(e);
+  for (const auto& e : repeat(event("h2", "failed", "", "2"), 11))
+    evs.push_back(e);
+  push_events(env.c, evs);
+  env.start(kFastConfig + "selection: {enable_auto_switching: false}\n");
+  ASSERT_TRUE(wait_until([&] {
+    return metric(env.c, "h1", "error_rate") == 25.0 && metric(env.c, "h2", "error_rate") == 55.0;
+  })) << env.log();
+  EXPECT_DOUBLE_EQ(metric(env.c, "h1", "recent_activity"), 59.0);
+  EXPECT_DOUBLE_EQ(metric(env.c, "h2", "recent_activity"), 14.0);
+  EXPECT_EQ(score_of(env.c, "h1"), 81);
+  EXPECT_EQ(score_of(env.c, "h2"), 60);
+  // 60 reaches min_score_secondary: h2 can serve.
+  push_job(
+      env.c,
+      R"({"job_id":"r","campaign_id":1,"workspace_id":"2","template_mode":"direct","contacts":[1]})");
+  auto d = wait_decision(env.c, "r");
+  ASSERT_TRUE(d) << env.log();
+  EXPECT_EQ(str_of(*d, "type"), "webjs") << json::serialize(*d);
+  EXPECT_EQ(str_of(*d, "reason"), "secondary_session");
+}
+
+TEST(Health, ManyFailuresGiveALowerScoreThanACleanSession) {
+  Env env;
+  seed_session(env.c, {.id = "clean"});
+  seed_session(env.c, {.id = "bad"});
+  Strings evs = repeat(event("clean", "delivered"), 10);
+  for (const auto& e : repeat(event("bad", "failed"), 10))
+    evs.push_back(e);
+  push_events(env.c, evs);
+  env.start();
+  ASSERT_TRUE(wait_until([&] {
+    return metric(env.c, "bad", "error_rate") == 100.0 &&
+           metric(env.c, "clean", "message_success_rate") == 100.0;
+  })) << env.log();
+  // clean: (35 + 25 + 20 + 13.5 + 15) / 1.1 = 98.6 → 99; bad: 83.5 / 1.1 − 20 = 55.9 → 56.
+  EXPECT_EQ(score_of(env.c, "clean"), 99);
+  EXPECT_EQ(score_of(env.c, "bad"), 56);
+  EXPECT_LT(score_of(env.c, "bad"), score_of(env.c, "clean"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alerts.
+
+std::map<std::string, std::pair<double, double>> alerts_of(const json::object& a) {
+  std::map<std::string, std::pair<double, double>> out;
+  for (const json::value& x : a.at("alerts").as_array()) {
+    const json::object& o = x.as_object();
+    out[str_of(o, "type")] = {o.at("value").to_number<double>(),
+                              o.at("threshold").to_number<double>()};
+  }
+  return out;
+}
+
+TEST(Alerts, OneMessageWhenASessionStartsBreakingALimitAndNoRepeat) {
+  Env env;
+  seed_session(env.c, {.id = "s1"});
+  seed_session(env.c, {.id = "s2"});
+  Subscriber sub(env.redis.socket(), "wa:alerts");
+  env.start();
+  ASSERT_TRUE(wait_until([&] { return score_of(env.c, "s1") >= 0; })) << env.log();
+  EXPECT_FALSE(sub.next(700ms)) << "an alert for clean sessions";
+
+  push_events(env.c, repeat(event("s1", "failed"), 10));
+  const auto first = sub.next(4s);
+  ASSERT_TRUE(first) << env.log();
+  const json::object a = parse_object(*first);
+  EXPECT_EQ(str_of(a, "event"), "alert");
+  EXPECT_EQ(str_of(a, "session_id"), "s1");
+  const json::value& ws = a.at("workspace_id");
+  EXPECT_TRUE(ws == json::value("1") || ws == json::value(1)) << *first;
+  EXPECT_EQ(alerts_of(a),
+            (std::map<std::string, std::pair<double, double>>{{"high_error_rate", {100.0, 15.0}},
+                                                              {"low_success_rate", {0.0, 80.0}}}));
+  ASSERT_TRUE(a.at("health_score").is_int64()) << *first;
+  EXPECT_EQ(a.at("health_score").get_int64(), 56);
+  EXPECT_TRUE(is_iso8601(str_of(a, "at")));
+  // Still bad at the next checks: not reported again.
+  const auto repeat_msg = sub.next(1200ms);
+  EXPECT_FALSE(repeat_msg) << *repeat_msg;
+
+  // A limit it did not break before (slow delivery): one message listing every broken limit.
+  push_events(env.c, repeat(event("s1", "delivered", R"(,"delivery_time_ms":20000)"), 10));
+  const auto second = sub.next(4s);
+  ASSERT_TRUE(second) << env.log();
+  const json::object b = parse_object(*second);
+  EXPECT_EQ(str_of(b, "session_id"), "s1");
+  EXPECT_EQ(alerts_of(b), (std::map<std::string, std::pair<double, double>>{
+                              {"high_error_rate", {50.0, 15.0}},
+                              {"low_success_rate", {50.0, 80.0}},
+                              {"slow_delivery", {20000.0, 10000.0}}}));
+  const auto again = sub.next(1200ms);
+  EXPECT_FALSE(again) << *again;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provider switching.
+
+Strings sorted(Strings v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+Strings range(int from, int to) {
+  Strings out;
+  for (int i = from; i <= to; ++i)
+    out.push_back(std::to_string(i));
+  return out;
+}
+
+TEST(Switching, DisconnectedSessionLosesItsUndeliveredContactsToTheOther) {
+  Env env;
+  seed_session(env.c, {.id = "s1", .primary = true});
+  seed_session(env.c, {.id = "s2"});
+  push_job(
+      env.c,
+      R"({"job_id":"sw","campaign_id":42,"workspace_id":"1","template_mode":"direct","contacts":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20]})");
+  env.start();
+  auto d = wait_decision(env.c, "sw");
+  ASSERT_TRUE(d) << env.log();
+  ASSERT_EQ(distribution_of(*d), (std::vector<DistEntry>{{"s1", 10, "wa:dispatch:42:s1"},
+                                                         {"s2", 10, "wa:dispatch:42:s2"}}));
+  // s2's sender has sent three, then the phone goes away.
+  const Strings sent = env.c.cmd({"LPOP", "wa:dispatch:42:s2", "3"}).strings();
+  ASSERT_EQ(sent, (Strings{"11", "12", "13"}));
+  env.c.cmd({"HSET", "wa:session:s2", "status", "disconnected"});
+
+  ASSERT_TRUE(wait_until([&] { return !events_of(env.c, "provider_switch").empty(); }, 4s))
+      << env.log();
+  const auto sw = events_of(env.c, "provider_switch");
+  ASSERT_EQ(sw.size(), 1u);
+  EXPECT_EQ(sw[0].at("campaign_id"), json::value(42));
+  EXPECT_EQ(str_of(sw[0], "from"), "s2");
+  EXPECT_EQ(sw[0].at("to"), json::parse(R"(["s1"])"));
+  EXPECT_EQ(sw[0].at("moved"), json::value(7));
+  EXPECT_EQ(str_of(sw[0], "reason"), "disconnected");
+  EXPECT_TRUE(is_iso8601(str_of(sw[0], "at")));
+
+  // The undelivered contacts moved, in order; none lost, none duplicated.
+  EXPECT_EQ(env.c.integer({"LLEN", "wa:dispatch:42:s2"}), 0);
+  Strings s1 = range(1, 10);
+  for (const auto& x : range(14, 20))
+    s1.push_back(x);
+  EXPECT_EQ(env.c.list("wa:dispatch:42:s1"), s1);
+  Strings all = env.c.list("wa:dispatch:42:s1");
+  all.insert(all.end(), sent.begin(), sent.end());
+  EXPECT_EQ(sorted(all), sorted(range(1, 20)));
+
+  // The stored decision follows.
+  const json::object stored = parse_object(env.c.str({"GET", "wa:campaign:42:decision"}));
+  // s2 keeps the 3 contacts it sent; s1 has its 10 and the 7 moved: still 20 in all.
+  EXPECT_EQ(distribution_of(stored), (std::vector<DistEntry>{{"s1", 17, "wa:dispatch:42:s1"},
+                                                             {"s2", 3, "wa:dispatch:42:s2"}}));
+  EXPECT_EQ(str_of(stored, "type"), "webjs");
+  EXPECT_EQ(stored.at("session").at("id"), json::value("s1"));
+  EXPECT_GT(env.c.integer({"TTL", "wa:campaign:42:decision"}), 0);
+
+  // Later cycles have nothing more to do.
+  std::this_thread::sleep_for(1200ms);
+  EXPECT_EQ(events_of(env.c, "provider_switch").size(), 1u);
+  EXPECT_EQ(env.c.list("wa:dispatch:42:s1"), s1);
+}
+
+TEST(Switching, ContactsAreBalancedOverTheRemainingSessions) {
+  Env env;
+  seed_session(env.c, {.id = "s1", .primary = true});
+  seed_session(env.c, {.id = "s2"});
+  seed_session(env.c, {.id = "s3"});
+  std::string contacts = "[";
+  for (int i = 1; i <= 30; ++i)
+    contacts += (i > 1 ? "," : "") + std::to_string(i);
+  push_job(
+      env.c,
+      R"({"job_id":"sw","campaign_id":45,"workspace_id":"1","template_mode":"direct","contacts":)" +
+          contacts + "]}");
+  env.start();
+  auto d = wait_decision(env.c, "sw");
+  ASSERT_TRUE(d) << env.log();
+  ASSERT_EQ(distribution_of(*d), (std::vector<DistEntry>{{"s1", 10, "wa:dispatch:45:s1"},
+                                                         {"s2", 10, "wa:dispatch:45:s2"},
+                                                         {"s3", 10, "wa:dispatch:45:s3"}}));
+  env.c.cmd({"HSET", "wa:session:s3", "is_active", "0"});
+  ASSERT_TRUE(wait_until([&] { return !events_of(env.c, "provider_switch").empty(); }, 4s))
+      << env.log();
+  const auto sw = events_of(env.c, "provider_switch");
+  ASSERT_EQ(sw.size(), 1u);
+  EXPECT_EQ(str_of(sw[0], "from"), "s3");
+  EXPECT_EQ(sw[0].at("to"), json::parse(R"(["s1","s2"])"));
+  EXPECT_EQ(sw[0].at("moved"), json::value(10));
+  EXPECT_EQ(str_of(sw[0], "reason"), "disconnected");
+  Strings s1 = range(1, 10), s2 = range(11, 20);
+  for (const auto& x : range(21, 25))
+    s1.push_back(x);
+  for (const auto& x : range(26, 30))
+    s2.push_back(x);
+  EXPECT_EQ(env.c.list("wa:dispatch:45:s1"), s1);
+  EXPECT_EQ(env.c.list("wa:dispatch:45:s2"), s2);
+  EXPECT_EQ(env.c.integer({"LLEN", "wa:dispatch:45:s3"}), 0);
+  const json::object stored = parse_object(env.c.str({"GET", "wa:campaign:45:decision"}));
+  EXPECT_EQ(distribution_of(stored), (std::vector<DistEntry>{{"s1", 15, "wa:dispatch:45:s1"},
+                                                             {"s2", 15, "wa:dispatch:45:s2"}}));
+}
+
+TEST(Switching, ActiveEntriesOlderThanADayAreDropped) {
+  // The daemon drops them whether or not auto switching is on.
+  for (const std::string switching : {"true", "false"}) {
+    SCOPED_TRACE("enable_auto_switching: " + switching);
+    Env env;
+    seed_session(env.c, {.id = "s1"});
+    const long long now = now_ms();
+    env.c.cmd({"ZADD", "wa:campaigns:active", std::to_string(now - 25LL * 3600 * 1000), "old",
+               std::to_string(now - 23LL * 3600 * 1000), "recent"});
+    env.start(kFastConfig + "selection: {enable_auto_switching: " + switching + "}\n");
+    EXPECT_TRUE(wait_until(
+        [&] {
+          return env.c.cmd({"ZSCORE", "wa:campaigns:active", "old"}).nil();
+        },
+        3s))
+        << env.log();
+    EXPECT_FALSE(env.c.cmd({"ZSCORE", "wa:campaigns:active", "recent"}).nil());
+  }
+}
+
+TEST(Switching, ErrorRateAboveThresholdMovesContactsToo) {
+  Env env;
+  seed_session(env.c, {.id = "s1", .primary = true});
+  seed_session(env.c, {.id = "s2"});
+  seed_session(env.c, {.id = "t1", .workspace = "2", .primary = true});
+  seed_session(env.c, {.id = "t2", .workspace = "2"});
+  push_job(
+      env.c,
+      R"({"job_id":"sw","campaign_id":"camp-e","workspace_id":"1","template_mode":"direct","contacts":["a","b","c","d","e","f"]})");
+  push_job(
+      env.c,
+      R"({"job_id":"sr","campaign_id":"camp-r","workspace_id":"2","template_mode":"direct","contacts":[1,2,3,4]})");
+  env.start();
+  auto d = wait_decision(env.c, "sw");
+  ASSERT_TRUE(d) << env.log();
+  auto r = wait_decision(env.c, "sr");
+  ASSERT_TRUE(r) << env.log();
+  ASSERT_EQ(distribution_of(*r), (std::vector<DistEntry>{{"t1", 2, "wa:dispatch:camp-r:t1"},
+                                                         {"t2", 2, "wa:dispatch:camp-r:t2"}}));
+  ASSERT_EQ(distribution_of(*d), (std::vector<DistEntry>{{"s1", 3, "wa:dispatch:camp-e:s1"},
+                                                         {"s2", 3, "wa:dispatch:camp-e:s2"}}));
+  // 3 of 20 failed: 15 % > error_rate_threshold 10, while its health stays about 92.
+  Strings evs = repeat(event("s2", "sent"), 17);
+  for (const auto& e : repeat(event("s2", "failed"), 3))
+    evs.push_back(e);
+  // t2 answers in 6 s on average (> response_time_threshold 5000 ms), all sent: health ≈ 86.
+  for (const auto& e : repeat(event("t2", "sent", R"(,"response_time_ms":6000)", "2"), 4)) {
+    evs.push_back(e);
+  }
+  push_events(env.c, evs);
+  ASSERT_TRUE(wait_until([&] { return events_of(env.c, "provider_switch").size() >= 2; }, 5s))
+      << env.log();
+  auto sw = events_of(env.c, "provider_switch");
+  ASSERT_EQ(sw.size(), 2u);
+  if (sw[0].at("campaign_id") != json::value("camp-e")) std::swap(sw[0], sw[1]);
+  EXPECT_EQ(sw[1].at("campaign_id"), json::value("camp-r"));
+  EXPECT_EQ(str_of(sw[1], "from"), "t2");
+  EXPECT_EQ(str_of(sw[1], "reason"), "response_time_above_threshold");
+  EXPECT_EQ(sw[1].at("moved"), json::value(2));
+  EXPECT_GE(score_of(env.c, "t2"), 60);
+  EXPECT_EQ(env.c.list("wa:dispatch:camp-r:t1"), range(1, 4));
+  EXPECT_EQ(sw[0].at("campaign_id"), json::value("camp-e"));
+  EXPECT_EQ(str_of(sw[0], "from"), "s2");
+  EXPECT_EQ(str_of(sw[0], "reason"), "error_rate_above_threshold");
+  EXPECT_EQ(sw[0].at("moved"), json::value(3));
+  EXPECT_GE(score_of(env.c, "s2"), 60);
+  EXPECT_EQ(env.c.list("wa:dispatch:camp-e:s1"), (Strings{"a", "b", "c", "d", "e", "f"}));
+  EXPECT_EQ(env.c.integer({"LLEN", "wa:dispatch:camp-e:s2"}), 0);
+}
+
+TEST(Switching, ToMetaWhenSection4AllowsIt) {
+  Env env;
+  seed_session(env.c, {.id = "s1", .primary = true});
+  seed_meta(env.c, "1", true);
+  push_job(
+      env.c,
+      R"({"job_id":"sw","campaign_id":43,"workspace_id":"1","template_mode":"direct","template":{"status":"APPROVED"},"contacts":[1,2,3,4,5]})");
+  env.start();
+  auto d = wait_decision(env.c, "sw");
+  ASSERT_TRUE(d) << env.log();
+  ASSERT_EQ(str_of(*d, "reason"), "primary_session");
+  env.c.cmd({"HSET", "wa:session:s1", "status", "failed"});
+  ASSERT_TRUE(wait_until([&] { return !events_of(env.c, "provider_switch").empty(); }, 4s))
+      << env.log();
+  const auto sw = events_of(env.c, "provider_switch");
+  ASSERT_EQ(sw.size(), 1u);
+  EXPECT_EQ(sw[0].at("to"), json::parse(R"(["meta_api"])"));
+  EXPECT_EQ(sw[0].at("moved"), json::value(5));
+  EXPECT_EQ(str_of(sw[0], "reason"), "disconnected");
+  EXPECT_EQ(env.c.list("wa:dispatch:43:meta_api"), range(1, 5));
+  EXPECT_EQ(env.c.integer({"LLEN", "wa:dispatch:43:s1"}), 0);
+  const json::object stored = parse_object(env.c.str({"GET", "wa:campaign:43:decision"}));
+  EXPECT_EQ(str_of(stored, "type"), "meta_api");
+  EXPECT_TRUE(stored.at("session").is_null());
+  EXPECT_EQ(distribution_of(stored),
+            (std::vector<DistEntry>{{"meta_api", 5, "wa:dispatch:43:meta_api"}}));
+}
+
+TEST(Switching, WithNowhereToGoOneRecordWithAnEmptyToAndNoRepeat) {
+  Env env;
+  seed_session(env.c, {.id = "s1", .primary = true});
+  seed_meta(env.c, "1", true);  // configured, but the job has no template: Meta is not allowed
+  push_job(
+      env.c,
+      R"({"job_id":"sw","campaign_id":44,"workspace_id":"1","template_mode":"direct","contacts":[1,2,3,4,5,6]})");
+  env.start();
+  auto d = wait_decision(env.c, "sw");
+  ASSERT_TRUE(d) << env.log();
+  const std::string stored_before = env.c.str({"GET", "wa:campaign:44:decision"});
+  env.c.cmd({"HSET", "wa:session:s1", "status", "disconnected"});
+  ASSERT_TRUE(wait_until([&] { return !events_of(env.c, "provider_switch").empty(); }, 4s))
+      << env.log();
+  std::this_thread::sleep_for(1600ms);  // three more cycles
+  const auto sw = events_of(env.c, "provider_switch");
+  ASSERT_EQ(sw.size(), 1u);
+  EXPECT_EQ(sw[0].at("campaign_id"), json::value(44));
+  EXPECT_EQ(str_of(sw[0], "from"), "s1");
+  EXPECT_EQ(sw[0].at("to"), json::array());
+  EXPECT_EQ(sw[0].at("moved"), json::value(0));
+  EXPECT_EQ(str_of(sw[0], "reason"), "disconnected");
+  // The contacts stay where they were.
+  EXPECT_EQ(env.c.list("wa:dispatch:44:s1"), range(1, 6));
+  EXPECT_EQ(env.c.str({"GET", "wa:campaign:44:decision"}), stored_before);
+
+  // Later cycles keep trying: once a session is there, the contacts move to it.
+  seed_session(env.c, {.id = "s2"});
+  ASSERT_TRUE(wait_until([&] { return events_of(env.c, "provider_switch").size() >= 2; }, 4s))
+      << env.log();
+  const auto moved = events_of(env.c, "provider_switch");
+  ASSERT_EQ(moved.size(), 2u);
+  EXPECT_EQ(str_of(moved[1], "from"), "s1");
+  EXPECT_EQ(moved[1].at("to"), json::parse(R"(["s2"])"));
+  EXPECT_EQ(moved[1].at("moved"), json::value(6));
+  EXPECT_EQ(env.c.list("wa:dispatch:44:s2"), range(1, 6));
+  EXPECT_EQ(env.c.integer({"LLEN", "wa:dispatch:44:s1"}), 0);
+  const json::object stored = parse_object(env.c.str({"GET", "wa:campaign:44:decision"}));
+  EXPECT_EQ(distribution_of(stored), (std::vector<DistEntry>{{"s2", 6, "wa:dispatch:44:s2"}}));
+  EXPECT_EQ(stored.at("session").at("id"), json::value("s2"));
+}
+
+}  // namespace
+}  // namespace wa::test
