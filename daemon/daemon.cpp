@@ -143,6 +143,9 @@ void Daemon::reload() {
 }
 
 asio::awaitable<void> Daemon::sleep(asio::steady_timer& t, double seconds) {
+  // request_stop() cancels only the waits pending at that moment: a loop busy then (a health
+  // cycle, say) must not start its next full-interval sleep afterwards.
+  if (stopping_) co_return;
   t.expires_after(std::chrono::microseconds(static_cast<long long>(seconds * 1e6)));
   boost::system::error_code ec;
   co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));

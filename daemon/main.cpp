@@ -72,9 +72,13 @@ int main(int argc, char** argv) {
         return "";
       },
   });
+  // The address the endpoint actually serves ("": off). A reload compares against it, not
+  // against the previous file, which may name an address that could not be bound.
+  std::string serving;
   if (!cfg.metrics.listen.empty()) {
     try {
       http.listen(cfg.metrics.listen);
+      serving = cfg.metrics.listen;
       spdlog::info("metrics: serving /metrics and /healthz on {}", cfg.metrics.listen);
     } catch (const std::exception& e) {
       spdlog::critical("{}", e.what());
@@ -94,18 +98,21 @@ int main(int argc, char** argv) {
   std::function<void()> wait_reload = [&] {
     reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      const std::string old_listen = daemon.config().metrics.listen;
       daemon.reload();
-      const std::string& listen = daemon.config().metrics.listen;
-      if (listen != old_listen) {
+      const std::string listen = daemon.config().metrics.listen;
+      if (listen != serving) {
         try {
           if (listen.empty()) {
             http.close();
+            spdlog::info("metrics: endpoint closed");
           } else {
-            http.listen(listen);
+            http.listen(listen);  // binds the new address before closing the old one
+            spdlog::info("metrics: serving /metrics and /healthz on {}", listen);
           }
+          serving = listen;
         } catch (const std::exception& e) {
-          spdlog::error("reload: {}; metrics stay on {}", e.what(), old_listen);
+          spdlog::error("reload: {}; metrics stay {}", e.what(),
+                        serving.empty() ? std::string("off") : "on " + serving);
         }
       }
       wait_reload();

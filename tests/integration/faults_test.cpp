@@ -1,0 +1,343 @@
+// Fault tests: the daemon and Redis killed, paused and restarted while jobs flow, two daemons on
+// one queue, expired leases and poison jobs. Every test ends with an exactly-once audit: every
+// job decided by one record, every contact in one dispatch list once, nothing left pending.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "fault_util.hpp"
+#include "harness.hpp"
+
+namespace wa::test {
+namespace {
+
+using namespace fault;
+using namespace std::chrono_literals;
+
+// Short leases so that the jobs of a killed daemon come back within seconds; small batches so
+// that a kill finds jobs in hand; no health cycle during the test (the stored scores are used).
+const std::string kYaml =
+    "queue: {lease_seconds: 2, batch_size: 16}\n"
+    "health: {check_interval: 120}\n"
+    "logging: {level: info}\n";
+
+constexpr int kJobs = 2000;
+constexpr int kPer = 3;  // contacts per job
+
+// Waits until every job pushed so far has a decision record and nothing is pending.
+bool wait_all_decided(Client& c, long long jobs, std::chrono::milliseconds timeout = 20s) {
+  return wait_until([&] { return results_len(c) >= jobs && drained(c); }, timeout);
+}
+
+TEST(Faults, DaemonKilledRepeatedlyMidFlowDecidesEveryJobOnce) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  push_jobs(c, 1, kJobs, kPer);
+  Daemon d(dir, redis.socket(), kYaml);
+
+  int kills_with_jobs_in_hand = 0;
+  for (const long long target : {400LL, 900LL, 1400LL}) {
+    d.start();
+    ASSERT_TRUE(wait_until([&] { return results_len(c) >= target; }, 15s))
+        << "stuck at " << results_len(c) << " decisions\n"
+        << d.log();
+    d.kill();
+    if (c.integer({"ZCARD", kReserved}) > 0) ++kills_with_jobs_in_hand;
+  }
+  d.start();
+  ASSERT_TRUE(wait_all_decided(c, kJobs)) << results_len(c) << " decisions\n" << d.log();
+  EXPECT_TRUE(d.running());
+  EXPECT_EQ(d.stop(), 0) << d.log();
+  EXPECT_TRUE(audit_jobs(c, 1, kJobs, kPer));
+  // At least one kill hit jobs in hand (their leases expired and they were decided later).
+  EXPECT_GE(kills_with_jobs_in_hand, 1);
+}
+
+// Redis is not there when the daemon starts: it keeps trying (it does not exit) and serves the
+// queue once Redis is up.
+TEST(Faults, DaemonStartedBeforeRedisWaitsForIt) {
+  TempDir dir;
+  RedisServer redis(dir);
+  redis.kill(SIGKILL);
+  Daemon d(dir, redis.socket(), kYaml);
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return count_of(d.log(), "redis: not connected") >= 2; }))
+      << d.log();
+  EXPECT_TRUE(d.running()) << d.log();
+  redis.start();
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  push_jobs(c, 1, 100, kPer);
+  ASSERT_TRUE(wait_all_decided(c, 100, 15s)) << d.log();
+  EXPECT_EQ(d.stop(), 0) << d.log();
+  EXPECT_TRUE(audit_jobs(c, 1, 100, kPer));
+}
+
+// Redis (AOF, fsync always) killed twice while jobs flow: a short outage, then one longer than
+// the lease (the leases of the jobs in hand expire meanwhile, so they come back through the
+// queue while the daemon also tries its interrupted batch again).
+TEST(Faults, RedisKilledAndRestartedWhileJobsFlow) {
+  TempDir dir;
+  RedisServer redis(dir, /*appendonly=*/true);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  push_jobs(c, 1, kJobs, kPer);
+  Daemon d(dir, redis.socket(), kYaml);
+  d.start();
+  int pushed = kJobs;
+  for (const auto& [at, outage_ms] : {std::pair{500LL, 500}, std::pair{1500LL, 2500}}) {
+    ASSERT_TRUE(wait_until([&] { return results_len(c) >= at; }, 15s)) << d.log();
+    redis.kill(SIGKILL);
+    sleep_ms(outage_ms);
+    EXPECT_TRUE(d.running()) << "the daemon exited when Redis went away\n" << d.log();
+    redis.start();
+    // The daemon carries on with the old jobs and takes new ones pushed after the restart.
+    push_jobs(c, pushed + 1, 200, kPer);
+    pushed += 200;
+  }
+  ASSERT_TRUE(wait_all_decided(c, pushed)) << results_len(c) << " decisions\n" << d.log();
+  EXPECT_TRUE(d.running());
+  const std::string log = d.log();
+  EXPECT_GE(count_of(log, "redis: not connected"), 2) << log;
+  EXPECT_GE(count_of(log, "redis: connected to"), 3) << log;
+  EXPECT_EQ(d.stop(), 0) << log;
+  EXPECT_TRUE(audit_jobs(c, 1, pushed, kPer));
+}
+
+TEST(Faults, RedisPausedLongerThanTheCommandTimeout) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  push_jobs(c, 1, kJobs, kPer);
+  Daemon d(dir, redis.socket(), kYaml);
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return results_len(c) >= 300; }, 15s)) << d.log();
+  redis.kill(SIGSTOP);
+  sleep_ms(6500);  // the command timeout is 5 s
+  redis.kill(SIGCONT);
+  ASSERT_TRUE(wait_all_decided(c, kJobs)) << results_len(c) << " decisions\n" << d.log();
+  EXPECT_TRUE(d.running());
+  const std::string log = d.log();
+  EXPECT_NE(log.find("timed out"), std::string::npos) << log;
+  EXPECT_GE(count_of(log, "redis: connected to"), 2) << log;
+  EXPECT_EQ(d.stop(), 0) << log;
+  EXPECT_TRUE(audit_jobs(c, 1, kJobs, kPer));
+}
+
+// Pauses Redis's writes (CLIENT PAUSE WRITE: reads go on, writes and scripts wait) until the
+// pause catches the daemon with a taken batch whose FINISH cannot run; returns the number of
+// jobs in hand, or 0 when no pause caught one.
+long long pause_writes_with_a_batch_in_hand(Client& c, int pause_ms) {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    c.cmd({"CLIENT", "PAUSE", std::to_string(pause_ms), "WRITE"});
+    if (const long long n = c.integer({"ZCARD", kReserved}); n > 0) return n;
+    c.cmd({"CLIENT", "UNPAUSE"});
+    sleep_ms(1);
+  }
+  return 0;
+}
+
+// Long leases in these two tests: lease expiry cannot rescue a job within the test's time.
+const std::string kLongLeaseYaml =
+    "queue: {lease_seconds: 30, batch_size: 16}\n"
+    "health: {check_interval: 120}\n"
+    "logging: {level: info}\n";
+
+// The connection is lost while a batch's FINISH waits in Redis, and Redis discards it with the
+// killed client: the jobs are still reserved and undecided. The daemon must decide them after
+// the reconnect (not keep extending their leases while it forgot them).
+TEST(Faults, FinishLostWithTheConnectionIsDecidedAfterReconnect) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  push_jobs(c, 1, kJobs, kPer);
+  Daemon d(dir, redis.socket(), kLongLeaseYaml);
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return results_len(c) >= 200; }, 15s)) << d.log();
+  const long long in_hand = pause_writes_with_a_batch_in_hand(c, 10000);
+  ASSERT_GT(in_hand, 0) << "never caught a batch in hand";
+  c.cmd({"CLIENT", "KILL", "TYPE", "normal"});  // every client but this one
+  ASSERT_TRUE(wait_until([&] { return count_of(d.log(), "redis: connected to") >= 2; })) << d.log();
+  sleep_ms(700);  // the daemon tries the batch again; its FINISH waits for the pause to end
+  c.cmd({"CLIENT", "UNPAUSE"});
+  ASSERT_TRUE(wait_all_decided(c, kJobs, 10s))
+      << in_hand << " jobs were in hand; " << results_len(c) << " decisions, "
+      << c.integer({"ZCARD", kReserved}) << " still reserved\n"
+      << d.log();
+  EXPECT_EQ(d.stop(), 0) << d.log();
+  EXPECT_TRUE(audit_jobs(c, 1, kJobs, kPer));
+}
+
+// As above, but the interrupted batch's leases expire before Redis takes writes again: the
+// daemon's next take puts those jobs back and takes them again, so the retried batch holds
+// each of them twice. Each is still decided once, and its expiry count is cleared.
+TEST(Faults, InterruptedBatchWhoseLeasesExpiredIsDecidedOnce) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  push_jobs(c, 1, kJobs, kPer);
+  Daemon d(dir, redis.socket(), kYaml);  // 2 s leases
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return results_len(c) >= 200; }, 15s)) << d.log();
+  const long long in_hand = pause_writes_with_a_batch_in_hand(c, 10000);
+  ASSERT_GT(in_hand, 0) << "never caught a batch in hand";
+  c.cmd({"CLIENT", "KILL", "TYPE", "normal"});
+  sleep_ms(3000);  // > lease_seconds: the leases expire while the daemon cannot write
+  c.cmd({"CLIENT", "UNPAUSE"});
+  ASSERT_TRUE(wait_all_decided(c, kJobs, 10s)) << results_len(c) << " decisions\n" << d.log();
+  EXPECT_EQ(c.integer({"HLEN", kDeliveries}), 0);
+  EXPECT_EQ(d.stop(), 0) << d.log();
+  EXPECT_TRUE(audit_jobs(c, 1, kJobs, kPer));
+}
+
+// The batch's FINISH waits in Redis longer than the command timeout: the daemon gives up on it
+// (outcome unknown), drops the connection and reconnects. It must try the batch again (each
+// FINISH is safe to repeat: it writes nothing for a job no longer reserved or already
+// decided), so every job is decided, and decided once.
+TEST(Faults, FinishTimedOutIsTriedAgainAfterReconnect) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  push_jobs(c, 1, kJobs, kPer);
+  Daemon d(dir, redis.socket(), kLongLeaseYaml);
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return results_len(c) >= 200; }, 15s)) << d.log();
+  const long long in_hand = pause_writes_with_a_batch_in_hand(c, 10000);
+  ASSERT_GT(in_hand, 0) << "never caught a batch in hand";
+  ASSERT_TRUE(wait_until([&] { return d.log().find("timed out") != std::string::npos; }, 8s))
+      << d.log();
+  ASSERT_TRUE(wait_until([&] { return count_of(d.log(), "redis: connected to") >= 2; })) << d.log();
+  sleep_ms(700);
+  c.cmd({"CLIENT", "UNPAUSE"});
+  ASSERT_TRUE(wait_all_decided(c, kJobs, 10s))
+      << in_hand << " jobs were in hand; " << results_len(c) << " decisions, "
+      << c.integer({"ZCARD", kReserved}) << " still reserved\n"
+      << d.log();
+  EXPECT_EQ(d.stop(), 0) << d.log();
+  EXPECT_TRUE(audit_jobs(c, 1, kJobs, kPer));
+}
+
+TEST(Faults, TwoDaemonsShareOneQueueAndSurviveTheLossOfOne) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  push_jobs(c, 1, kJobs, kPer);
+  const std::string yaml =
+      "queue: {lease_seconds: 2, batch_size: 16}\n"
+      "health: {check_interval: 120}\n"
+      "logging: {level: debug}\n";
+  Daemon a(dir, redis.socket(), yaml, "a");
+  Daemon b(dir, redis.socket(), yaml, "b");
+  a.start();
+  b.start();
+  ASSERT_TRUE(wait_all_decided(c, kJobs)) << a.log() << b.log();
+  ASSERT_TRUE(audit_jobs(c, 1, kJobs, kPer));
+  // Both took part (each logs its decisions at debug level).
+  EXPECT_GT(count_of(a.log(), ": campaign "), 0);
+  EXPECT_GT(count_of(b.log(), ": campaign "), 0);
+
+  // A second wave; one daemon is killed mid-flow and the other finishes its jobs.
+  push_jobs(c, kJobs + 1, kJobs, kPer);
+  ASSERT_TRUE(wait_until([&] { return results_len(c) >= kJobs + 600; }, 15s)) << a.log();
+  b.kill();
+  ASSERT_TRUE(wait_all_decided(c, 2 * kJobs)) << results_len(c) << "\n" << a.log();
+  EXPECT_EQ(a.stop(), 0) << a.log();
+  EXPECT_TRUE(audit_jobs(c, 1, 2 * kJobs, kPer));
+}
+
+// sha1 of a payload as the take script computes it (the deliveries hash's field).
+std::string sha1_of(Client& c, const std::string& payload) {
+  return c.str({"EVAL", "return redis.sha1hex(ARGV[1])", "0", payload});
+}
+
+TEST(Faults, PoisonJobGoesToDeadAfterMaxDeliveries) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  // Job 1 was delivered and its lease expired twice already; its lease now expires a third
+  // time (max_deliveries 3): a poison job. Job 2 is an ordinary job behind it.
+  const std::string poison = job_payload(1, kPer);
+  c.cmd({"ZADD", kReserved, std::to_string(now_ms() - 10000), poison});
+  c.cmd({"HSET", kDeliveries, sha1_of(c, poison), "2"});
+  push_jobs(c, 2, 1, kPer);
+  Daemon d(dir, redis.socket(),
+           "queue: {lease_seconds: 2, max_deliveries: 3}\nhealth: {check_interval: 120}\n");
+  d.start();
+  ASSERT_TRUE(wait_until([&] {
+    return c.integer({"LLEN", kDead}) == 1 && read_results(c).decisions.count("j2") == 1 &&
+           drained(c);
+  })) << d.log();
+
+  const auto dead = parse_object(c.list(kDead).at(0));
+  ASSERT_TRUE(dead) << c.list(kDead).at(0);
+  EXPECT_EQ(str_of(*dead, "payload"), poison);
+  EXPECT_NE(str_of(*dead, "error").find("lease expired"), std::string::npos)
+      << str_of(*dead, "error");
+  EXPECT_FALSE(str_of(*dead, "failed_at").empty());
+  // The app learns that campaign 1 failed; the job was never decided.
+  const ResultsView r = read_results(c);
+  EXPECT_EQ(r.decisions.count("j1"), 0u);
+  ASSERT_EQ(r.events.size(), 1u);
+  const auto ev = parse_object(r.events[0]);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(str_of(*ev, "event"), "dead");
+  EXPECT_EQ(str_of(*ev, "job_id"), "j1");
+  EXPECT_EQ(json::serialize(ev->at("campaign_id")), "1");
+  EXPECT_EQ(c.integer({"EXISTS", "wa:dispatch:1:s1"}), 0);
+  EXPECT_EQ(c.integer({"EXISTS", "wa:dispatch:1:s2"}), 0);
+  // Nothing left behind: no lease, no delivery count, not back in the queue.
+  EXPECT_EQ(c.integer({"HLEN", kDeliveries}), 0);
+  EXPECT_EQ(c.integer({"LLEN", kQueue}), 0);
+  EXPECT_EQ(c.integer({"ZCARD", kReserved}), 0);
+  EXPECT_NE(d.log().find("poison"), std::string::npos) << d.log();
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+TEST(Faults, ExpiredLeaseGoesBackToTheHeadAndIsDecided) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  // Job 1 was taken by a daemon that died (its lease expired 10 s ago, first expiry); jobs 2
+  // and 3 wait in the queue. One job per batch: the first decision shows which came first.
+  const std::string expired = job_payload(1, kPer);
+  c.cmd({"ZADD", kReserved, std::to_string(now_ms() - 10000), expired});
+  push_jobs(c, 2, 2, kPer);
+  Daemon d(dir, redis.socket(),
+           "queue: {lease_seconds: 2, batch_size: 1}\nhealth: {check_interval: 120}\n");
+  d.start();
+  ASSERT_TRUE(wait_all_decided(c, 3)) << d.log();
+  const ResultsView r = read_results(c);
+  EXPECT_EQ(r.order, (std::vector<std::string>{"j1", "j2", "j3"}));
+  EXPECT_EQ(c.integer({"HLEN", kDeliveries}), 0);  // acknowledged: its expiry count is gone
+  EXPECT_EQ(d.stop(), 0) << d.log();
+  EXPECT_TRUE(audit_jobs(c, 1, 3, kPer));
+}
+
+// A lease that expires fewer than max_deliveries times: the job comes back each time and is
+// decided once in the end (the count of expiries is kept until the job is acknowledged).
+TEST(Faults, LeaseExpiringBelowTheLimitIsRetriedNotDead) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  const std::string payload = job_payload(1, kPer);
+  c.cmd({"ZADD", kReserved, std::to_string(now_ms() - 10000), payload});
+  c.cmd({"HSET", kDeliveries, sha1_of(c, payload), "3"});  // 4th expiry of 5
+  Daemon d(dir, redis.socket(), "queue: {lease_seconds: 2}\nhealth: {check_interval: 120}\n");
+  d.start();
+  ASSERT_TRUE(wait_all_decided(c, 1)) << d.log();
+  EXPECT_EQ(c.integer({"HLEN", kDeliveries}), 0);
+  EXPECT_EQ(d.stop(), 0) << d.log();
+  EXPECT_TRUE(audit_jobs(c, 1, 1, kPer));
+}
+
+}  // namespace
+}  // namespace wa::test
