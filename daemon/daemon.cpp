@@ -118,6 +118,15 @@ void Daemon::request_stop() {
   }
 }
 
+void Daemon::warn_once(const std::string& message, double now) {
+  constexpr double kQuietSeconds = 600;
+  auto [it, fresh] = warned_at_.try_emplace(message, now);
+  if (!fresh && now - it->second < kQuietSeconds) return;
+  it->second = now;
+  if (warned_at_.size() > 10000) warned_at_.clear();  // bounded, whatever the data
+  spdlog::warn("{}", message);
+}
+
 void Daemon::finish_loop() {
   conn_->stop();
   blocking_->stop();

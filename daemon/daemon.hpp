@@ -75,6 +75,8 @@ class Daemon {
   asio::awaitable<void> switch_campaigns(double now);
   asio::awaitable<void> sleep(asio::steady_timer& t, double seconds);
   void finish_loop();
+  // Logs a recurring problem (a missing session hash, say) once per 10 minutes, not per batch.
+  void warn_once(const std::string& message, double now);
   double unit_random();
 
   asio::io_context& io_;
@@ -87,7 +89,7 @@ class Daemon {
   queue::Store store_;
   asio::steady_timer idle_timer_, lease_timer_, events_timer_, health_timer_, watchdog_timer_;
   std::set<std::string> in_hand_;  // payloads reserved by this process
-  std::map<std::string, unsigned> alert_masks_;
+  std::map<std::string, double> warned_at_;  // message → when it was last logged
   std::string token_;  // this process's lock token
   std::mt19937_64 rng_;
   Counters counters_;

@@ -70,7 +70,7 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(
   }
   const auto loaded = co_await store_.load_workspaces(workspaces, now, cfg_);
   for (const auto& [ws, data] : loaded) {
-    for (const auto& p : data.problems) spdlog::warn("workspace {}: {}", ws, p);
+    for (const auto& p : data.problems) warn_once("workspace " + ws + ": " + p, now);
   }
 
   std::vector<queue::Call> calls;
@@ -198,8 +198,8 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(
       case queue::FinishOutcome::lease_lost:
         in_hand_.erase(it.taken.payload);
         ++counters_.lease_lost;
-        spdlog::warn("job {}: its lease expired before it was decided; nothing written (it is "
-                     "decided again from the queue)", job_id);
+        spdlog::warn("job {}: no longer reserved (already acknowledged, or its lease expired and "
+                     "it is decided again from the queue); nothing written", job_id);
         break;
       case queue::FinishOutcome::contacts_changed:
         spdlog::info("job {}: {} changed while deciding; deciding again", job_id, it.contacts_key);

@@ -8,7 +8,7 @@ PACKAGES=(
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev
   libhiredis-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server redis-tools jq curl
+  redis-server redis-tools jq curl php-cli php-redis
 )
 if [[ "${WA_DEPS_SANITIZE:-0}" == 1 ]]; then PACKAGES+=(clang libclang-rt-14-dev); fi
 
