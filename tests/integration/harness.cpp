@@ -393,5 +393,6 @@ std::optional<std::string> Subscriber::next(std::chrono::milliseconds timeout) {
 }
 
 std::string daemon_path() { return WA_DAEMON_PATH; }
+std::string cli_path() { return WA_CLI_PATH; }
 
 }  // namespace wa::test

@@ -147,5 +147,7 @@ class Subscriber {
 };
 
 std::string daemon_path();
+// The wa-router command line binary.
+std::string cli_path();
 
 }  // namespace wa::test
