@@ -41,9 +41,9 @@ struct Retry {
 };
 
 struct SwitchThresholds {
-  double error_rate_threshold = 10;         // percent; broken when above
-  double response_time_threshold = 5000;    // ms; broken when above
-  int health_score_threshold = 60;          // score; broken when below
+  double error_rate_threshold = 10;       // percent; broken when above
+  double response_time_threshold = 5000;  // ms; broken when above
+  int health_score_threshold = 60;        // score; broken when below
   bool operator==(const SwitchThresholds&) const = default;
 };
 
@@ -82,9 +82,9 @@ struct LoadBalancing {
 };
 
 struct AlertThresholds {
-  double high_error_rate = 15;    // percent; broken when above
-  double slow_delivery = 10000;   // ms; broken when above
-  double low_success_rate = 80;   // percent; broken when below
+  double high_error_rate = 15;   // percent; broken when above
+  double slow_delivery = 10000;  // ms; broken when above
+  double low_success_rate = 80;  // percent; broken when below
   bool operator==(const AlertThresholds&) const = default;
 };
 

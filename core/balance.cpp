@@ -46,7 +46,8 @@ bool exact_largest_remainder(std::uint64_t n, std::span<const double> weights,
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return remainder[a] > remainder[b]; });
-  for (std::size_t j = 0; given < n; ++j, ++given) ++shares[order[j]];  // fewer than k units
+  for (std::size_t j = 0; given < n; ++j, ++given)
+    ++shares[order[j]];  // fewer than k units
   return true;
 }
 
@@ -63,7 +64,8 @@ std::vector<std::uint64_t> largest_remainder(std::uint64_t n, std::span<const do
     total += w;
   }
   if (!usable || !(total > 0) || !std::isfinite(total)) {
-    for (std::size_t i = 0; i < k; ++i) shares[i] = n / k + (i < n % k ? 1 : 0);
+    for (std::size_t i = 0; i < k; ++i)
+      shares[i] = n / k + (i < n % k ? 1 : 0);
     return shares;
   }
   if (exact_largest_remainder(n, weights, shares)) return shares;

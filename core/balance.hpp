@@ -47,7 +47,8 @@ std::vector<std::vector<T>> materialize(std::span<const Slice> slices, std::span
   for (std::size_t t = 0; t < slices.size(); ++t) {
     const Slice& s = slices[t];
     out[t].reserve(s.count);
-    for (std::uint64_t k = 0; k < s.count; ++k) out[t].push_back(items[s.position(k)]);
+    for (std::uint64_t k = 0; k < s.count; ++k)
+      out[t].push_back(items[s.position(k)]);
   }
   return out;
 }

@@ -150,6 +150,8 @@ void EventAggregate::add(const Event& e) {
   add_outcome(daily[{e.workspace_id, e.meta ? "meta_api" : "webjs", utc_day(e.at)}], e);
 }
 
-std::string utc_day(Seconds t) { return iso8601(t).substr(0, 10); }
+std::string utc_day(Seconds t) {
+  return iso8601(t).substr(0, 10);
+}
 
 }  // namespace wa::core

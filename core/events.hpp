@@ -39,7 +39,8 @@ void add_outcome(WindowStats& w, const Event& e) noexcept;
 // Events summed per (session, minute) and per (workspace, provider, UTC day).
 struct EventAggregate {
   std::map<std::pair<std::string, std::int64_t>, WindowStats> session_minutes;
-  std::map<std::tuple<std::string, std::string, std::string>, WindowStats> daily;  // ws, provider, day
+  std::map<std::tuple<std::string, std::string, std::string>, WindowStats>
+      daily;  // ws, provider, day
   std::uint64_t events = 0;
   void add(const Event& e);
 };

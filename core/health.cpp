@@ -50,7 +50,9 @@ double uptime_of(const Session& s, Seconds now) noexcept {
 
 }  // namespace
 
-long long round_half_away(double v) noexcept { return std::llround(v); }
+long long round_half_away(double v) noexcept {
+  return std::llround(v);
+}
 
 HealthMetrics compute_metrics(const Session& s, const WindowStats& w, Seconds now) noexcept {
   HealthMetrics m;
@@ -67,10 +69,10 @@ HealthMetrics compute_metrics(const Session& s, const WindowStats& w, Seconds no
 int health_score(const HealthMetrics& m, const config::HealthWeights& w) noexcept {
   const double divisor = w.connection_stability + w.message_success_rate + w.recent_activity +
                          w.response_time + w.uptime;
-  const double positive =
-      w.connection_stability * m.connection_stability +
-      w.message_success_rate * m.message_success_rate + w.recent_activity * m.recent_activity +
-      w.response_time * m.response_time + w.uptime * m.uptime;
+  const double positive = w.connection_stability * m.connection_stability +
+                          w.message_success_rate * m.message_success_rate +
+                          w.recent_activity * m.recent_activity +
+                          w.response_time * m.response_time + w.uptime * m.uptime;
   const double raw = (divisor > 0 ? positive / divisor : 0.0) - w.error_rate * m.error_rate;
   // A score that is exactly x.5 in exact arithmetic often comes out as x.49999999999999 here
   // (the weights and the divisor 1.10 are not binary fractions), and would round down. Snapping
@@ -108,7 +110,8 @@ std::vector<Alert> broken_limits(const WindowStats& w, const config::AlertThresh
 
 AlertMask mask_of(const std::vector<Alert>& alerts) noexcept {
   AlertMask m = 0;
-  for (const auto& a : alerts) m |= 1u << static_cast<unsigned>(a.type);
+  for (const auto& a : alerts)
+    m |= 1u << static_cast<unsigned>(a.type);
   return m;
 }
 

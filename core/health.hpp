@@ -12,7 +12,8 @@ namespace wa::core {
 // The six metrics of a session at time `now`, from its hash and its last hour of messages.
 HealthMetrics compute_metrics(const Session& s, const WindowStats& last_hour, Seconds now) noexcept;
 
-// health = clamp(round((Σ w·metric over the five positive metrics) / Σ w − w_err·error_rate), 0, 100)
+// health = clamp(round((Σ w·metric over the five positive metrics) / Σ w − w_err·error_rate), 0,
+// 100)
 int health_score(const HealthMetrics& m, const config::HealthWeights& w) noexcept;
 
 // Rounds half away from zero (the contract's rounding for scores).
@@ -30,13 +31,14 @@ struct Alert {
 
 // The limits a session breaks now. Only sessions with messages in the last hour can break any;
 // slow delivery needs at least one reported delivery time.
-std::vector<Alert> broken_limits(const WindowStats& last_hour,
-                                 const config::AlertThresholds& t);
+std::vector<Alert> broken_limits(const WindowStats& last_hour, const config::AlertThresholds& t);
 
 // Bit set of alert types, kept between checks to make alerts edge-triggered.
 using AlertMask = unsigned;
 AlertMask mask_of(const std::vector<Alert>& alerts) noexcept;
 // True when `now` holds a limit that `before` did not: the session gets one alert message.
-inline bool alert_is_new(AlertMask before, AlertMask now) noexcept { return (now & ~before) != 0; }
+inline bool alert_is_new(AlertMask before, AlertMask now) noexcept {
+  return (now & ~before) != 0;
+}
 
 }  // namespace wa::core

@@ -27,7 +27,8 @@ std::string shown(const json::value& v) {
   if (s.size() > 64) {
     // Never cut a multi-byte UTF-8 character in half: the error text ends up in JSON records.
     std::size_t cut = 61;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80)
+      --cut;
     s.resize(cut);
     s += "...";
   }
@@ -83,7 +84,8 @@ std::optional<Id> required_id(const json::object& o, std::string_view field, Pro
 }
 
 template <typename E, std::size_t N>
-std::optional<E> one_of(const json::value& v, const std::array<std::pair<std::string_view, E>, N>& t) {
+std::optional<E> one_of(const json::value& v,
+                        const std::array<std::pair<std::string_view, E>, N>& t) {
   if (!v.is_string()) return std::nullopt;
   for (const auto& [name, value] : t) {
     if (v.get_string() == name) return value;
@@ -270,7 +272,9 @@ ParsedJob parse_job(std::string_view payload) {
 
 namespace {
 
-std::uint64_t rotl(std::uint64_t x, int r) noexcept { return (x << r) | (x >> (64 - r)); }
+std::uint64_t rotl(std::uint64_t x, int r) noexcept {
+  return (x << r) | (x >> (64 - r));
+}
 
 std::uint64_t fmix(std::uint64_t k) noexcept {
   k ^= k >> 33;
@@ -283,7 +287,8 @@ std::uint64_t fmix(std::uint64_t k) noexcept {
 
 std::uint64_t load_le(const unsigned char* p, std::size_t n) noexcept {
   std::uint64_t v = 0;
-  for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+  for (std::size_t i = 0; i < n; ++i)
+    v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
   return v;
 }
 
@@ -331,7 +336,9 @@ std::array<std::uint64_t, 2> murmur3_128(std::string_view data) noexcept {
   return {h1, h2};
 }
 
-bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 // Skips one JSON string starting at s[i] == '"'; returns the index after the closing quote.
 std::size_t skip_string(std::string_view s, std::size_t i) {
@@ -365,12 +372,14 @@ std::size_t skip_value(std::string_view s, std::size_t i) {
     }
     return i;
   }
-  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !is_space(s[i])) ++i;
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !is_space(s[i]))
+    ++i;
   return i;
 }
 
 std::size_t skip_space(std::string_view s, std::size_t i) {
-  while (i < s.size() && is_space(s[i])) ++i;
+  while (i < s.size() && is_space(s[i]))
+    ++i;
   return i;
 }
 
@@ -390,7 +399,8 @@ std::string derive_job_id(std::string_view payload) {
   const auto h = murmur3_128(payload);
   std::string id = "auto-";
   for (const std::uint64_t part : h) {
-    for (int shift = 60; shift >= 0; shift -= 4) id.push_back(hex[(part >> shift) & 0xf]);
+    for (int shift = 60; shift >= 0; shift -= 4)
+      id.push_back(hex[(part >> shift) & 0xf]);
   }
   return id;
 }

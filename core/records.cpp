@@ -201,7 +201,8 @@ std::string switch_json(const Id& campaign_id, const SwitchMove& move, Seconds a
   id_value(w.key("campaign_id"), campaign_id);
   w.member("from", move.from).key("to").begin_array();
   if (move.moved > 0) {
-    for (const Target& t : move.decision.distribution) w.string(t.target);
+    for (const Target& t : move.decision.distribution)
+      w.string(t.target);
   }
   w.end_array()
       .member("moved", move.moved)

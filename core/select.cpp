@@ -5,7 +5,9 @@
 
 namespace wa::core {
 
-CampaignSpec spec_of(const Job& job) { return {job.mode, job.preference, job.tmpl}; }
+CampaignSpec spec_of(const Job& job) {
+  return {job.mode, job.preference, job.tmpl};
+}
 
 std::string_view to_string(SwitchReason r) noexcept {
   switch (r) {
@@ -61,8 +63,7 @@ std::vector<const Session*> eligible_sessions(std::span<const Session> sessions,
         !s.is_active || s.health < cfg.health.min_score_secondary) {
       continue;
     }
-    if (cfg.selection.enable_auto_switching &&
-        switch_break(&s, cfg.selection.switch_thresholds)) {
+    if (cfg.selection.enable_auto_switching && switch_break(&s, cfg.selection.switch_thresholds)) {
       continue;
     }
     out.push_back(&s);
@@ -88,8 +89,7 @@ std::optional<std::uint64_t> estimate_minutes(std::uint64_t contacts, double cap
   return static_cast<std::uint64_t>(std::ceil(minutes));
 }
 
-std::optional<std::uint64_t> estimate_meta_minutes(std::uint64_t contacts,
-                                                   double capacity_per_hour,
+std::optional<std::uint64_t> estimate_meta_minutes(std::uint64_t contacts, double capacity_per_hour,
                                                    std::uint64_t tier_limit) {
   if (contacts == 0) return 0;
   if (tier_limit == 0) return std::nullopt;
@@ -137,7 +137,8 @@ Prediction predict(const CampaignSpec& spec, std::uint64_t contacts, const Works
     p.webjs.capacity_per_hour += session_capacity(*s, spec.mode, cfg.load_balancing);
   }
   p.webjs.available = !o.eligible.empty() && o.webjs_fits;
-  if (p.webjs.available) p.webjs.estimated_minutes = estimate_minutes(contacts, p.webjs.capacity_per_hour);
+  if (p.webjs.available)
+    p.webjs.estimated_minutes = estimate_minutes(contacts, p.webjs.capacity_per_hour);
 
   p.meta_api.capacity_per_hour = ws.meta.throughput_mps * 3600.0;
   p.meta_api.tier_limit = ws.meta.tier_limit;
@@ -187,12 +188,12 @@ Decision decide(const CampaignSpec& spec, std::uint64_t contacts, const Workspac
     d.type = DecisionType::queue;
     d.reason = r;
   };
-  const Session* best = o.best_primary ? o.best_primary
-                                       : (o.eligible.empty() ? nullptr : o.eligible.front());
+  const Session* best =
+      o.best_primary ? o.best_primary : (o.eligible.empty() ? nullptr : o.eligible.front());
 
-  const bool preference_available =
-      spec.preference == Preference::webjs ? webjs_ok
-                                           : (spec.preference == Preference::meta_api && o.meta_ok);
+  const bool preference_available = spec.preference == Preference::webjs
+                                        ? webjs_ok
+                                        : (spec.preference == Preference::meta_api && o.meta_ok);
   if (templated && !spec.template_approved()) {
     wait(Reason::template_not_approved);
     d.permanent = spec.tmpl && (spec.tmpl->status == TemplateStatus::rejected ||
@@ -229,7 +230,8 @@ Decision decide(const CampaignSpec& spec, std::uint64_t contacts, const Workspac
     d.confidence = std::min(100, d.session->health + (d.session->is_primary ? 10 : 0));
     const auto slices = allocate(contacts, o.eligible, spec.mode, cfg.load_balancing);
     for (std::size_t i = 0; i < slices.size(); ++i) {
-      if (slices[i].count > 0) d.distribution.push_back({o.eligible[i]->id, o.eligible[i], slices[i]});
+      if (slices[i].count > 0)
+        d.distribution.push_back({o.eligible[i]->id, o.eligible[i], slices[i]});
     }
   } else if (d.type == DecisionType::meta_api) {
     d.confidence = 75;

@@ -77,8 +77,7 @@ struct Prediction {
 // contacts; nullopt without capacity.
 std::optional<std::uint64_t> estimate_minutes(std::uint64_t contacts, double capacity_per_hour);
 // The same for Meta, where contacts beyond tier_limit wait a day per tier_limit.
-std::optional<std::uint64_t> estimate_meta_minutes(std::uint64_t contacts,
-                                                   double capacity_per_hour,
+std::optional<std::uint64_t> estimate_meta_minutes(std::uint64_t contacts, double capacity_per_hour,
                                                    std::uint64_t tier_limit);
 
 // One entry of a decision's distribution: a session id or "meta_api".

@@ -5,8 +5,8 @@
 namespace wa::core {
 
 std::vector<SwitchMove> plan_switches(const CampaignSpec& spec,
-                                      std::span<const TargetState> targets,
-                                      const WorkspaceView& ws, const config::Config& cfg) {
+                                      std::span<const TargetState> targets, const WorkspaceView& ws,
+                                      const config::Config& cfg) {
   std::vector<SwitchMove> moves;
   for (const TargetState& t : targets) {
     if (t.target == "meta_api" || t.remaining == 0) continue;

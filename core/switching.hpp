@@ -32,8 +32,8 @@ struct SwitchMove {
 // Plans the moves of one campaign. Only session targets with contacts left can break; they are
 // checked against ws (a target absent from ws.sessions counts as disconnected).
 std::vector<SwitchMove> plan_switches(const CampaignSpec& spec,
-                                      std::span<const TargetState> targets,
-                                      const WorkspaceView& ws, const config::Config& cfg);
+                                      std::span<const TargetState> targets, const WorkspaceView& ws,
+                                      const config::Config& cfg);
 
 // A stored decision's distribution entry.
 struct DistributionEntry {

@@ -68,7 +68,7 @@ struct Template {
 // A validated campaign job (section 1). Contacts are not part of it: they stay in the payload
 // (or in Redis under contacts_key) and are counted and copied only once, by the writer.
 struct Job {
-  std::string job_id;      // given, or derived from the payload bytes
+  std::string job_id;  // given, or derived from the payload bytes
   bool job_id_derived = false;
   Id campaign_id;
   Id workspace_id;
@@ -127,7 +127,7 @@ struct Session {
   std::optional<Seconds> last_connected_at;  // missing: created_at
   std::optional<Seconds> last_activity_at;   // missing: never active
   std::optional<Seconds> disconnected_at;
-  int health = 0;  // health_score, 0-100 (fresh, or as stored)
+  int health = 0;         // health_score, 0-100 (fresh, or as stored)
   HealthMetrics metrics;  // the metrics behind `health`
   WindowStats last_hour;  // message outcomes of the last hour
 };

@@ -42,13 +42,14 @@ std::string make_token() {
   return std::string(host) + ":" + std::to_string(getpid()) + ":" + std::to_string(rd());
 }
 
-std::int64_t to_ms(double seconds) { return static_cast<std::int64_t>(std::llround(seconds * 1000.0)); }
+std::int64_t to_ms(double seconds) {
+  return static_cast<std::int64_t>(std::llround(seconds * 1000.0));
+}
 
 }  // namespace
 
 double wall_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path)
@@ -57,8 +58,8 @@ Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path
       config_path_(std::move(config_path)),
       keys_(cfg_.redis.prefix, cfg_.queue.name),
       conn_(redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis, "main"), "main")),
-      blocking_(redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis, "wait"),
-                                          "wait")),
+      blocking_(
+          redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis, "wait"), "wait")),
       queue_(*conn_, keys_),
       store_(*conn_, keys_),
       idle_timer_(io),
@@ -71,9 +72,13 @@ Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path
 
 Daemon::~Daemon() = default;
 
-bool Daemon::redis_ready() const noexcept { return conn_->ready(); }
+bool Daemon::redis_ready() const noexcept {
+  return conn_->ready();
+}
 
-double Daemon::unit_random() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+double Daemon::unit_random() {
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+}
 
 void Daemon::start() {
   conn_->on_state([this](bool ready, const std::string& why) {
@@ -175,9 +180,11 @@ asio::awaitable<void> Daemon::fetch_loop() {
         spdlog::info("queue: {} byte-identical copies of jobs already in hand dropped",
                      taken.duplicates);
       }
-      for (const auto& j : taken.jobs) in_hand_.insert(j.payload);
+      for (const auto& j : taken.jobs)
+        in_hand_.insert(j.payload);
       counters_.jobs_taken += taken.jobs.size();
-      for (auto& j : taken.jobs) redo.push_back(std::move(j));
+      for (auto& j : taken.jobs)
+        redo.push_back(std::move(j));
       if (redo.empty()) {
         if (blocking_->ready()) {
           (void)co_await queue::JobQueue::wait_notify(*blocking_, keys_, kNotifyWaitSeconds);
@@ -199,7 +206,8 @@ asio::awaitable<void> Daemon::fetch_loop() {
   }
   // Jobs taken but not started go back to the head of the queue.
   std::vector<std::string> back;
-  for (const auto& j : redo) back.push_back(j.payload);
+  for (const auto& j : redo)
+    back.push_back(j.payload);
   if (!back.empty() && conn_->ready()) {
     try {
       const auto n = co_await queue_.release(back);
@@ -229,12 +237,12 @@ asio::awaitable<void> Daemon::events_loop() {
   while (!stopping_) {
     bool more = false;
     try {
-      if (conn_->ready() &&
-          co_await store_.hold_lock(keys_.events_lock(), token_, 10000)) {
+      if (conn_->ready() && co_await store_.hold_lock(keys_.events_lock(), token_, 10000)) {
         const auto r = co_await store_.ingest_events(token_, kEventBatch, wall_now(), cfg_);
         counters_.events_consumed += r.consumed;
         counters_.events_malformed += r.malformed;
-        for (const auto& err : r.errors) spdlog::warn("events: malformed event dropped: {}", err);
+        for (const auto& err : r.errors)
+          spdlog::warn("events: malformed event dropped: {}", err);
         more = r.consumed == kEventBatch;
       }
     } catch (const std::exception& e) {

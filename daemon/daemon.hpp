@@ -88,9 +88,9 @@ class Daemon {
   queue::JobQueue queue_;
   queue::Store store_;
   asio::steady_timer idle_timer_, lease_timer_, events_timer_, health_timer_, watchdog_timer_;
-  std::set<std::string> in_hand_;  // payloads reserved by this process
+  std::set<std::string> in_hand_;            // payloads reserved by this process
   std::map<std::string, double> warned_at_;  // message → when it was last logged
-  std::string token_;  // this process's lock token
+  std::string token_;                        // this process's lock token
   std::mt19937_64 rng_;
   Counters counters_;
   bool stopping_ = false;

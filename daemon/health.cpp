@@ -131,15 +131,18 @@ asio::awaitable<void> Daemon::health_cycle() {
   redis::Command smembers{"SMEMBERS", keys_.workspaces()};
   const auto ws_reply = co_await queue::run1(*conn_, queue::plain(std::move(smembers)));
   std::vector<std::string> workspaces;
-  for (const auto& e : ws_reply.elements) workspaces.push_back(e.str);
+  for (const auto& e : ws_reply.elements)
+    workspaces.push_back(e.str);
   std::sort(workspaces.begin(), workspaces.end());
 
   std::vector<queue::Call> c1;
-  for (const auto& ws : workspaces) c1.push_back(queue::plain({"SMEMBERS", keys_.workspace_sessions(ws)}));
+  for (const auto& ws : workspaces)
+    c1.push_back(queue::plain({"SMEMBERS", keys_.workspace_sessions(ws)}));
   const auto r1 = co_await queue::run(*conn_, std::move(c1));
   std::vector<std::pair<std::string, std::string>> all;  // (workspace, session)
   for (std::size_t i = 0; i < workspaces.size(); ++i) {
-    for (const auto& e : r1[i].elements) all.emplace_back(workspaces[i], e.str);
+    for (const auto& e : r1[i].elements)
+      all.emplace_back(workspaces[i], e.str);
   }
 
   std::size_t checked = 0, alerts = 0;
@@ -213,7 +216,8 @@ asio::awaitable<void> Daemon::switch_campaigns(double now) {
   if (ids.empty()) co_return;
 
   std::vector<queue::Call> gets;
-  for (const auto& id : ids) gets.push_back(queue::plain({"GET", keys_.decision(id)}));
+  for (const auto& id : ids)
+    gets.push_back(queue::plain({"GET", keys_.decision(id)}));
   const auto decisions = co_await queue::run(*conn_, std::move(gets));
   std::vector<StoredCampaign> campaigns;
   std::vector<std::string> workspaces;
@@ -233,7 +237,8 @@ asio::awaitable<void> Daemon::switch_campaigns(double now) {
 
   std::vector<queue::Call> llens;
   for (const auto& c : campaigns) {
-    for (const auto& e : c.distribution) llens.push_back(queue::plain({"LLEN", keys_.dispatch(c.id, e.target)}));
+    for (const auto& e : c.distribution)
+      llens.push_back(queue::plain({"LLEN", keys_.dispatch(c.id, e.target)}));
   }
   const auto lens = co_await queue::run(*conn_, std::move(llens));
   std::size_t at = 0;
@@ -241,7 +246,8 @@ asio::awaitable<void> Daemon::switch_campaigns(double now) {
   for (auto& c : campaigns) {
     std::vector<core::TargetState> targets;
     for (const auto& e : c.distribution) {
-      targets.push_back({e.target, static_cast<std::uint64_t>(std::max(0LL, queue::int_or(lens[at++])))});
+      targets.push_back(
+          {e.target, static_cast<std::uint64_t>(std::max(0LL, queue::int_or(lens[at++])))});
     }
     const auto& wd = loaded.at(c.workspace_id);
     const core::WorkspaceView view{wd.sessions, wd.meta, wd.webjs_7d, wd.meta_7d};
@@ -255,11 +261,13 @@ asio::awaitable<void> Daemon::switch_campaigns(double now) {
         const auto first = co_await queue::run1(*conn_, queue::plain(std::move(sadd)));
         if (queue::int_or(first) == 1) {
           std::vector<queue::Call> rec;
-          rec.push_back(queue::plain({"RPUSH", keys_.results(), core::switch_json(c.campaign_id, move, now)}));
+          rec.push_back(queue::plain(
+              {"RPUSH", keys_.results(), core::switch_json(c.campaign_id, move, now)}));
           rec.push_back(queue::plain({"EXPIRE", reported, ttl}));
           (void)co_await queue::run(*conn_, std::move(rec));
-          spdlog::warn("switch: campaign {}: target {} breaks ({}) but nowhere to move its contacts",
-                       c.id, move.from, core::to_string(move.reason));
+          spdlog::warn(
+              "switch: campaign {}: target {} breaks ({}) but nowhere to move its contacts", c.id,
+              move.from, core::to_string(move.reason));
         }
         continue;
       }
@@ -274,7 +282,8 @@ asio::awaitable<void> Daemon::switch_campaigns(double now) {
       std::vector<std::string> ops;
       if (dealt) {
         std::vector<std::string> words{"WA_DEAL", src, std::to_string(move.moved)};
-        for (const auto& t : to) words.push_back(keys_.dispatch(c.id, t.target));
+        for (const auto& t : to)
+          words.push_back(keys_.dispatch(c.id, t.target));
         ops.push_back(std::to_string(words.size()));
         ops.insert(ops.end(), words.begin(), words.end());
       } else {
@@ -283,7 +292,8 @@ asio::awaitable<void> Daemon::switch_campaigns(double now) {
                               std::to_string(t.slice.first), std::to_string(t.slice.count)});
         }
       }
-      for (const auto& t : to) queue::add_op(ops, {"EXPIRE", keys_.dispatch(c.id, t.target), ttl});
+      for (const auto& t : to)
+        queue::add_op(ops, {"EXPIRE", keys_.dispatch(c.id, t.target), ttl});
       args.insert(args.end(), ops.begin(), ops.end());
       const std::vector<std::string> keys{src, keys_.decision(c.id), keys_.results(),
                                           keys_.campaign_lock(c.id)};
@@ -300,8 +310,10 @@ asio::awaitable<void> Daemon::switch_campaigns(double now) {
                      move.moved, move.from, core::to_string(move.reason), to.size());
       } else {
         spdlog::info("switch: campaign {}: move from {} postponed ({})", c.id, move.from,
-                     outcome == -1 ? "its list changed" : outcome == -2 ? "decision changed"
-                                                        : r.is_error() ? r.str : "lock lost");
+                     outcome == -1   ? "its list changed"
+                     : outcome == -2 ? "decision changed"
+                     : r.is_error()  ? r.str
+                                     : "lock lost");
         break;
       }
     }

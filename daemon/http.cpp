@@ -54,7 +54,8 @@ void HttpEndpoint::listen(const std::string& address) {
   if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor->bind(ep, ec);
   if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("metrics.listen: cannot listen on " + address + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("metrics.listen: cannot listen on " + address + ": " + ec.message());
   close();
   acceptor_ = acceptor;
   address_ = address;
@@ -72,7 +73,8 @@ void HttpEndpoint::close() {
 asio::awaitable<void> HttpEndpoint::accept_loop(std::shared_ptr<tcp::acceptor> acceptor) {
   while (acceptor->is_open()) {
     boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket =
+        co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (!acceptor->is_open()) break;
       continue;

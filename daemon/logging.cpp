@@ -39,7 +39,8 @@ class JsonFormatter final : public spdlog::formatter {
 void setup_logging(const config::Logging& cfg) {
   auto logger = spdlog::get("wa");
   if (!logger) {
-    logger = std::make_shared<spdlog::logger>("wa", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    logger =
+        std::make_shared<spdlog::logger>("wa", std::make_shared<spdlog::sinks::stderr_sink_mt>());
     spdlog::set_default_logger(logger);
   }
   if (cfg.format == config::LogFormat::json) {

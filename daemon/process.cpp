@@ -28,8 +28,7 @@ struct Daemon::Item {
   std::string kind;  // for the log: the decision type, "dead" or "bad"
 };
 
-asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(
-    std::vector<queue::TakenJob> batch) {
+asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue::TakenJob> batch) {
   const auto started = std::chrono::steady_clock::now();
   const double now = wall_now();
   const std::string ttl = std::to_string(cfg_.results.ttl_seconds);
@@ -70,7 +69,8 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(
   }
   const auto loaded = co_await store_.load_workspaces(workspaces, now, cfg_);
   for (const auto& [ws, data] : loaded) {
-    for (const auto& p : data.problems) warn_once("workspace " + ws + ": " + p, now);
+    for (const auto& p : data.problems)
+      warn_once("workspace " + ws + ": " + p, now);
   }
 
   std::vector<queue::Call> calls;
@@ -80,11 +80,12 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(
     const core::ParsedJob& pj = it.parsed;
     std::string marker_attempt;
     auto dead_ops = [&](const std::string& error) {
-      queue::add_op(ops, {"RPUSH", keys_.dead(), core::dead_entry_json(it.taken.payload, error, now)});
+      queue::add_op(ops,
+                    {"RPUSH", keys_.dead(), core::dead_entry_json(it.taken.payload, error, now)});
       if (pj.campaign_id) {
-        queue::add_op(ops, {"RPUSH", keys_.results(),
-                            core::dead_event_json(pj.job_id, *pj.campaign_id, pj.workspace_id,
-                                                  error, now)});
+        queue::add_op(
+            ops, {"RPUSH", keys_.results(),
+                  core::dead_event_json(pj.job_id, *pj.campaign_id, pj.workspace_id, error, now)});
       }
     };
     if (it.taken.poison) {
@@ -135,23 +136,25 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(
         const core::RetryPlan plan =
             core::plan_retry(job.attempts, d.permanent, cfg_.retry, unit_random());
         if (plan.dead) {
-          queue::add_op(ops, {"RPUSH", keys_.results(), core::decision_json(job, d, now, std::nullopt)});
+          queue::add_op(ops,
+                        {"RPUSH", keys_.results(), core::decision_json(job, d, now, std::nullopt)});
           const std::string why =
               d.permanent
                   ? "template.status: " + std::string(core::to_string(job.tmpl->status)) +
                         " templates can never be approved"
-                  : "not served after " + std::to_string(plan.attempts) + " attempts (last reason: " +
-                        std::string(core::to_string(d.reason)) + ")";
+                  : "not served after " + std::to_string(plan.attempts) +
+                        " attempts (last reason: " + std::string(core::to_string(d.reason)) + ")";
           dead_ops(why);
           it.kind += " -> dead";
         } else {
           const double due = now + plan.delay_seconds;
           queue::add_op(ops, {"RPUSH", keys_.results(), core::decision_json(job, d, now, due)});
-          queue::add_op(ops, {"ZADD", keys_.delayed(), ms_text(due),
-                              core::rewrite_payload(it.taken.payload,
-                                                    job.job_id_derived ? job.job_id : "",
-                                                    plan.attempts)});
-          it.kind += " -> retry in " + std::to_string(static_cast<long long>(plan.delay_seconds)) + "s";
+          queue::add_op(
+              ops, {"ZADD", keys_.delayed(), ms_text(due),
+                    core::rewrite_payload(it.taken.payload, job.job_id_derived ? job.job_id : "",
+                                          plan.attempts)});
+          it.kind +=
+              " -> retry in " + std::to_string(static_cast<long long>(plan.delay_seconds)) + "s";
         }
       }
     }
@@ -168,8 +171,10 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(
     const std::string& job_id = it.parsed.job_id;
     if (r.is_error()) {
       ++counters_.errors;
-      spdlog::error("job {}: writing the outputs failed: {}; the job stays reserved and will be "
-                    "retried when its lease expires", job_id, r.str);
+      spdlog::error(
+          "job {}: writing the outputs failed: {}; the job stays reserved and will be "
+          "retried when its lease expires",
+          job_id, r.str);
       in_hand_.erase(it.taken.payload);
       continue;
     }
@@ -198,8 +203,10 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(
       case queue::FinishOutcome::lease_lost:
         in_hand_.erase(it.taken.payload);
         ++counters_.lease_lost;
-        spdlog::warn("job {}: no longer reserved (already acknowledged, or its lease expired and "
-                     "it is decided again from the queue); nothing written", job_id);
+        spdlog::warn(
+            "job {}: no longer reserved (already acknowledged, or its lease expired and "
+            "it is decided again from the queue); nothing written",
+            job_id);
         break;
       case queue::FinishOutcome::contacts_changed:
         spdlog::info("job {}: {} changed while deciding; deciding again", job_id, it.contacts_key);

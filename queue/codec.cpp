@@ -9,8 +9,10 @@ namespace wa::queue {
 namespace json = boost::json;
 
 std::optional<double> to_number(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  while (!s.empty() && s.front() == ' ')
+    s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ')
+    s.remove_suffix(1);
   if (s.empty()) return std::nullopt;
   double v = 0;
   const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -198,22 +200,32 @@ core::WindowStats parse_daily(const Fields& f) {
     const auto n = to_number(v);
     if (!n) continue;
     const auto u = static_cast<std::uint64_t>(std::max(0.0, *n));
-    if (k == "total") w.total += u;
-    else if (k == "successful") w.successful += u;
-    else if (k == "delivered") w.delivered += u;
-    else if (k == "read") w.read += u;
-    else if (k == "failed") w.failed += u;
-    else if (k == "delivery_time_sum") w.delivery_time_sum_ms += *n;
-    else if (k == "delivery_time_count") w.delivery_time_count += u;
-    else if (k == "response_time_sum") w.response_time_sum_ms += *n;
-    else if (k == "response_time_count") w.response_time_count += u;
+    if (k == "total")
+      w.total += u;
+    else if (k == "successful")
+      w.successful += u;
+    else if (k == "delivered")
+      w.delivered += u;
+    else if (k == "read")
+      w.read += u;
+    else if (k == "failed")
+      w.failed += u;
+    else if (k == "delivery_time_sum")
+      w.delivery_time_sum_ms += *n;
+    else if (k == "delivery_time_count")
+      w.delivery_time_count += u;
+    else if (k == "response_time_sum")
+      w.response_time_sum_ms += *n;
+    else if (k == "response_time_count")
+      w.response_time_count += u;
   }
   return w;
 }
 
 std::vector<std::string> last_days(core::Seconds now, int days) {
   std::vector<std::string> out;
-  for (int i = days - 1; i >= 0; --i) out.push_back(core::utc_day(now - 86400.0 * i));
+  for (int i = days - 1; i >= 0; --i)
+    out.push_back(core::utc_day(now - 86400.0 * i));
   return out;
 }
 

@@ -14,7 +14,8 @@ Call script_call(const Script& s, const std::vector<std::string>& keys,
   c.push_back(s.sha);
   c.push_back(std::to_string(keys.size()));
   c.insert(c.end(), keys.begin(), keys.end());
-  for (auto& a : args) c.push_back(std::move(a));
+  for (auto& a : args)
+    c.push_back(std::move(a));
   return Call{std::move(c), &s};
 }
 
@@ -22,9 +23,10 @@ asio::awaitable<std::vector<Reply>> run(redis::Connection& conn, std::vector<Cal
                                         std::chrono::milliseconds extra_timeout) {
   std::vector<Command> cmds;
   cmds.reserve(calls.size());
-  for (auto& c : calls) cmds.push_back(c.cmd);  // kept: a NOSCRIPT call is resent
-  auto [ec, replies] = co_await conn.async_exec(
-      std::move(cmds), asio::as_tuple(asio::use_awaitable), extra_timeout);
+  for (auto& c : calls)
+    cmds.push_back(c.cmd);  // kept: a NOSCRIPT call is resent
+  auto [ec, replies] =
+      co_await conn.async_exec(std::move(cmds), asio::as_tuple(asio::use_awaitable), extra_timeout);
   if (ec) throw boost::system::system_error(ec);
 
   std::vector<std::size_t> missing;
@@ -41,10 +43,11 @@ asio::awaitable<std::vector<Reply>> run(redis::Connection& conn, std::vector<Cal
       c[1] = calls[i].script->source;
       again.push_back(std::move(c));
     }
-    auto [ec2, r2] = co_await conn.async_exec(std::move(again),
-                                              asio::as_tuple(asio::use_awaitable), extra_timeout);
+    auto [ec2, r2] = co_await conn.async_exec(std::move(again), asio::as_tuple(asio::use_awaitable),
+                                              extra_timeout);
     if (ec2) throw boost::system::system_error(ec2);
-    for (std::size_t k = 0; k < missing.size(); ++k) replies[missing[k]] = std::move(r2[k]);
+    for (std::size_t k = 0; k < missing.size(); ++k)
+      replies[missing[k]] = std::move(r2[k]);
   }
   co_return replies;
 }

@@ -24,7 +24,9 @@ struct Call {
 
 Call script_call(const Script& s, const std::vector<std::string>& keys,
                  std::vector<std::string> args);
-inline Call plain(Command c) { return Call{std::move(c), nullptr}; }
+inline Call plain(Command c) {
+  return Call{std::move(c), nullptr};
+}
 
 // Sends every call in one pipeline and returns one reply per call. Throws
 // boost::system::system_error when the outcome is unknown (connection lost, timeout).

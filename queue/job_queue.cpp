@@ -56,26 +56,29 @@ Call JobQueue::finish_call(const std::string& payload, const std::string& marker
   args.push_back(std::to_string(marker_ttl));
   args.push_back(contacts_key);
   args.push_back(std::to_string(expected_len));
-  for (auto& o : ops) args.push_back(std::move(o));
+  for (auto& o : ops)
+    args.push_back(std::move(o));
   return script_call(finish_script(), {keys_.reserved(), keys_.deliveries(), marker},
                      std::move(args));
 }
 
 void add_op(std::vector<std::string>& ops, std::initializer_list<std::string_view> words) {
   ops.push_back(std::to_string(words.size()));
-  for (const auto w : words) ops.emplace_back(w);
+  for (const auto w : words)
+    ops.emplace_back(w);
 }
 
 void add_rpush_chunks(std::vector<std::string>& ops, const std::string& key,
-                      const std::vector<std::string>& values, std::size_t first,
-                      std::size_t stride, std::size_t count) {
+                      const std::vector<std::string>& values, std::size_t first, std::size_t stride,
+                      std::size_t count) {
   constexpr std::size_t kChunk = 1000;
   for (std::size_t done = 0; done < count;) {
     const std::size_t n = std::min(kChunk, count - done);
     ops.push_back(std::to_string(n + 2));
     ops.emplace_back("RPUSH");
     ops.push_back(key);
-    for (std::size_t k = 0; k < n; ++k) ops.push_back(values[first + (done + k) * stride]);
+    for (std::size_t k = 0; k < n; ++k)
+      ops.push_back(values[first + (done + k) * stride]);
     done += n;
   }
 }

@@ -50,8 +50,8 @@ class JobQueue {
 void add_op(std::vector<std::string>& ops, std::initializer_list<std::string_view> words);
 // Appends RPUSH key values... in chunks small enough for Lua's unpack.
 void add_rpush_chunks(std::vector<std::string>& ops, const std::string& key,
-                      const std::vector<std::string>& values, std::size_t first,
-                      std::size_t stride, std::size_t count);
+                      const std::vector<std::string>& values, std::size_t first, std::size_t stride,
+                      std::size_t count);
 
 enum class FinishOutcome { done = 1, duplicate = 2, lease_lost = 0, contacts_changed = -1 };
 

@@ -50,7 +50,8 @@ Reply convert(const redisReply* r) {
     case REDIS_REPLY_ARRAY:
       out.type = Reply::Type::array;
       out.elements.reserve(r->elements);
-      for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+      for (std::size_t i = 0; i < r->elements; ++i)
+        out.elements.push_back(convert(r->element[i]));
       break;
     default:
       out.type = Reply::Type::nil;
@@ -240,12 +241,14 @@ void Connection::become_ready() {
 void Connection::submit(std::vector<Command> cmds, Handler h, std::chrono::milliseconds extra) {
   if (state_ != State::ready || ctx_ == nullptr) {
     asio::post(ex_, [h = std::move(h), stopped = state_ == State::stopped]() mutable {
-      std::move(h)(make_error_code(stopped ? Errc::stopped : Errc::not_connected), std::vector<Reply>{});
+      std::move(h)(make_error_code(stopped ? Errc::stopped : Errc::not_connected),
+                   std::vector<Reply>{});
     });
     return;
   }
   if (cmds.empty()) {
-    asio::post(ex_, [h = std::move(h)]() mutable { std::move(h)(error_code{}, std::vector<Reply>{}); });
+    asio::post(ex_,
+               [h = std::move(h)]() mutable { std::move(h)(error_code{}, std::vector<Reply>{}); });
     return;
   }
   auto* b = new Batch(std::move(h));
@@ -300,8 +303,10 @@ void Connection::on_reply(redisAsyncContext* c, void* reply, void* privdata) {
     auto it = std::find_if(self->in_flight_.begin(), self->in_flight_.end(),
                            [b](const auto& e) { return e.second == b; });
     if (it != self->in_flight_.end()) self->in_flight_.erase(it);
-    asio::post(self->ex_, [h = std::move(b->handler), ec = b->ec,
-                           r = std::move(b->replies)]() mutable { std::move(h)(ec, std::move(r)); });
+    asio::post(self->ex_,
+               [h = std::move(b->handler), ec = b->ec, r = std::move(b->replies)]() mutable {
+                 std::move(h)(ec, std::move(r));
+               });
   }
   delete b;
 }
@@ -310,7 +315,8 @@ void Connection::on_disconnect(const redisAsyncContext* c, int status) {
   auto* self = static_cast<Connection*>(c->data);
   if (self == nullptr || self->dropping_) return;  // drop() handles its own losses
   // The server closed the connection or a read/write failed; hiredis frees the context next.
-  self->last_error_ = status == REDIS_OK ? "connection closed" : (c->errstr[0] ? c->errstr : "I/O error");
+  self->last_error_ =
+      status == REDIS_OK ? "connection closed" : (c->errstr[0] ? c->errstr : "I/O error");
   ++self->stats_.disconnects;
   self->schedule_reconnect();
 }
@@ -382,7 +388,9 @@ void Connection::ev_add_read(void* p) {
   self->wait_read();
 }
 
-void Connection::ev_del_read(void* p) { static_cast<Connection*>(p)->reading_ = false; }
+void Connection::ev_del_read(void* p) {
+  static_cast<Connection*>(p)->reading_ = false;
+}
 
 void Connection::ev_add_write(void* p) {
   auto* self = static_cast<Connection*>(p);
@@ -390,9 +398,13 @@ void Connection::ev_add_write(void* p) {
   self->wait_write();
 }
 
-void Connection::ev_del_write(void* p) { static_cast<Connection*>(p)->writing_ = false; }
+void Connection::ev_del_write(void* p) {
+  static_cast<Connection*>(p)->writing_ = false;
+}
 
-void Connection::ev_cleanup(void* p) { static_cast<Connection*>(p)->detach(); }
+void Connection::ev_cleanup(void* p) {
+  static_cast<Connection*>(p)->detach();
+}
 
 void Connection::detach() {
   reading_ = writing_ = false;

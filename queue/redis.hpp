@@ -61,7 +61,9 @@ enum class Errc {
   stopped,            // the connection was stopped
 };
 const boost::system::error_category& category() noexcept;
-inline error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), category()}; }
+inline error_code make_error_code(Errc e) noexcept {
+  return {static_cast<int>(e), category()};
+}
 
 struct Endpoint {
   std::string host = "127.0.0.1";
@@ -77,10 +79,10 @@ struct Endpoint {
 };
 
 struct ConnectionStats {
-  std::uint64_t connects = 0;      // successful handshakes
-  std::uint64_t disconnects = 0;   // losses of an established connection
-  std::uint64_t timeouts = 0;      // commands that timed out
-  std::uint64_t failures = 0;      // failed connection attempts
+  std::uint64_t connects = 0;     // successful handshakes
+  std::uint64_t disconnects = 0;  // losses of an established connection
+  std::uint64_t timeouts = 0;     // commands that timed out
+  std::uint64_t failures = 0;     // failed connection attempts
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {

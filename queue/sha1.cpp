@@ -6,7 +6,9 @@
 namespace wa::queue {
 
 namespace {
-std::uint32_t rol(std::uint32_t v, int s) { return (v << s) | (v >> (32 - s)); }
+std::uint32_t rol(std::uint32_t v, int s) {
+  return (v << s) | (v >> (32 - s));
+}
 }  // namespace
 
 std::string sha1_hex(std::string_view data) {
@@ -14,8 +16,10 @@ std::string sha1_hex(std::string_view data) {
   std::string msg(data);
   const std::uint64_t bits = static_cast<std::uint64_t>(data.size()) * 8;
   msg.push_back(static_cast<char>(0x80));
-  while (msg.size() % 64 != 56) msg.push_back('\0');
-  for (int i = 7; i >= 0; --i) msg.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+  while (msg.size() % 64 != 56)
+    msg.push_back('\0');
+  for (int i = 7; i >= 0; --i)
+    msg.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
   for (std::size_t off = 0; off < msg.size(); off += 64) {
     std::array<std::uint32_t, 80> w{};
     for (int i = 0; i < 16; ++i) {
@@ -23,7 +27,8 @@ std::string sha1_hex(std::string_view data) {
       w[i] = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
              (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
     }
-    for (int i = 16; i < 80; ++i) w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    for (int i = 16; i < 80; ++i)
+      w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
     std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
     for (int i = 0; i < 80; ++i) {
       std::uint32_t f, k;
@@ -56,7 +61,8 @@ std::string sha1_hex(std::string_view data) {
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
   for (const std::uint32_t v : h) {
-    for (int s = 28; s >= 0; s -= 4) out.push_back(hex[(v >> s) & 0xf]);
+    for (int s = 28; s >= 0; s -= 4)
+      out.push_back(hex[(v >> s) & 0xf]);
   }
   return out;
 }

@@ -15,18 +15,20 @@ namespace {
 constexpr int kPerformanceDays = 7;
 constexpr std::int64_t kHourSeconds = 3600;
 
-std::string seconds_text(core::Seconds t) { return std::to_string(static_cast<long long>(t)); }
+std::string seconds_text(core::Seconds t) {
+  return std::to_string(static_cast<long long>(t));
+}
 }  // namespace
 
 void Store::add_health_writes(std::vector<Call>& calls, const core::Session& s,
                               const core::WindowStats& last_hour, unsigned alert_mask,
                               core::Seconds now, const config::Config& cfg) const {
-  calls.push_back(script_call(set_health_script(), {keys_.session(s.id)},
-                              {std::to_string(s.health), seconds_text(now),
-                               core::metrics_json(s.metrics)}));
+  calls.push_back(
+      script_call(set_health_script(), {keys_.session(s.id)},
+                  {std::to_string(s.health), seconds_text(now), core::metrics_json(s.metrics)}));
   const std::string summary = keys_.session_health(s.id);
-  Command hset{"HSET", summary, "alerts", std::to_string(alert_mask), "updated_at",
-               seconds_text(now)};
+  Command hset{"HSET",       summary,          "alerts", std::to_string(alert_mask),
+               "updated_at", seconds_text(now)};
   // Every counter, zeros included, so the summary is replaced as a whole.
   add_stats_fields(hset, "", last_hour, true);
   calls.push_back(plain(std::move(hset)));
@@ -57,7 +59,8 @@ asio::awaitable<std::map<std::string, WorkspaceData>> Store::load_workspaces(
   for (const auto& ws : ids) {
     WorkspaceData& d = out[ws];
     std::vector<std::string> members;
-    for (const Reply& m : r1[at].elements) members.push_back(m.str);
+    for (const Reply& m : r1[at].elements)
+      members.push_back(m.str);
     std::sort(members.begin(), members.end());
     d.meta = parse_meta(pairs(r1[at + 1]));
     for (int k = 0; k < kPerformanceDays; ++k) {
@@ -123,8 +126,7 @@ asio::awaitable<std::map<std::string, WorkspaceData>> Store::load_workspaces(
 }
 
 asio::awaitable<IngestReport> Store::ingest_events(const std::string& token, std::size_t max,
-                                                   core::Seconds now,
-                                                   const config::Config& cfg) {
+                                                   core::Seconds now, const config::Config& cfg) {
   IngestReport report;
   Command lrange{"LRANGE", keys_.events(), "0", std::to_string(max - 1)};
   const Reply batch = co_await run1(conn_, plain(std::move(lrange)));
@@ -143,8 +145,8 @@ asio::awaitable<IngestReport> Store::ingest_events(const std::string& token, std
 
   std::vector<std::string> ops;
   const std::string stats_ttl = std::to_string(2 * kHourSeconds);
-  auto add_fields = [&](const std::string& key, std::string_view prefix,
-                        const core::WindowStats& w, bool daily_names) {
+  auto add_fields = [&](const std::string& key, std::string_view prefix, const core::WindowStats& w,
+                        bool daily_names) {
     std::vector<std::string> fields;
     if (daily_names) {
       const std::pair<const char*, double> named[] = {
@@ -193,7 +195,8 @@ asio::awaitable<IngestReport> Store::ingest_events(const std::string& token, std
     add_op(ops, {"INCRBY", keys_.events_malformed(), std::to_string(report.malformed)});
   }
   std::vector<std::string> args{token, std::to_string(batch.elements.size())};
-  for (auto& o : ops) args.push_back(std::move(o));
+  for (auto& o : ops)
+    args.push_back(std::move(o));
   const std::vector<std::string> apply_keys{keys_.events(), keys_.events_lock()};
   Call apply = script_call(apply_events_script(), apply_keys, std::move(args));
   const Reply r = co_await run1(conn_, std::move(apply));

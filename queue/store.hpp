@@ -24,8 +24,8 @@ struct WorkspaceData {
 };
 
 struct IngestReport {
-  std::size_t consumed = 0;   // events removed from wa:events
-  std::size_t malformed = 0;  // of which dropped as malformed
+  std::size_t consumed = 0;         // events removed from wa:events
+  std::size_t malformed = 0;        // of which dropped as malformed
   std::vector<std::string> errors;  // the first few malformed events' errors
   bool lock_lost = false;
 };
@@ -51,8 +51,8 @@ class Store {
 
   // The calls that store a session's fresh health.
   void add_health_writes(std::vector<Call>& calls, const core::Session& s,
-                         const core::WindowStats& last_hour, unsigned alert_mask,
-                         core::Seconds now, const config::Config& cfg) const;
+                         const core::WindowStats& last_hour, unsigned alert_mask, core::Seconds now,
+                         const config::Config& cfg) const;
 
  private:
   redis::Connection& conn_;

@@ -33,8 +33,8 @@ class PasswordRedis {
     pid_ = fork();
     if (pid_ == 0) {
       execlp("redis-server", "redis-server", "--port", std::to_string(port).c_str(), "--bind",
-             "127.0.0.1", "--unixsocket", socket_.c_str(), "--requirepass", "s3cret", "--save",
-             "", "--appendonly", "no", "--dir", dir.path().c_str(), "--logfile",
+             "127.0.0.1", "--unixsocket", socket_.c_str(), "--requirepass", "s3cret", "--save", "",
+             "--appendonly", "no", "--dir", dir.path().c_str(), "--logfile",
              dir.file("pw.log").c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -68,11 +68,12 @@ TEST(Connection, TcpWithPasswordAndDatabase) {
   Client& c = redis.client();
   c.cmd({"SELECT", "3"});
   seed_session(c, {.id = "s1", .primary = true});
-  c.cmd({"RPUSH", "queues:wa-campaigns",
-         R"({"job_id":"tcp-1","campaign_id":1,"workspace_id":"1","template_mode":"direct","contacts":[5]})"});
-  Daemon d(dir, redis.socket(),
-           "redis: {host: localhost, port: " + std::to_string(port) +
-               ", password: s3cret, db: 3}\n");
+  c.cmd(
+      {"RPUSH", "queues:wa-campaigns",
+       R"({"job_id":"tcp-1","campaign_id":1,"workspace_id":"1","template_mode":"direct","contacts":[5]})"});
+  Daemon d(
+      dir, redis.socket(),
+      "redis: {host: localhost, port: " + std::to_string(port) + ", password: s3cret, db: 3}\n");
   d.start();
   ASSERT_TRUE(wait_until([&] { return c.integer({"LLEN", "wa:results"}) == 1; })) << d.log();
   EXPECT_EQ(c.list("wa:dispatch:1:s1"), std::vector<std::string>{"5"});
@@ -87,8 +88,9 @@ TEST(Connection, WrongPasswordKeepsRetryingUntilAccepted) {
   PasswordRedis redis(dir, port);
   Client& c = redis.client();
   seed_session(c, {.id = "s1", .primary = true});
-  c.cmd({"RPUSH", "queues:wa-campaigns",
-         R"({"job_id":"pw-1","campaign_id":2,"workspace_id":"1","template_mode":"direct","contacts":[7]})"});
+  c.cmd(
+      {"RPUSH", "queues:wa-campaigns",
+       R"({"job_id":"pw-1","campaign_id":2,"workspace_id":"1","template_mode":"direct","contacts":[7]})"});
   Daemon d(dir, redis.socket(),
            "redis: {host: 127.0.0.1, port: " + std::to_string(port) + ", password: wrong}\n");
   d.start();
@@ -97,8 +99,11 @@ TEST(Connection, WrongPasswordKeepsRetryingUntilAccepted) {
   EXPECT_TRUE(d.running());
   EXPECT_EQ(c.integer({"LLEN", "wa:results"}), 0);
   c.cmd({"CONFIG", "SET", "requirepass", "wrong"});  // the operator fixes the server side
-  ASSERT_TRUE(wait_until([&] { return c.integer({"LLEN", "wa:results"}) == 1; },
-                         std::chrono::seconds(15)))
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return c.integer({"LLEN", "wa:results"}) == 1;
+      },
+      std::chrono::seconds(15)))
       << d.log();
   EXPECT_EQ(d.stop(), 0) << d.log();
 }

@@ -36,7 +36,8 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& out_file) {
       }
     }
     std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     execvp(args[0], args.data());
     _exit(127);
@@ -78,7 +79,8 @@ Reply convert(const redisReply* r) {
   } else if (r->type == REDIS_REPLY_INTEGER) {
     out.integer = r->integer;
   } else if (r->type == REDIS_REPLY_ARRAY) {
-    for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+    for (std::size_t i = 0; i < r->elements; ++i)
+      out.elements.push_back(convert(r->element[i]));
   }
   return out;
 }
@@ -98,7 +100,8 @@ TempDir::~TempDir() {
 
 std::vector<std::string> Reply::strings() const {
   std::vector<std::string> out;
-  for (const auto& e : elements) out.push_back(e.str);
+  for (const auto& e : elements)
+    out.push_back(e.str);
   return out;
 }
 
@@ -154,9 +157,20 @@ RedisServer::~RedisServer() {
 }
 
 void RedisServer::start() {
-  std::vector<std::string> argv{"redis-server", "--port", "0", "--unixsocket", socket_,
-                                "--unixsocketperm", "700", "--dir", dir_.path(), "--save", "",
-                                "--enable-debug-command", "local", "--maxmemory-policy",
+  std::vector<std::string> argv{"redis-server",
+                                "--port",
+                                "0",
+                                "--unixsocket",
+                                socket_,
+                                "--unixsocketperm",
+                                "700",
+                                "--dir",
+                                dir_.path(),
+                                "--save",
+                                "",
+                                "--enable-debug-command",
+                                "local",
+                                "--maxmemory-policy",
                                 "noeviction"};
   if (appendonly_) {
     argv.insert(argv.end(), {"--appendonly", "yes", "--appendfsync", "always"});
@@ -173,7 +187,8 @@ void RedisServer::start() {
       return false;
     }
   });
-  if (!up) throw std::runtime_error("redis-server did not start (see " + dir_.file("redis.log") + ")");
+  if (!up)
+    throw std::runtime_error("redis-server did not start (see " + dir_.file("redis.log") + ")");
 }
 
 void RedisServer::kill(int sig) {
@@ -210,7 +225,8 @@ Daemon::~Daemon() {
 std::string Daemon::base_config() const {
   // Only sections the caller's yaml does not set, so that it can override them whole.
   std::string out;
-  if (yaml_.find("redis:") == std::string::npos) out += "redis: {unix_socket: \"" + socket_ + "\"}\n";
+  if (yaml_.find("redis:") == std::string::npos)
+    out += "redis: {unix_socket: \"" + socket_ + "\"}\n";
   if (yaml_.find("metrics:") == std::string::npos) out += "metrics: {listen: \"\"}\n";
   if (yaml_.find("logging:") == std::string::npos) out += "logging: {level: debug}\n";
   return out;
@@ -324,10 +340,11 @@ void seed_session(Client& c, const SessionSpec& s, const std::string& prefix) {
     args.insert(args.end(), {"last_activity_at", std::to_string(now - s.last_activity_ago)});
   }
   if (s.health) {
-    args.insert(args.end(),
-                {"health_score", std::to_string(*s.health), "health_updated_at",
-                 std::to_string(now), "health_metrics",
-                 R"({"connection_stability":100,"message_success_rate":100,"recent_activity":100,"error_rate":0,"response_time":90,"uptime":100})"});
+    args.insert(
+        args.end(),
+        {"health_score", std::to_string(*s.health), "health_updated_at", std::to_string(now),
+         "health_metrics",
+         R"({"connection_stability":100,"message_success_rate":100,"recent_activity":100,"error_rate":0,"response_time":90,"uptime":100})"});
   }
   c.cmd(args);
   c.cmd({"SADD", prefix + "wa:workspaces", s.workspace});
@@ -338,7 +355,8 @@ void seed_meta(Client& c, const std::string& workspace, bool configured,
                const std::map<std::string, std::string>& extra, const std::string& prefix) {
   std::vector<std::string> args{"HSET", prefix + "wa:workspace:" + workspace + ":meta",
                                 "configured", configured ? "1" : "0"};
-  for (const auto& [k, v] : extra) args.insert(args.end(), {k, v});
+  for (const auto& [k, v] : extra)
+    args.insert(args.end(), {k, v});
   c.cmd(args);
   c.cmd({"SADD", prefix + "wa:workspaces", workspace});
 }
@@ -392,7 +410,11 @@ std::optional<std::string> Subscriber::next(std::chrono::milliseconds timeout) {
   }
 }
 
-std::string daemon_path() { return WA_DAEMON_PATH; }
-std::string cli_path() { return WA_CLI_PATH; }
+std::string daemon_path() {
+  return WA_DAEMON_PATH;
+}
+std::string cli_path() {
+  return WA_CLI_PATH;
+}
 
 }  // namespace wa::test

@@ -11,8 +11,9 @@ TEST(Smoke, DirectJobIsDispatchedToThePrimarySession) {
   RedisServer redis(dir);
   Client c(redis.socket());
   seed_session(c, {.id = "s1", .primary = true});
-  c.cmd({"RPUSH", "queues:wa-campaigns",
-         R"({"job_id":"j1","campaign_id":7,"workspace_id":"1","template_mode":"direct","contacts":[1,2,3]})"});
+  c.cmd(
+      {"RPUSH", "queues:wa-campaigns",
+       R"({"job_id":"j1","campaign_id":7,"workspace_id":"1","template_mode":"direct","contacts":[1,2,3]})"});
   c.cmd({"RPUSH", "queues:wa-campaigns:notify", "1"});
   Daemon d(dir, redis.socket());
   d.start();

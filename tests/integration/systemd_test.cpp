@@ -46,7 +46,8 @@ class NotifySocket {
   void clear() { messages_.clear(); }
   std::string all() const {
     std::string out;
-    for (const auto& m : messages_) out += "[" + m + "] ";
+    for (const auto& m : messages_)
+      out += "[" + m + "] ";
     return out;
   }
 
