@@ -67,6 +67,7 @@ Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path
       events_timer_(io),
       health_timer_(io),
       watchdog_timer_(io),
+      depth_timer_(io),
       token_(make_token()),
       rng_(std::random_device{}()) {}
 
@@ -108,6 +109,7 @@ void Daemon::start() {
   spawn(events_loop());
   spawn(health_loop());
   spawn(watchdog_loop());
+  spawn(depth_loop());
   spdlog::info("wa-routerd started: queue {} on {}", keys_.queue(), conn_->endpoint().describe());
   sd_notify(0, "READY=1\nSTATUS=running");
 }
@@ -118,7 +120,8 @@ void Daemon::request_stop() {
   spdlog::info("stopping: finishing the jobs in hand");
   sd_notify(0, "STOPPING=1");
   blocking_->stop();  // ends a pending BLPOP at once
-  for (auto* t : {&idle_timer_, &lease_timer_, &events_timer_, &health_timer_, &watchdog_timer_}) {
+  for (auto* t : {&idle_timer_, &lease_timer_, &events_timer_, &health_timer_, &watchdog_timer_,
+                  &depth_timer_}) {
     t->cancel();
   }
 }
@@ -176,13 +179,14 @@ asio::awaitable<void> Daemon::fetch_loop() {
       }
       auto taken = co_await queue_.take(to_ms(wall_now()), cfg_.queue);
       if (taken.duplicates > 0) {
-        counters_.duplicates += taken.duplicates;
+        metrics_.duplicates.Increment(static_cast<double>(taken.duplicates));
         spdlog::info("queue: {} byte-identical copies of jobs already in hand dropped",
                      taken.duplicates);
       }
       for (const auto& j : taken.jobs)
         in_hand_.insert(j.payload);
-      counters_.jobs_taken += taken.jobs.size();
+      metrics_.jobs_taken.Increment(static_cast<double>(taken.jobs.size()));
+      metrics_.lease_recoveries.Increment(static_cast<double>(taken.recovered));
       for (auto& j : taken.jobs)
         redo.push_back(std::move(j));
       if (redo.empty()) {
@@ -198,7 +202,7 @@ asio::awaitable<void> Daemon::fetch_loop() {
       redo = co_await process(redo);
     } catch (const std::exception& e) {
       if (stopping_) break;
-      ++counters_.errors;
+      metrics_.loop_errors.Increment();
       spdlog::warn("queue: {}; retrying", e.what());
       failed = true;
     }
@@ -227,7 +231,7 @@ asio::awaitable<void> Daemon::lease_loop() {
       const std::vector<std::string> payloads(in_hand_.begin(), in_hand_.end());
       co_await queue_.extend(payloads, to_ms(wall_now()), cfg_.queue);
     } catch (const std::exception& e) {
-      ++counters_.errors;
+      metrics_.loop_errors.Increment();
       spdlog::warn("queue: extending leases failed: {}", e.what());
     }
   }
@@ -239,14 +243,14 @@ asio::awaitable<void> Daemon::events_loop() {
     try {
       if (conn_->ready() && co_await store_.hold_lock(keys_.events_lock(), token_, 10000)) {
         const auto r = co_await store_.ingest_events(token_, kEventBatch, wall_now(), cfg_);
-        counters_.events_consumed += r.consumed;
-        counters_.events_malformed += r.malformed;
+        metrics_.events_consumed.Increment(static_cast<double>(r.consumed));
+        metrics_.events_malformed.Increment(static_cast<double>(r.malformed));
         for (const auto& err : r.errors)
           spdlog::warn("events: malformed event dropped: {}", err);
         more = r.consumed == kEventBatch;
       }
     } catch (const std::exception& e) {
-      ++counters_.errors;
+      metrics_.loop_errors.Increment();
       spdlog::warn("events: {}", e.what());
     }
     if (!more) co_await sleep(events_timer_, 1.0);
@@ -267,18 +271,46 @@ asio::awaitable<void> Daemon::health_loop() {
         if (co_await store_.hold_lock(keys_.health_lock(), token_, ttl)) {
           const auto started = std::chrono::steady_clock::now();
           co_await health_cycle();
-          counters_.last_health_cycle_seconds =
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-          ++counters_.health_cycles;
+          metrics_.health_cycle_seconds.Observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+          metrics_.health_cycles.Increment();
         }
       } catch (const std::exception& e) {
-        ++counters_.errors;
+        metrics_.loop_errors.Increment();
         spdlog::warn("health: cycle interrupted: {}", e.what());
       }
       co_await sleep(health_timer_, cfg_.health.check_interval);
     } else {
       co_await sleep(health_timer_, 0.2);  // the first cycle runs as soon as Redis is there
     }
+  }
+}
+
+void Daemon::sample_metrics() {
+  metrics_.redis_up.Set(conn_->ready() ? 1 : 0);
+  metrics_.observe_connection("main", conn_->stats());
+  metrics_.observe_connection("wait", blocking_->stats());
+}
+
+asio::awaitable<void> Daemon::depth_loop() {
+  constexpr double kEverySeconds = 5;
+  while (!stopping_) {
+    if (conn_->ready()) {
+      try {
+        std::vector<queue::Call> calls;
+        calls.push_back(queue::plain({"LLEN", keys_.queue()}));
+        calls.push_back(queue::plain({"ZCARD", keys_.delayed()}));
+        calls.push_back(queue::plain({"ZCARD", keys_.reserved()}));
+        calls.push_back(queue::plain({"LLEN", keys_.dead()}));
+        const auto r = co_await queue::run(*conn_, std::move(calls));
+        metrics_.set_depths(
+            static_cast<double>(queue::int_or(r[0])), static_cast<double>(queue::int_or(r[1])),
+            static_cast<double>(queue::int_or(r[2])), static_cast<double>(queue::int_or(r[3])));
+      } catch (const std::exception& e) {
+        spdlog::debug("metrics: sampling the queue depths failed: {}", e.what());
+      }
+    }
+    co_await sleep(depth_timer_, kEverySeconds);
   }
 }
 

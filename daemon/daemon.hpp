@@ -16,6 +16,7 @@
 
 #include "config/config.hpp"
 #include "core/job.hpp"
+#include "daemon/metrics.hpp"
 #include "queue/job_queue.hpp"
 #include "queue/keys.hpp"
 #include "queue/redis.hpp"
@@ -24,27 +25,6 @@
 namespace wa::daemon {
 
 namespace asio = boost::asio;
-
-struct Counters {
-  std::uint64_t jobs_taken = 0;
-  std::map<std::string, std::uint64_t> decisions;  // "type/reason" → count
-  std::uint64_t retried = 0;
-  std::uint64_t dead = 0;
-  std::uint64_t bad_payloads = 0;
-  std::uint64_t poison = 0;
-  std::uint64_t duplicates = 0;  // redelivered or pushed twice: acknowledged without outputs
-  std::uint64_t lease_lost = 0;
-  std::uint64_t events_consumed = 0;
-  std::uint64_t events_malformed = 0;
-  std::uint64_t health_cycles = 0;
-  std::uint64_t sessions_checked = 0;
-  std::uint64_t alerts = 0;
-  std::uint64_t switches = 0;
-  std::uint64_t errors = 0;  // Redis errors that interrupted a loop
-  double last_health_cycle_seconds = 0;
-  std::uint64_t decision_latency_count = 0;
-  double decision_latency_sum = 0;
-};
 
 class Daemon {
  public:
@@ -57,7 +37,9 @@ class Daemon {
   // SIGHUP: re-read the config file; a bad file is reported and the old config kept.
   void reload();
 
-  const Counters& counters() const noexcept { return counters_; }
+  Metrics& metrics() noexcept { return metrics_; }
+  // Refreshes the metrics that are read rather than counted (connection state and counters).
+  void sample_metrics();
   const config::Config& config() const noexcept { return cfg_; }
   bool redis_ready() const noexcept;
   bool stopping() const noexcept { return stopping_; }
@@ -69,6 +51,7 @@ class Daemon {
   asio::awaitable<void> events_loop();
   asio::awaitable<void> health_loop();
   asio::awaitable<void> watchdog_loop();
+  asio::awaitable<void> depth_loop();  // samples the queue depths for the metrics
   // Decides and finishes a batch; returns payloads to process again (contacts list changed).
   asio::awaitable<std::vector<queue::TakenJob>> process(std::vector<queue::TakenJob> batch);
   asio::awaitable<void> health_cycle();
@@ -87,12 +70,13 @@ class Daemon {
   std::shared_ptr<redis::Connection> blocking_;
   queue::JobQueue queue_;
   queue::Store store_;
-  asio::steady_timer idle_timer_, lease_timer_, events_timer_, health_timer_, watchdog_timer_;
+  asio::steady_timer idle_timer_, lease_timer_, events_timer_, health_timer_, watchdog_timer_,
+      depth_timer_;
   std::set<std::string> in_hand_;            // payloads reserved by this process
   std::map<std::string, double> warned_at_;  // message → when it was last logged
   std::string token_;                        // this process's lock token
   std::mt19937_64 rng_;
-  Counters counters_;
+  Metrics metrics_;
   bool stopping_ = false;
   int loops_running_ = 0;
 };

@@ -146,6 +146,7 @@ asio::awaitable<void> Daemon::health_cycle() {
   }
 
   std::size_t checked = 0, alerts = 0;
+  int bands[3] = {0, 0, 0};  // healthy (primary tier), degraded (secondary), unhealthy
   for (std::size_t base = 0; base < all.size(); base += kWriteChunk / 4) {
     const std::size_t end = std::min(all.size(), base + kWriteChunk / 4);
     std::vector<queue::Call> reads;
@@ -171,6 +172,9 @@ asio::awaitable<void> Daemon::health_cycle() {
       s.last_hour = queue::sum_last_hour(queue::pairs(r2[k + 1]), now, &stale);
       s.metrics = core::compute_metrics(s, s.last_hour, now);
       s.health = core::health_score(s.metrics, cfg_.health.weights);
+      ++bands[s.health >= cfg_.health.min_score_primary     ? 0
+              : s.health >= cfg_.health.min_score_secondary ? 1
+                                                            : 2];
       const auto broken = core::broken_limits(s.last_hour, cfg_.analytics.alert_thresholds);
       const core::AlertMask mask = core::mask_of(broken);
       const auto before = static_cast<core::AlertMask>(queue::int_or(r2[k + 2], 0));
@@ -193,8 +197,8 @@ asio::awaitable<void> Daemon::health_cycle() {
     }
     (void)co_await queue::run(*conn_, std::move(writes));
   }
-  counters_.sessions_checked += checked;
-  counters_.alerts += alerts;
+  metrics_.alerts.Increment(static_cast<double>(alerts));
+  metrics_.set_health_bands(bands[0], bands[1], bands[2]);
   spdlog::info("health: {} sessions in {} workspaces checked, {} new alerts", checked,
                workspaces.size(), alerts);
 
@@ -301,7 +305,7 @@ asio::awaitable<void> Daemon::switch_campaigns(double now) {
       const auto r = co_await queue::run1(*conn_, std::move(call));
       const long long outcome = queue::int_or(r, -9);
       if (outcome == 1) {
-        ++counters_.switches;
+        metrics_.switches.Increment();
         c.decision = next;
         c.distribution = std::move(dist);
         redis::Command srem{"SREM", reported, move.from};

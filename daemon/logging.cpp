@@ -13,6 +13,12 @@ namespace wa::daemon {
 
 namespace {
 
+struct Context {
+  std::string job_id;
+  std::string campaign_id;
+};
+thread_local Context current;
+
 // One JSON object per line: {"time","level","logger","msg"}.
 class JsonFormatter final : public spdlog::formatter {
  public:
@@ -24,8 +30,10 @@ class JsonFormatter final : public spdlog::formatter {
         .member("time", core::iso8601(t))
         .member("level", std::string(spdlog::level::to_string_view(msg.level).data(),
                                      spdlog::level::to_string_view(msg.level).size()))
-        .member("msg", std::string_view(msg.payload.data(), msg.payload.size()))
-        .end_object();
+        .member("msg", std::string_view(msg.payload.data(), msg.payload.size()));
+    if (!current.job_id.empty()) w.member("job_id", current.job_id);
+    if (!current.campaign_id.empty()) w.member("campaign_id", current.campaign_id);
+    w.end_object();
     line.push_back('\n');
     dest.append(line.data(), line.data() + line.size());
   }
@@ -35,6 +43,14 @@ class JsonFormatter final : public spdlog::formatter {
 };
 
 }  // namespace
+
+JobLogContext::JobLogContext(std::string job_id, std::string campaign_id) {
+  current = {std::move(job_id), std::move(campaign_id)};
+}
+
+JobLogContext::~JobLogContext() {
+  current = {};
+}
 
 void setup_logging(const config::Logging& cfg) {
   auto logger = spdlog::get("wa");

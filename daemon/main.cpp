@@ -64,15 +64,18 @@ int main(int argc, char** argv) {
 
   boost::asio::io_context io(1);
   wa::daemon::Daemon daemon(io, cfg, path);
-  wa::daemon::HttpEndpoint http(io.get_executor(),
-                                {
-                                    [&] { return wa::daemon::render_metrics(daemon); },
-                                    [&]() -> std::string {
-                                      if (daemon.stopping()) return "stopping";
-                                      if (!daemon.redis_ready()) return "redis unreachable";
-                                      return "";
-                                    },
-                                });
+  wa::daemon::HttpEndpoint http(io.get_executor(), {
+                                                       [&] {
+                                                         daemon.sample_metrics();
+                                                         return daemon.metrics().render();
+                                                       },
+                                                       [&]() -> std::string {
+                                                         if (daemon.stopping()) return "stopping";
+                                                         if (!daemon.redis_ready())
+                                                           return "redis unreachable";
+                                                         return "";
+                                                       },
+                                                   });
   // The address the endpoint actually serves ("": off). A reload compares against it, not
   // against the previous file, which may name an address that could not be bound.
   std::string serving;

@@ -1,55 +1,108 @@
 #include "daemon/metrics.hpp"
 
-#include <sstream>
-
-#include "daemon/daemon.hpp"
+#include <prometheus/text_serializer.h>
 
 namespace wa::daemon {
 
-std::string render_metrics(const Daemon& d) {
-  const Counters& c = d.counters();
-  std::ostringstream out;
-  auto counter = [&](const char* name, const char* help, double v) {
-    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n"
-        << name << ' ' << v << '\n';
-  };
-  auto gauge = [&](const char* name, const char* help, double v) {
-    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n"
-        << name << ' ' << v << '\n';
-  };
-  counter("wa_jobs_taken_total", "Campaign jobs taken from the queue.",
-          static_cast<double>(c.jobs_taken));
-  out << "# HELP wa_decisions_total Decisions by type and reason.\n# TYPE wa_decisions_total "
-         "counter\n";
-  for (const auto& [kind, n] : c.decisions) {
-    const auto slash = kind.find('/');
-    out << "wa_decisions_total{type=\"" << kind.substr(0, slash) << "\",reason=\""
-        << kind.substr(slash + 1) << "\"} " << n << '\n';
-  }
-  counter("wa_jobs_retried_total", "Jobs put back with backoff.", static_cast<double>(c.retried));
-  counter("wa_jobs_dead_total", "Jobs moved to the dead list.", static_cast<double>(c.dead));
-  counter("wa_jobs_bad_payload_total", "Malformed payloads.", static_cast<double>(c.bad_payloads));
-  counter("wa_jobs_poison_total", "Jobs whose lease expired max_deliveries times.",
-          static_cast<double>(c.poison));
-  counter("wa_jobs_duplicate_total", "Jobs acknowledged without new outputs (already decided).",
-          static_cast<double>(c.duplicates));
-  counter("wa_jobs_lease_lost_total", "Jobs whose lease expired while being decided.",
-          static_cast<double>(c.lease_lost));
-  counter("wa_events_consumed_total", "Message events consumed.",
-          static_cast<double>(c.events_consumed));
-  counter("wa_events_malformed_total", "Malformed message events dropped.",
-          static_cast<double>(c.events_malformed));
-  counter("wa_health_cycles_total", "Health cycles run by this daemon.",
-          static_cast<double>(c.health_cycles));
-  counter("wa_alerts_total", "Alerts raised.", static_cast<double>(c.alerts));
-  counter("wa_switches_total", "Provider switches.", static_cast<double>(c.switches));
-  counter("wa_errors_total", "Redis errors that interrupted a loop.",
-          static_cast<double>(c.errors));
-  gauge("wa_health_cycle_seconds", "Duration of the last health cycle.",
-        c.last_health_cycle_seconds);
-  gauge("wa_redis_up", "1 while the command connection to Redis is ready.",
-        d.redis_ready() ? 1 : 0);
-  return out.str();
+namespace {
+
+prometheus::Family<prometheus::Counter>& counter_family(prometheus::Registry& r, const char* name,
+                                                        const char* help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(r);
+}
+
+prometheus::Counter& counter(prometheus::Registry& r, const char* name, const char* help) {
+  return counter_family(r, name, help).Add({});
+}
+
+prometheus::Histogram& histogram(prometheus::Registry& r, const char* name, const char* help,
+                                 prometheus::Histogram::BucketBoundaries buckets) {
+  return prometheus::BuildHistogram().Name(name).Help(help).Register(r).Add({}, std::move(buckets));
+}
+
+}  // namespace
+
+Metrics::Metrics()
+    : jobs_taken(counter(*registry_, "wa_jobs_taken_total", "Campaign jobs taken from the queue.")),
+      retried(counter(*registry_, "wa_jobs_retried_total", "Jobs put back with backoff.")),
+      duplicates(
+          counter(*registry_, "wa_jobs_duplicate_total",
+                  "Jobs acknowledged without new outputs (already decided or pushed twice).")),
+      lease_lost(counter(*registry_, "wa_jobs_lease_lost_total",
+                         "Jobs no longer reserved when their outputs were to be written.")),
+      lease_recoveries(counter(*registry_, "wa_lease_recoveries_total",
+                               "Expired leases put back at the head of the queue.")),
+      events_consumed(counter(*registry_, "wa_events_consumed_total", "Message events consumed.")),
+      events_malformed(
+          counter(*registry_, "wa_events_malformed_total", "Malformed message events dropped.")),
+      health_cycles(
+          counter(*registry_, "wa_health_cycles_total", "Health cycles run by this daemon.")),
+      alerts(counter(*registry_, "wa_alerts_total", "Alerts raised.")),
+      switches(counter(*registry_, "wa_switches_total", "Provider switches (contacts moved).")),
+      loop_errors(counter(*registry_, "wa_errors_total",
+                          "Redis errors that interrupted a loop (retried).")),
+      decision_seconds(
+          histogram(*registry_, "wa_decision_seconds",
+                    "Time from taking a batch to its outputs written, per job.",
+                    {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})),
+      health_cycle_seconds(histogram(*registry_, "wa_health_cycle_seconds",
+                                     "Duration of a health cycle (health, alerts, switching).",
+                                     {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})),
+      redis_up(prometheus::BuildGauge()
+                   .Name("wa_redis_up")
+                   .Help("1 while the command connection to Redis is ready.")
+                   .Register(*registry_)
+                   .Add({})),
+      decisions_(counter_family(*registry_, "wa_decisions_total", "Decisions by type and reason.")),
+      dead_(counter_family(*registry_, "wa_jobs_dead_total",
+                           "Jobs moved to the dead list, by cause.")),
+      bands_(prometheus::BuildGauge()
+                 .Name("wa_sessions")
+                 .Help("Sessions per health band at the last health cycle.")
+                 .Register(*registry_)),
+      depth_(prometheus::BuildGauge()
+                 .Name("wa_queue_depth")
+                 .Help("Jobs per queue key (queue, delayed, reserved, dead).")
+                 .Register(*registry_)),
+      reconnects_(counter_family(*registry_, "wa_redis_reconnects_total",
+                                 "Established Redis connections lost, per connection.")),
+      redis_timeouts_(counter_family(*registry_, "wa_redis_timeouts_total",
+                                     "Redis commands that timed out, per connection.")),
+      redis_failures_(counter_family(*registry_, "wa_redis_connect_failures_total",
+                                     "Failed Redis connection attempts, per connection.")) {}
+
+void Metrics::decided(const std::string& type, const std::string& reason) {
+  decisions_.Add({{"type", type}, {"reason", reason}}).Increment();
+}
+
+void Metrics::dead(const std::string& cause) {
+  dead_.Add({{"cause", cause}}).Increment();
+}
+
+void Metrics::set_health_bands(int healthy, int degraded, int unhealthy) {
+  bands_.Add({{"band", "healthy"}}).Set(healthy);      // >= min_score_primary
+  bands_.Add({{"band", "degraded"}}).Set(degraded);    // secondary tier only
+  bands_.Add({{"band", "unhealthy"}}).Set(unhealthy);  // below min_score_secondary
+}
+
+void Metrics::set_depths(double queue, double delayed, double reserved, double dead) {
+  depth_.Add({{"key", "queue"}}).Set(queue);
+  depth_.Add({{"key", "delayed"}}).Set(delayed);
+  depth_.Add({{"key", "reserved"}}).Set(reserved);
+  depth_.Add({{"key", "dead"}}).Set(dead);
+}
+
+void Metrics::observe_connection(const std::string& name, const redis::ConnectionStats& s) {
+  redis::ConnectionStats& before = seen_[name];
+  const prometheus::Labels labels{{"connection", name}};
+  reconnects_.Add(labels).Increment(static_cast<double>(s.disconnects - before.disconnects));
+  redis_timeouts_.Add(labels).Increment(static_cast<double>(s.timeouts - before.timeouts));
+  redis_failures_.Add(labels).Increment(static_cast<double>(s.failures - before.failures));
+  before = s;
+}
+
+std::string Metrics::render() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 
 }  // namespace wa::daemon

@@ -1,9 +1,65 @@
-// Prometheus text exposition of the daemon's counters.
+// The daemon's Prometheus metrics (prometheus-cpp's registry and text serializer; the HTTP side
+// is daemon/http.cpp on the daemon's own event loop).
 #pragma once
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <memory>
 #include <string>
 
+#include "queue/redis.hpp"
+
 namespace wa::daemon {
-class Daemon;
-std::string render_metrics(const Daemon& d);
+
+class Metrics {
+  // First: every member below registers in it.
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+
+ public:
+  Metrics();
+
+  // Decisions by type and reason ("webjs", "primary_session").
+  void decided(const std::string& type, const std::string& reason);
+  // Jobs that went to the dead list, by cause: bad_payload, poison, permanent, max_attempts.
+  void dead(const std::string& cause);
+  // Sessions per health band, as of the last health cycle.
+  void set_health_bands(int healthy, int degraded, int unhealthy);
+  // Queue depths sampled from Redis.
+  void set_depths(double queue, double delayed, double reserved, double dead);
+  // Folds a connection's lifetime counters into the reconnect/error counters.
+  void observe_connection(const std::string& name, const redis::ConnectionStats& s);
+
+  prometheus::Counter& jobs_taken;
+  prometheus::Counter& retried;
+  prometheus::Counter& duplicates;
+  prometheus::Counter& lease_lost;
+  prometheus::Counter& lease_recoveries;
+  prometheus::Counter& events_consumed;
+  prometheus::Counter& events_malformed;
+  prometheus::Counter& health_cycles;
+  prometheus::Counter& alerts;
+  prometheus::Counter& switches;
+  prometheus::Counter& loop_errors;
+  prometheus::Histogram& decision_seconds;
+  prometheus::Histogram& health_cycle_seconds;
+  prometheus::Gauge& redis_up;
+
+  std::string render() const;
+
+ private:
+  prometheus::Family<prometheus::Counter>& decisions_;
+  prometheus::Family<prometheus::Counter>& dead_;
+  prometheus::Family<prometheus::Gauge>& bands_;
+  prometheus::Family<prometheus::Gauge>& depth_;
+  prometheus::Family<prometheus::Counter>& reconnects_;
+  prometheus::Family<prometheus::Counter>& redis_timeouts_;
+  prometheus::Family<prometheus::Counter>& redis_failures_;
+  std::map<std::string, redis::ConnectionStats> seen_;
+};
+
 }  // namespace wa::daemon

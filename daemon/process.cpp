@@ -9,6 +9,7 @@
 #include "core/records.hpp"
 #include "core/select.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/logging.hpp"
 
 namespace wa::daemon {
 
@@ -25,7 +26,10 @@ struct Daemon::Item {
   core::ParsedJob parsed;
   std::string contacts_key;  // prefixed, when the job names one
   std::uint64_t contacts = 0;
-  std::string kind;  // for the log: the decision type, "dead" or "bad"
+  std::string type, reason;  // the decision, when one was made
+  std::string dead_cause;    // bad_payload, poison, permanent or max_attempts: to the dead list
+  std::string dead_error;
+  double retry_in = -1;  // seconds, when put back for a retry
 };
 
 asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue::TakenJob> batch) {
@@ -89,14 +93,15 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
       }
     };
     if (it.taken.poison) {
-      it.kind = "poison";
-      marker_attempt = "poison";
-      dead_ops("lease expired " + std::to_string(cfg_.queue.max_deliveries) +
-               " times without acknowledgement (poison job)");
+      marker_attempt = it.dead_cause = "poison";
+      it.dead_error = "lease expired " + std::to_string(cfg_.queue.max_deliveries) +
+                      " times without acknowledgement (poison job)";
+      dead_ops(it.dead_error);
     } else if (!pj.job) {
-      it.kind = "bad";
       marker_attempt = "bad";
-      dead_ops(pj.error);
+      it.dead_cause = "bad_payload";
+      it.dead_error = pj.error;
+      dead_ops(it.dead_error);
     } else {
       const core::Job& job = *pj.job;
       marker_attempt = std::to_string(job.attempts);
@@ -105,7 +110,8 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
       const queue::WorkspaceData& wd = wsit == loaded.end() ? empty : wsit->second;
       const core::WorkspaceView view{wd.sessions, wd.meta, wd.webjs_7d, wd.meta_7d};
       const core::Decision d = core::decide(core::spec_of(job), it.contacts, view, cfg_);
-      it.kind = std::string(core::to_string(d.type)) + "/" + std::string(core::to_string(d.reason));
+      it.type = core::to_string(d.type);
+      it.reason = core::to_string(d.reason);
       if (d.type != core::DecisionType::queue) {
         const std::string record = core::decision_json(job, d, now, std::nullopt);
         const bool dealt = d.distribution.size() > 1 && d.distribution[0].slice.stride > 1;
@@ -138,14 +144,14 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
         if (plan.dead) {
           queue::add_op(ops,
                         {"RPUSH", keys_.results(), core::decision_json(job, d, now, std::nullopt)});
-          const std::string why =
+          it.dead_cause = d.permanent ? "permanent" : "max_attempts";
+          it.dead_error =
               d.permanent
                   ? "template.status: " + std::string(core::to_string(job.tmpl->status)) +
                         " templates can never be approved"
                   : "not served after " + std::to_string(plan.attempts) +
                         " attempts (last reason: " + std::string(core::to_string(d.reason)) + ")";
-          dead_ops(why);
-          it.kind += " -> dead";
+          dead_ops(it.dead_error);
         } else {
           const double due = now + plan.delay_seconds;
           queue::add_op(ops, {"RPUSH", keys_.results(), core::decision_json(job, d, now, due)});
@@ -153,8 +159,7 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
               ops, {"ZADD", keys_.delayed(), ms_text(due),
                     core::rewrite_payload(it.taken.payload, job.job_id_derived ? job.job_id : "",
                                           plan.attempts)});
-          it.kind +=
-              " -> retry in " + std::to_string(static_cast<long long>(plan.delay_seconds)) + "s";
+          it.retry_in = plan.delay_seconds;
         }
       }
     }
@@ -164,45 +169,50 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
   }
 
   const auto replies = co_await queue::run(*conn_, std::move(calls));
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::vector<queue::TakenJob> redo;
   for (std::size_t i = 0; i < items.size(); ++i) {
     Item& it = items[i];
     const redis::Reply& r = replies[i];
     const std::string& job_id = it.parsed.job_id;
+    const JobLogContext log_context(job_id,
+                                    it.parsed.campaign_id ? it.parsed.campaign_id->text : "");
     if (r.is_error()) {
-      ++counters_.errors;
+      metrics_.loop_errors.Increment();
       spdlog::error(
-          "job {}: writing the outputs failed: {}; the job stays reserved and will be "
+          "job {}: writing the outputs failed: {}; the job stays reserved and is "
           "retried when its lease expires",
           job_id, r.str);
       in_hand_.erase(it.taken.payload);
       continue;
     }
-    switch (static_cast<queue::FinishOutcome>(queue::int_or(r))) {
+    const auto outcome = static_cast<queue::FinishOutcome>(queue::int_or(r));
+    if (outcome != queue::FinishOutcome::contacts_changed) in_hand_.erase(it.taken.payload);
+    switch (outcome) {
       case queue::FinishOutcome::done:
-        in_hand_.erase(it.taken.payload);
-        if (it.kind == "bad" || it.kind == "poison") {
-          ++counters_.dead;
-          ++(it.kind == "bad" ? counters_.bad_payloads : counters_.poison);
-          spdlog::warn("job {}: {} payload moved to {}: {}", job_id, it.kind, keys_.dead(),
-                       it.kind == "bad" ? it.parsed.error : "poison job");
-        } else {
-          ++counters_.decisions[it.kind.substr(0, it.kind.find(' '))];
-          if (it.kind.ends_with("-> dead")) ++counters_.dead;
-          if (it.kind.find("-> retry") != std::string::npos) ++counters_.retried;
-          spdlog::debug("job {}: campaign {}: {} ({} contacts)", job_id,
-                        it.parsed.job->campaign_id.text, it.kind, it.contacts);
+        metrics_.decision_seconds.Observe(elapsed);
+        if (!it.type.empty()) {
+          metrics_.decided(it.type, it.reason);
+          spdlog::debug("job {}: campaign {}: {} ({}), {} contacts", job_id,
+                        it.parsed.job->campaign_id.text, it.type, it.reason, it.contacts);
+        }
+        if (it.retry_in >= 0) {
+          metrics_.retried.Increment();
+          spdlog::debug("job {}: retried in {:.1f} s", job_id, it.retry_in);
+        }
+        if (!it.dead_cause.empty()) {
+          metrics_.dead(it.dead_cause);
+          spdlog::warn("job {}: moved to {}: {}", job_id, keys_.dead(), it.dead_error);
         }
         break;
       case queue::FinishOutcome::duplicate:
-        in_hand_.erase(it.taken.payload);
-        ++counters_.duplicates;
+        metrics_.duplicates.Increment();
         spdlog::info("job {}: already decided (attempt {}); acknowledged without new outputs",
                      job_id, it.parsed.job ? std::to_string(it.parsed.job->attempts) : "-");
         break;
       case queue::FinishOutcome::lease_lost:
-        in_hand_.erase(it.taken.payload);
-        ++counters_.lease_lost;
+        metrics_.lease_lost.Increment();
         spdlog::warn(
             "job {}: no longer reserved (already acknowledged, or its lease expired and "
             "it is decided again from the queue); nothing written",
@@ -214,10 +224,6 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
         break;
     }
   }
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  counters_.decision_latency_sum += elapsed;
-  counters_.decision_latency_count += items.size();
   co_return redo;
 }
 

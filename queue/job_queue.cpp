@@ -12,9 +12,10 @@ asio::awaitable<TakeResult> JobQueue::take(std::int64_t now_ms, const config::Qu
   const Reply r = co_await run1(conn_, std::move(call));
   TakeResult out;
   if (r.is_error()) throw std::runtime_error("take script failed: " + r.str);
-  if (!r.is_array() || r.elements.empty()) co_return out;
+  if (!r.is_array() || r.elements.size() < 2) co_return out;
   out.duplicates = static_cast<std::uint64_t>(int_or(r.elements[0]));
-  for (std::size_t i = 1; i + 1 < r.elements.size(); i += 2) {
+  out.recovered = static_cast<std::uint64_t>(int_or(r.elements[1]));
+  for (std::size_t i = 2; i + 1 < r.elements.size(); i += 2) {
     out.jobs.push_back({r.elements[i].str, r.elements[i + 1].str == "1"});
   }
   co_return out;

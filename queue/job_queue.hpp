@@ -20,6 +20,7 @@ struct TakenJob {
 struct TakeResult {
   std::vector<TakenJob> jobs;
   std::uint64_t duplicates = 0;  // byte-identical copies of a job already in hand, dropped
+  std::uint64_t recovered = 0;   // expired leases put back at the head of the queue
 };
 
 class JobQueue {

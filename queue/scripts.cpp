@@ -86,7 +86,7 @@ for i = 1, #due do
 end
 if #due > 0 then redis.call('ZREM', delayed, unpack(due)) end
 
-local out = {0}
+local out = {0, 0}
 local expired = redis.call('ZRANGEBYSCORE', reserved, '-inf', now, 'LIMIT', 0, 1000)
 for i = #expired, 1, -1 do
   local p = expired[i]
@@ -99,6 +99,7 @@ for i = #expired, 1, -1 do
     redis.call('ZREM', reserved, p)
     redis.call('LPUSH', queue, p)
     redis.call('RPUSH', notify, 1)
+    out[2] = out[2] + 1
   end
 end
 

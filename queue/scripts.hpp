@@ -16,7 +16,8 @@ struct Script {
 // into the reserved zset.
 //   KEYS: queue notify reserved delayed deliveries
 //   ARGV: now_ms lease_ms batch max_deliveries
-//   returns {duplicates, payload1, poison1, payload2, poison2, ...} (poison "1" or "0")
+//   returns {duplicates, recovered, payload1, poison1, payload2, poison2, ...} (poison "1" or
+//   "0"; recovered: expired leases put back at the head)
 const Script& take_script();
 
 // Writes the outputs of a decided job and acknowledges it, all or nothing.

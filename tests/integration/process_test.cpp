@@ -270,7 +270,7 @@ TEST(Metrics, ServesMetricsAndHealthThatFollowsRedis) {
   ASSERT_TRUE(m);
   EXPECT_EQ(m->status, 200);
   EXPECT_NE(m->body.find("\nwa_jobs_taken_total 1\n"), std::string::npos) << m->body;
-  EXPECT_NE(m->body.find("\nwa_decisions_total{type=\"webjs\",reason=\"primary_session\"} 1\n"),
+  EXPECT_NE(m->body.find("\nwa_decisions_total{reason=\"primary_session\",type=\"webjs\"} 1\n"),
             std::string::npos)
       << m->body;
   EXPECT_NE(m->body.find("# TYPE wa_jobs_taken_total counter"), std::string::npos) << m->body;

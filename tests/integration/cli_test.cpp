@@ -1,0 +1,666 @@
+// wa-router, the operator's command line: every command against a real Redis, its --json form,
+// bad arguments (exit 2), an unreachable Redis and a bad configuration (exit 1), and a dead job
+// retried by the command line then decided by a running wa-routerd.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/job.hpp"
+#include "core/records.hpp"
+#include "harness.hpp"
+
+namespace wa::test {
+namespace {
+
+namespace json = boost::json;
+
+struct CliRun {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs `wa-router ARGS...` with `input` on its standard input.
+CliRun cli(const std::vector<std::string>& args, const std::string& input = "") {
+  TempDir dir;
+  const std::string in = dir.file("in"), out = dir.file("out"), err = dir.file("err");
+  std::ofstream(in, std::ios::binary) << input;
+  std::vector<std::string> argv{cli_path()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const int fi = open(in.c_str(), O_RDONLY);
+    const int fo = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int fe = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fi, 0);
+    dup2(fo, 1);
+    dup2(fe, 2);
+    std::vector<char*> cargs;
+    for (auto& a : argv)
+      cargs.push_back(a.data());
+    cargs.push_back(nullptr);
+    execv(cargs[0], cargs.data());
+    _exit(127);
+  }
+  CliRun r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      r.err = "timed out";
+      return r;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+json::object parse_object(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  EXPECT_FALSE(ec) << "not JSON: " << text;
+  if (ec || !v.is_object()) return {};
+  return v.get_object();
+}
+
+double num(const json::value& v) {
+  return v.to_number<double>();
+}
+
+// The text with every run of spaces reduced to one (table columns vary in width).
+std::string squeeze(const std::string& text) {
+  std::string out;
+  for (const char ch : text) {
+    if (ch == ' ' && !out.empty() && out.back() == ' ') continue;
+    out += ch;
+  }
+  return out;
+}
+
+std::string day_string(long long days_ago) {
+  const std::time_t t = static_cast<std::time_t>(now_seconds() - days_ago * 86400);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+// A private Redis and a config file for wa-router pointing at it.
+class CliTest : public ::testing::Test {
+ protected:
+  CliTest() : redis_(dir_), c_(redis_.socket()) { write_config(""); }
+
+  void write_config(const std::string& extra) {
+    std::ofstream(config_, std::ios::trunc)
+        << "redis: {unix_socket: \"" << redis_.socket() << "\"" << extra << "}\n"
+        << "metrics: {listen: \"\"}\n";
+  }
+  CliRun run(std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), {"--config", config_});
+    return cli(args, input);
+  }
+
+  TempDir dir_;
+  RedisServer redis_;
+  Client c_;
+  std::string config_ = dir_.file("wa-router.yaml");
+};
+
+const std::string kJob1 =
+    R"({"job_id":"j1","campaign_id":7,"workspace_id":"1","template_mode":"direct","contacts":[1,2,3]})";
+const std::string kJob2 =
+    R"({"job_id":"j2","campaign_id":"c-8","workspace_id":2,"template_mode":"template","template":{"id":3,"status":"APPROVED"},"contacts_key":"list:8"})";
+const std::string kBadJob = R"({"job_id":"bad1","campaign_id":9,"template_mode":"sms"})";
+
+// ---------------------------------------------------------------------------------------------
+// Command line errors: exit 2 with usage, before any configuration or Redis is needed.
+
+TEST(CliArgs, HelpAndBadArgumentsExitTwoWithUsage) {
+  const CliRun help = cli({"--help"});
+  EXPECT_EQ(help.rc, 0);
+  for (const char* cmd : {"stats", "report", "dead list", "dead retry", "dead purge", "enqueue"}) {
+    EXPECT_NE(help.out.find(cmd), std::string::npos) << cmd;
+  }
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"report", "--help"},
+                                               {"dead", "retry", "--help"},
+                                               {"dead", "--help"},
+                                               {"enqueue", "-h"},
+                                               {"stats", "--help"}}) {
+    const CliRun r = cli(args);
+    EXPECT_EQ(r.rc, 0) << args[0] << r.err;
+    EXPECT_NE(r.out.find("usage: wa-router"), std::string::npos) << r.out;
+  }
+
+  const std::string none = "/nonexistent/wa-router.yaml";  // never read for a usage error
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases{
+      {{}, "missing command"},
+      {{"frobnicate"}, "unknown command \"frobnicate\""},
+      {{"dead"}, "missing subcommand"},
+      {{"dead", "resurrect"}, "unknown command \"dead resurrect\""},
+      {{"stats", "--bogus"}, "unrecognised option '--bogus'"},
+      {{"stats", "extra"}, "too many positional options"},
+      {{"--limit", "3", "dead", "list"}, "unknown option --limit"},
+      {{"dead", "list", "--limit", "many"}, "--limit"},
+      {{"dead", "list", "--limit", "-1"}, "--limit"},
+      {{"dead", "retry"}, "give either JOB_ID or --all"},
+      {{"dead", "retry", "j1", "--all"}, "give either JOB_ID or --all"},
+      {{"enqueue"}, "FILE is required"},
+      {{"report", "--from", "2026-01-01", "--to", "2026-01-02"}, "--workspace is required"},
+      {{"report", "--workspace", "7", "--to", "2026-01-02"}, "--from is required"},
+      {{"report", "--workspace", "7", "--from", "2026/01/01", "--to", "2026-01-02"},
+       "--from: expected a date YYYY-MM-DD, got \"2026/01/01\""},
+      {{"report", "--workspace", "7", "--from", "2026-02-29", "--to", "2026-03-02"},
+       "--from: 2026-02-29 is not a calendar date"},
+      {{"report", "--workspace", "7", "--from", "2026-01-01", "--to", "2026-13-01"},
+       "--to: 2026-13-01 is not a calendar date"},
+      {{"report", "--workspace", "7", "--from", "2026-03-02", "--to", "2026-03-01"},
+       "--from 2026-03-02 is after --to 2026-03-01"},
+      {{"report", "--workspace", "7", "--from", "2025-01-01", "--to", "2026-01-02"},
+       "the range spans 367 days; at most 366"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args{"--config", none};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    const CliRun r = cli(args);
+    EXPECT_EQ(r.rc, 2) << c.message << ": " << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("usage: wa-router"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis unreachable, configuration errors: exit 1 naming the address or the key.
+
+TEST(CliErrors, UnreachableRedisAndBadConfigExitOne) {
+  TempDir dir;
+  const std::string unix_cfg = dir.file("unix.yaml"), tcp_cfg = dir.file("tcp.yaml"),
+                    bad_cfg = dir.file("bad.yaml");
+  std::ofstream(unix_cfg) << "redis: {unix_socket: \"" << dir.file("nobody.sock") << "\"}\n";
+  std::ofstream(tcp_cfg) << "redis: {host: 127.0.0.1, port: 1}\n";
+  std::ofstream(bad_cfg) << "redis: {port: high}\nqueue: {nmae: x}\n";
+
+  CliRun r = cli({"--config", unix_cfg, "stats"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("cannot connect to Redis at unix:" + dir.file("nobody.sock")),
+            std::string::npos)
+      << r.err;
+  r = cli({"--config", tcp_cfg, "--json", "dead", "list"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("cannot connect to Redis at 127.0.0.1:1"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+
+  r = cli({"--config", bad_cfg, "stats"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("redis.port: expected an integer 1-65535, got \"high\""), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("queue.nmae: unknown key"), std::string::npos) << r.err;
+
+  r = cli({"--config", dir.file("missing.yaml"), "dead", "purge"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find(dir.file("missing.yaml") + ": cannot open"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, PasswordAndDatabaseAreUsed) {
+  c_.cmd({"CONFIG", "SET", "requirepass", "s3cret"});  // this connection stays authenticated
+  write_config(", password: wrong");
+  CliRun r = run({"stats"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("AUTH failed (redis.password)"), std::string::npos) << r.err;
+
+  write_config(", password: s3cret, db: 3");
+  r = run({"enqueue", "-"}, kJob1);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns"}), 0);
+  c_.cmd({"SELECT", "3"});
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns"}), 1);
+  c_.cmd({"SELECT", "0"});
+  c_.cmd({"CONFIG", "SET", "requirepass", ""});
+}
+
+// ---------------------------------------------------------------------------------------------
+// stats
+
+TEST_F(CliTest, StatsCountsQueueDecisionsAndSessions) {
+  c_.cmd({"RPUSH", "queues:wa-campaigns", kJob1, kJob2});
+  c_.cmd({"ZADD", "queues:wa-campaigns:delayed", "1", "delayed-job"});
+  c_.cmd({"ZADD", "queues:wa-campaigns:reserved", "1", "reserved-job"});
+  c_.cmd({"RPUSH", "queues:wa-campaigns:dead", core::dead_entry_json(kBadJob, "bad", 0)});
+  const std::string now = core::iso8601(static_cast<double>(now_seconds()));
+  const std::string old = core::iso8601(static_cast<double>(now_seconds() - 7200));
+  for (const auto& [type, reason, at] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"webjs", "primary_session", now},
+           {"webjs", "secondary_session", now},
+           {"meta_api", "standard_template", old},
+           {"queue", "no_provider_available", now}}) {
+    c_.cmd({"RPUSH", "wa:results",
+            R"({"job_id":"x","type":")" + type + R"(","reason":")" + reason +
+                R"(","selected_at":")" + at + R"("})"});
+  }
+  c_.cmd({"RPUSH", "wa:results", R"({"event":"dead","job_id":"d","campaign_id":1})",
+          R"({"event":"provider_switch","campaign_id":1})", "not json"});
+  seed_session(c_, {.id = "s1", .workspace = "1", .health = 95});
+  seed_session(c_, {.id = "s2", .workspace = "1", .status = "disconnected", .health = 70});
+  seed_session(c_, {.id = "s3", .workspace = "2", .health = 12});
+  seed_session(c_, {.id = "s4", .workspace = "2"});      // no health yet
+  c_.cmd({"SADD", "wa:workspace:2:sessions", "ghost"});  // no hash
+  c_.cmd({"RPUSH", "wa:events", "{}"});
+
+  const CliRun r = run({"stats"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("Queue queues:wa-campaigns"), std::string::npos) << r.out;
+  const std::string table = squeeze(r.out);
+  EXPECT_NE(table.find(" pending 2\n"), std::string::npos) << r.out;
+  EXPECT_NE(table.find(" webjs 2\n"), std::string::npos) << r.out;
+  EXPECT_NE(table.find(" health 80-100 1\n"), std::string::npos) << r.out;
+  EXPECT_NE(table.find(" health unknown 2 1 without a session hash\n"), std::string::npos) << r.out;
+  EXPECT_NE(table.find("Sessions (5 in 2 workspaces, 3 connected)"), std::string::npos) << r.out;
+
+  const CliRun j = run({"stats", "--json"});
+  ASSERT_EQ(j.rc, 0) << j.err;
+  const json::object o = parse_object(j.out);
+  const auto& q = o.at("queue").as_object();
+  EXPECT_EQ(q.at("pending").as_int64(), 2);
+  EXPECT_EQ(q.at("delayed").as_int64(), 1);
+  EXPECT_EQ(q.at("reserved").as_int64(), 1);
+  EXPECT_EQ(q.at("dead").as_int64(), 1);
+  const auto& res = o.at("results").as_object();
+  EXPECT_EQ(res.at("records").as_int64(), 7);
+  EXPECT_EQ(res.at("scanned").as_int64(), 7);
+  EXPECT_EQ(res.at("unreadable").as_int64(), 1);
+  const auto& dec = res.at("decisions").as_object();
+  EXPECT_EQ(dec.at("total").as_int64(), 4);
+  EXPECT_EQ(dec.at("by_type").at("webjs").as_int64(), 2);
+  EXPECT_EQ(dec.at("by_type").at("meta_api").as_int64(), 1);
+  EXPECT_EQ(dec.at("by_type").at("queue").as_int64(), 1);
+  EXPECT_EQ(dec.at("by_reason").at("primary_session").as_int64(), 1);
+  EXPECT_EQ(dec.at("last_hour").as_int64(), 3);
+  EXPECT_EQ(dec.at("last_24h").as_int64(), 4);
+  EXPECT_EQ(res.at("events").at("dead").as_int64(), 1);
+  EXPECT_EQ(res.at("events").at("provider_switch").as_int64(), 1);
+  const auto& s = o.at("sessions").as_object();
+  EXPECT_EQ(s.at("workspaces").as_int64(), 2);
+  EXPECT_EQ(s.at("total").as_int64(), 5);
+  EXPECT_EQ(s.at("connected").as_int64(), 3);
+  EXPECT_EQ(s.at("missing").as_int64(), 1);
+  std::map<std::string, std::int64_t> bands;
+  for (const auto& b : s.at("health_bands").as_array()) {
+    bands[std::string(b.at("band").as_string())] = b.at("count").as_int64();
+  }
+  EXPECT_EQ(bands, (std::map<std::string, std::int64_t>{
+                       {"80-100", 1}, {"60-79", 1}, {"0-59", 1}, {"unknown", 2}}));
+  EXPECT_EQ(o.at("events_backlog").as_int64(), 1);
+
+  // --results-limit counts the newest records only.
+  const json::object lim = parse_object(run({"stats", "--json", "--results-limit", "3"}).out);
+  EXPECT_EQ(lim.at("results").at("scanned").as_int64(), 3);
+  EXPECT_EQ(lim.at("results").at("decisions").at("total").as_int64(), 0);
+}
+
+TEST_F(CliTest, StatsFollowsPrefixQueueNameAndThresholds) {
+  write_config(
+      ", prefix: \"laravel_database_\"}\nqueue: {name: bulk}\n"
+      "health: {min_score_primary: 90, min_score_secondary: 50");
+  c_.cmd({"RPUSH", "laravel_database_queues:bulk", kJob1});
+  c_.cmd({"RPUSH", "queues:wa-campaigns", kJob1, kJob1});  // not this daemon's queue
+  seed_session(c_, {.id = "s1", .health = 85}, "laravel_database_");
+  const CliRun r = run({"--json", "stats"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json::object o = parse_object(r.out);
+  EXPECT_EQ(o.at("queue").at("key").as_string(), "laravel_database_queues:bulk");
+  EXPECT_EQ(o.at("queue").at("pending").as_int64(), 1);
+  const auto& bands = o.at("sessions").at("health_bands").as_array();
+  ASSERT_EQ(bands.size(), 4u);
+  EXPECT_EQ(bands[0].at("band").as_string(), "90-100");
+  EXPECT_EQ(bands[1].at("band").as_string(), "50-89");
+  EXPECT_EQ(bands[1].at("count").as_int64(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// report
+
+TEST_F(CliTest, ReportComputesRatesAndWinnerFromDailyCounters) {
+  const std::string d0 = day_string(2), d1 = day_string(1), d2 = day_string(0);
+  c_.cmd({"HSET", "wa:stats:daily:7:webjs:" + d0, "total", "100", "successful", "90", "delivered",
+          "80", "read", "40", "failed", "10", "delivery_time_sum", "150000", "delivery_time_count",
+          "75"});
+  c_.cmd({"HSET", "wa:stats:daily:7:webjs:" + d2, "total", "100", "successful", "80", "delivered",
+          "70", "read", "30", "failed", "20", "delivery_time_sum", "50000", "delivery_time_count",
+          "25"});
+  c_.cmd({"HSET", "wa:stats:daily:7:meta_api:" + d1, "total", "50", "successful", "49", "delivered",
+          "45", "read", "20", "failed", "1", "delivery_time_sum", "40000.5", "delivery_time_count",
+          "45"});
+  // Outside the range or another workspace: not counted.
+  c_.cmd({"HSET", "wa:stats:daily:7:webjs:" + day_string(3), "total", "1000", "successful", "0"});
+  c_.cmd({"HSET", "wa:stats:daily:8:meta_api:" + d1, "total", "1000", "successful", "0"});
+
+  const CliRun j = run({"report", "--workspace", "7", "--from", d0, "--to", d2, "--json"});
+  ASSERT_EQ(j.rc, 0) << j.err;
+  const json::object o = parse_object(j.out);
+  EXPECT_EQ(o.at("days").as_int64(), 3);
+  const auto& web = o.at("providers").at("webjs").as_object();
+  EXPECT_EQ(web.at("total").as_int64(), 200);
+  EXPECT_EQ(web.at("successful").as_int64(), 170);
+  EXPECT_EQ(web.at("delivered").as_int64(), 150);
+  EXPECT_EQ(web.at("read").as_int64(), 70);
+  EXPECT_EQ(web.at("failed").as_int64(), 30);
+  EXPECT_DOUBLE_EQ(num(web.at("success_rate")), 85.0);
+  EXPECT_DOUBLE_EQ(num(web.at("delivery_rate")), 75.0);
+  EXPECT_DOUBLE_EQ(num(web.at("read_rate")), 35.0);
+  EXPECT_DOUBLE_EQ(num(web.at("avg_delivery_time_ms")), 2000.0);
+  const auto& meta = o.at("providers").at("meta_api").as_object();
+  EXPECT_EQ(meta.at("total").as_int64(), 50);
+  EXPECT_DOUBLE_EQ(num(meta.at("success_rate")), 98.0);
+  EXPECT_DOUBLE_EQ(num(meta.at("delivery_rate")), 90.0);
+  EXPECT_DOUBLE_EQ(num(meta.at("read_rate")), 40.0);
+  EXPECT_NEAR(num(meta.at("avg_delivery_time_ms")), 40000.5 / 45, 1e-9);
+  const auto& cmp = o.at("comparison").as_object();
+  EXPECT_EQ(cmp.at("winner").as_string(), "meta_api");
+  EXPECT_EQ(cmp.at("result").as_string(), "meta_api");
+  EXPECT_DOUBLE_EQ(num(cmp.at("success_rate_difference")), -13.0);
+  EXPECT_EQ(o.at("daily").as_array().size(), 3u);
+
+  const CliRun h = run({"report", "--workspace", "7", "--from", d0, "--to", d2});
+  ASSERT_EQ(h.rc, 0) << h.err;
+  const std::string table = squeeze(h.out);
+  EXPECT_NE(table.find(" messages 200 50\n"), std::string::npos) << h.out;
+  EXPECT_NE(table.find(" success rate 85.00% 98.00%\n"), std::string::npos) << h.out;
+  EXPECT_NE(table.find(" delivery rate 75.00% 90.00%\n"), std::string::npos) << h.out;
+  EXPECT_NE(table.find(" read rate 35.00% 40.00%\n"), std::string::npos) << h.out;
+  EXPECT_NE(table.find(" avg delivery time 2000 ms 889 ms\n"), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find("Winner: meta_api (success rate 98.00% vs 85.00%"), std::string::npos)
+      << h.out;
+}
+
+TEST_F(CliTest, ReportSaysSoOnTieMissingDataAndOneSidedData) {
+  const std::string d = day_string(0);
+  // No data at all.
+  CliRun r = run({"--json", "report", "--workspace", "7", "--from", d, "--to", d});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  json::object o = parse_object(r.out);
+  EXPECT_EQ(o.at("comparison").at("result").as_string(), "no_data");
+  EXPECT_TRUE(o.at("comparison").at("winner").is_null());
+  EXPECT_TRUE(o.at("providers").at("webjs").at("success_rate").is_null());
+  r = run({"report", "--workspace", "7", "--from", d, "--to", d});
+  EXPECT_NE(r.out.find("No winner: neither provider has messages"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("n/a"), std::string::npos);
+
+  // One provider only.
+  c_.cmd({"HSET", "wa:stats:daily:7:webjs:" + d, "total", "10", "successful", "9"});
+  o = parse_object(run({"--json", "report", "--workspace", "7", "--from", d, "--to", d}).out);
+  EXPECT_EQ(o.at("comparison").at("result").as_string(), "incomplete");
+  EXPECT_TRUE(o.at("comparison").at("winner").is_null());
+
+  // Tie: 9/10 and 18/20.
+  c_.cmd({"HSET", "wa:stats:daily:7:meta_api:" + d, "total", "20", "successful", "18"});
+  o = parse_object(run({"--json", "report", "--workspace", "7", "--from", d, "--to", d}).out);
+  EXPECT_EQ(o.at("comparison").at("result").as_string(), "tie");
+  EXPECT_TRUE(o.at("comparison").at("winner").is_null());
+  r = run({"report", "--workspace", "7", "--from", d, "--to", d});
+  EXPECT_NE(r.out.find("Tie: both providers have a success rate of 90.00%"), std::string::npos)
+      << r.out;
+
+  // A range older than the retention period gets a note.
+  o = parse_object(
+      run({"--json", "report", "--workspace", "7", "--from", "2020-01-01", "--to", "2020-01-02"})
+          .out);
+  ASSERT_EQ(o.at("notes").as_array().size(), 1u);
+  EXPECT_NE(std::string(o.at("notes").at(0).as_string()).find("retention_period_days"),
+            std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// dead list / retry / purge
+
+TEST_F(CliTest, DeadListShowsEntries) {
+  c_.cmd({"RPUSH", "queues:wa-campaigns:dead",
+          core::dead_entry_json(kJob1, "not served after 10 attempts", 1700000000),
+          core::dead_entry_json(kBadJob, "template_mode: bad", 1700000001),
+          core::dead_entry_json(std::string("\xff\xfe not utf-8"), "not JSON", 1700000002),
+          "garbage"});
+  CliRun r = run({"dead", "list"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("queues:wa-campaigns:dead: 4 dead jobs"), std::string::npos) << r.out;
+  EXPECT_NE(squeeze(r.out).find("0 2023-11-14T22:13:20.000Z j1 7 1 not served after 10 attempts"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("not served after 10 attempts"), std::string::npos) << r.out;
+
+  r = run({"dead", "list", "--json", "--payload"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  json::object o = parse_object(r.out);
+  EXPECT_EQ(o.at("total").as_int64(), 4);
+  const auto& e = o.at("entries").as_array();
+  ASSERT_EQ(e.size(), 4u);
+  EXPECT_EQ(e[0].at("job_id").as_string(), "j1");
+  EXPECT_EQ(e[0].at("campaign_id").as_int64(), 7);
+  EXPECT_EQ(e[0].at("workspace_id").as_string(), "1");
+  EXPECT_EQ(e[0].at("valid").as_bool(), true);
+  EXPECT_EQ(e[0].at("attempts").as_int64(), 0);
+  EXPECT_EQ(e[0].at("payload").as_string(), kJob1);
+  EXPECT_EQ(e[0].at("failed_at").as_string(), "2023-11-14T22:13:20.000Z");
+  EXPECT_EQ(e[1].at("job_id").as_string(), "bad1");
+  EXPECT_EQ(e[1].at("campaign_id").as_int64(), 9);
+  EXPECT_EQ(e[1].at("valid").as_bool(), false);
+  EXPECT_EQ(e[1].at("error").as_string(), "template_mode: bad");
+  EXPECT_EQ(e[2].at("encoding").as_string(), "base64");
+  EXPECT_EQ(e[2].at("job_id").as_string(), core::derive_job_id(std::string("\xff\xfe not utf-8")));
+  EXPECT_EQ(e[3].at("readable").as_bool(), false);
+
+  o = parse_object(run({"--json", "dead", "list", "--limit", "1"}).out);
+  EXPECT_EQ(o.at("total").as_int64(), 4);
+  EXPECT_EQ(o.at("shown").as_int64(), 1);
+  EXPECT_FALSE(o.at("entries").at(0).as_object().contains("payload"));
+}
+
+TEST_F(CliTest, DeadRetryMovesEntriesAtomicallyAndClearsMarkers) {
+  const std::string other = core::dead_entry_json(kJob2, "e", 1);
+  c_.cmd({"RPUSH", "queues:wa-campaigns:dead", core::dead_entry_json(kJob1, "e", 1), other,
+          core::dead_entry_json(kBadJob, "e", 1)});
+  c_.cmd({"RPUSH", "queues:wa-campaigns", "already-queued"});
+  c_.cmd({"RPUSH", "queues:wa-campaigns:notify", "1"});
+  c_.cmd({"SET", "wa:decided:j1:0", "1"});
+  c_.cmd({"SET", "wa:decided:j1:3", "1"});  // another attempt: kept
+
+  CliRun r = run({"dead", "retry", "j1"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("retried 1 dead job onto queues:wa-campaigns: j1"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(c_.list("queues:wa-campaigns"), (std::vector<std::string>{"already-queued", kJob1}));
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns:notify"}), 2);
+  EXPECT_EQ(c_.integer({"EXISTS", "wa:decided:j1:0"}), 0);
+  EXPECT_EQ(c_.integer({"EXISTS", "wa:decided:j1:3"}), 1);
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns:dead"}), 2);
+
+  r = run({"dead", "retry", "j1"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("no dead entry has job_id \"j1\""), std::string::npos) << r.err;
+
+  // --all skips invalid payloads (they would go straight back to dead).
+  r = run({"--json", "dead", "retry", "--all"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  json::object o = parse_object(r.out);
+  EXPECT_EQ(o.at("retried").as_int64(), 1);
+  EXPECT_EQ(o.at("job_ids"), (json::array{"j2"}));
+  ASSERT_EQ(o.at("skipped").as_array().size(), 1u);
+  EXPECT_EQ(o.at("skipped").at(0).at("job_id").as_string(), "bad1");
+  EXPECT_EQ(c_.list("queues:wa-campaigns"),
+            (std::vector<std::string>{"already-queued", kJob1, kJob2}));
+  EXPECT_EQ(c_.list("queues:wa-campaigns:dead"),
+            (std::vector<std::string>{core::dead_entry_json(kBadJob, "e", 1)}));
+
+  r = run({"--json", "dead", "retry", "--all", "--include-invalid"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(parse_object(r.out).at("retried").as_int64(), 1);
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns:dead"}), 0);
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns"}), 4);
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns:notify"}), 4);
+}
+
+TEST_F(CliTest, DeadRetryDecodesBase64PayloadsAndHandlesDerivedIds) {
+  const std::string binary = std::string("\xff{not utf-8");
+  const std::string no_id =
+      R"({"campaign_id":5,"workspace_id":"1","template_mode":"direct","contacts":[9]})";
+  c_.cmd({"RPUSH", "queues:wa-campaigns:dead", core::dead_entry_json(binary, "not JSON", 1),
+          core::dead_entry_json(no_id, "e", 1), core::dead_entry_json(no_id, "e", 2)});
+  const std::string binary_id = core::derive_job_id(binary);
+  CliRun r = run({"dead", "retry", binary_id});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: job " + binary_id + " is not a valid job"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(c_.list("queues:wa-campaigns"), (std::vector<std::string>{binary}));
+
+  // Two dead entries of the same derived id: both go back.
+  r = run({"--json", "dead", "retry", core::derive_job_id(no_id)});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(parse_object(r.out).at("retried").as_int64(), 2);
+  EXPECT_EQ(c_.list("queues:wa-campaigns"), (std::vector<std::string>{binary, no_id, no_id}));
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns:dead"}), 0);
+}
+
+TEST_F(CliTest, DeadPurgeRemovesEverythingAndCounts) {
+  c_.cmd({"RPUSH", "queues:wa-campaigns:dead", "a", "b", "c"});
+  CliRun r = run({"dead", "purge"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "purged 3 dead entries from queues:wa-campaigns:dead\n");
+  EXPECT_EQ(c_.integer({"EXISTS", "queues:wa-campaigns:dead"}), 0);
+  r = run({"dead", "purge", "--json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(parse_object(r.out).at("purged").as_int64(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// enqueue
+
+TEST_F(CliTest, EnqueuePushesArraysJsonLinesAndStdinLikePushRaw) {
+  // An array from a file: bytes kept exactly (spacing, key order).
+  const std::string spaced =
+      "{ \"job_id\": \"a1\", \"campaign_id\": 1, \"workspace_id\": \"1\",\n"
+      "  \"template_mode\": \"direct\", \"contacts\": [1, 2], \"extra\": {\"x\": [1.50]} }";
+  const std::string file = dir_.file("jobs.json");
+  std::ofstream(file) << "[\n  " << spaced << ",\n  " << kJob2 << "\n]\n";
+  CliRun r = run({"enqueue", file});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "enqueued 2 jobs onto queues:wa-campaigns: a1, j2\n");
+  EXPECT_EQ(c_.list("queues:wa-campaigns"), (std::vector<std::string>{spaced, kJob2}));
+  EXPECT_EQ(c_.list("queues:wa-campaigns:notify"), (std::vector<std::string>{"1", "1"}));
+
+  // JSON lines on stdin, --json.
+  r = run({"--json", "enqueue", "-"}, kJob1 + "\n\n" + kJob2 + "\n");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  json::object o = parse_object(r.out);
+  EXPECT_EQ(o.at("enqueued").as_int64(), 2);
+  EXPECT_EQ(o.at("job_ids"), (json::array{"j1", "j2"}));
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns"}), 4);
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns:notify"}), 4);
+
+  // One object; a prefixed queue with another name.
+  write_config(", prefix: \"app_\"}\nqueue: {name: bulk");
+  r = run({"enqueue", "-"}, kJob1);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(c_.list("app_queues:bulk"), (std::vector<std::string>{kJob1}));
+  EXPECT_EQ(c_.list("app_queues:bulk:notify"), (std::vector<std::string>{"1"}));
+}
+
+TEST_F(CliTest, EnqueueRejectsInvalidJobsUnlessSkipInvalid) {
+  const std::string input = kJob1 + "\n" + kBadJob + "\n" + kJob2 + "\n";
+  CliRun r = run({"enqueue", "-"}, input);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("job 2 (line 2) is invalid: workspace_id: required"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("template_mode: expected \"direct\" or \"template\", got \"sms\""),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("nothing enqueued"), std::string::npos) << r.err;
+  EXPECT_EQ(c_.integer({"EXISTS", "queues:wa-campaigns"}), 0);
+  EXPECT_EQ(c_.integer({"EXISTS", "queues:wa-campaigns:notify"}), 0);
+
+  r = run({"--json", "enqueue", "-"}, input);
+  EXPECT_EQ(r.rc, 1);
+  json::object o = parse_object(r.out);
+  EXPECT_EQ(o.at("enqueued").as_int64(), 0);
+  ASSERT_EQ(o.at("invalid").as_array().size(), 1u);
+  EXPECT_EQ(o.at("invalid").at(0).at("line").as_int64(), 2);
+  EXPECT_EQ(o.at("invalid").at(0).at("job_id").as_string(), "bad1");
+
+  r = run({"enqueue", "-", "--skip-invalid"}, input);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("enqueued 2 jobs"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("skipped 1 invalid job"), std::string::npos) << r.out;
+  EXPECT_EQ(c_.list("queues:wa-campaigns"), (std::vector<std::string>{kJob1, kJob2}));
+
+  // Not JSON at all, and an unreadable file.
+  r = run({"enqueue", "-"}, "[" + kJob1 + ",");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("input line 1: unterminated JSON value"), std::string::npos) << r.err;
+  r = run({"enqueue", dir_.file("nope.json")});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("cannot read " + dir_.file("nope.json")), std::string::npos) << r.err;
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns"}), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// End to end: a job dies (no session), the operator fixes the cause and retries it, and a
+// running wa-routerd decides it. Without clearing the job's decided marker, the daemon would
+// take the retried job for a duplicate and drop it.
+
+TEST_F(CliTest, DeadRetryIsDecidedByARunningDaemon) {
+  Daemon d(dir_, redis_.socket(), "retry: {max_attempts: 1}\n");
+  d.start();
+  ASSERT_EQ(run({"enqueue", "-"}, kJob1).rc, 0);
+  ASSERT_TRUE(wait_until([&] {
+    return c_.integer({"LLEN", "queues:wa-campaigns:dead"}) == 1;
+  })) << d.log();
+  const json::object dead = parse_object(run({"--json", "dead", "list"}).out);
+  EXPECT_EQ(dead.at("entries").at(0).at("job_id").as_string(), "j1");
+  EXPECT_NE(std::string(dead.at("entries").at(0).at("error").as_string()).find("not served"),
+            std::string::npos);
+  EXPECT_EQ(c_.integer({"EXISTS", "wa:decided:j1:0"}), 1);
+
+  seed_session(c_, {.id = "s1", .primary = true, .health = 95});
+  const CliRun r = run({"dead", "retry", "j1"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_TRUE(wait_until([&] { return c_.list("wa:dispatch:7:s1").size() == 3; })) << d.log();
+  EXPECT_EQ(c_.list("wa:dispatch:7:s1"), (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns:dead"}), 0);
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns"}), 0);
+
+  const json::object s = parse_object(run({"--json", "stats"}).out);
+  EXPECT_EQ(s.at("results").at("decisions").at("by_type").at("webjs").as_int64(), 1);
+  EXPECT_EQ(s.at("results").at("decisions").at("by_type").at("queue").as_int64(), 1);
+  EXPECT_EQ(s.at("results").at("events").at("dead").as_int64(), 1);
+  EXPECT_EQ(s.at("queue").at("dead").as_int64(), 0);
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+}  // namespace
+}  // namespace wa::test
