@@ -190,8 +190,15 @@ bool valid_listen(std::string_view text) {
   return inet_pton(AF_INET, std::string(host).c_str(), addr) == 1;
 }
 
+// host:port with a non-empty host (a name, an IPv4 address or a bracketed IPv6 address).
+bool valid_host_port(std::string_view text) {
+  const auto colon = text.rfind(':');
+  return colon != std::string_view::npos && colon > 0 && valid_port(text.substr(colon + 1));
+}
+
 constexpr TextRule kAnyText{"a string", nullptr};
 constexpr TextRule kNonEmptyText{"a non-empty string", non_empty};
+constexpr TextRule kHostPortRule{"host:port (port 1-65535)", valid_host_port};
 constexpr TextRule kListenRule{
     "\"\" (off) or host:port (host an IPv4 address, localhost or [IPv6 address]; port 1-65535)",
     valid_listen};
@@ -294,6 +301,29 @@ class Section {
     return false;
   }
 
+  // A sequence of strings, each checked by `rule` (errors name the element: key[i]).
+  bool text_list(const char* key, std::vector<std::string>& out, const TextRule& rule) {
+    const auto* node = take(key);
+    if (node == nullptr) return true;
+    if (!node->IsSequence()) {
+      fail(key, std::string("a list of ") + rule.expected, *node);
+      return false;
+    }
+    std::vector<std::string> values;
+    bool ok = true;
+    for (std::size_t i = 0; i < node->size(); ++i) {
+      const YAML::Node item = (*node)[i];
+      if (item.IsScalar() && (rule.valid == nullptr || rule.valid(item.Scalar()))) {
+        values.push_back(item.Scalar());
+      } else {
+        problems_.expected(path_of(key) + "[" + std::to_string(i) + "]", rule.expected, item);
+        ok = false;
+      }
+    }
+    if (ok) out = std::move(values);
+    return ok;
+  }
+
   // `names` in the order of T's enumerators (or the allowed values when T is std::string).
   template <typename T, std::size_t N>
   bool one_of(const char* key, T& out, const std::array<std::string_view, N>& names) {
@@ -393,6 +423,11 @@ void read_redis(Section& s, Redis& r) {
   s.text("password", r.password);
   s.integer("db", r.db, 0, 15);
   s.text("prefix", r.prefix);
+  const bool sentinels_ok = s.text_list("sentinels", r.sentinels, kHostPortRule);
+  const bool master_ok = s.text("master_name", r.master_name);
+  if (sentinels_ok && master_ok && !r.sentinels.empty() && r.master_name.empty()) {
+    s.problem("master_name", "expected a non-empty name when redis.sentinels is set, got \"\"");
+  }
   if (host_ok && socket_ok && r.host.empty() && r.unix_socket.empty()) {
     s.problem("host", "expected a non-empty host when redis.unix_socket is empty, got \"\"");
   }

@@ -16,6 +16,10 @@ struct Redis {
   std::string password;
   int db = 0;
   std::string prefix;  // prepended to every key and channel
+  // High availability: when non-empty, the master is found through these Sentinels
+  // ("host:port" each) under master_name, and followed across failovers; host/port are unused.
+  std::vector<std::string> sentinels;
+  std::string master_name;
   bool operator==(const Redis&) const = default;
 };
 

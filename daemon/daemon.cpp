@@ -24,14 +24,22 @@ namespace {
 constexpr std::size_t kEventBatch = 5000;
 constexpr int kNotifyWaitSeconds = 1;
 
-redis::Endpoint endpoint_of(const config::Redis& r, const std::string& name) {
+redis::Endpoint endpoint_of(const config::Redis& r) {
   redis::Endpoint ep;
   ep.host = r.host;
   ep.port = r.port;
   ep.unix_socket = r.unix_socket;
   ep.password = r.password;
   ep.db = r.db;
-  (void)name;
+  ep.master_name = r.master_name;
+  for (const std::string& s : r.sentinels) {  // "host:port" or "[v6]:port", validated by config
+    const auto colon = s.rfind(':');
+    std::string host = s.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    ep.sentinels.emplace_back(host, std::stoi(s.substr(colon + 1)));
+  }
   return ep;
 }
 
@@ -57,9 +65,8 @@ Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path
       cfg_(std::move(cfg)),
       config_path_(std::move(config_path)),
       keys_(cfg_.redis.prefix, cfg_.queue.name),
-      conn_(redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis, "main"), "main")),
-      blocking_(
-          redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis, "wait"), "wait")),
+      conn_(redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis), "main")),
+      blocking_(redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis), "wait")),
       queue_(*conn_, keys_),
       store_(*conn_, keys_),
       idle_timer_(io),

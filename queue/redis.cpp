@@ -73,6 +73,7 @@ const boost::system::error_category& category() noexcept {
 }
 
 std::string Endpoint::describe() const {
+  if (!sentinels.empty()) return "master \"" + master_name + "\" (via Sentinel)";
   if (!unix_socket.empty()) return "unix:" + unix_socket + (db ? "/" + std::to_string(db) : "");
   return host + ":" + std::to_string(port) + (db ? "/" + std::to_string(db) : "");
 }
@@ -116,6 +117,7 @@ void Connection::start() {
 void Connection::stop() {
   const bool was_ready = state_ == State::ready;
   state_ = State::stopped;
+  if (auto probe = std::exchange(sentinel_, nullptr)) probe->stop();
   reconnect_timer_.cancel();
   resolver_.cancel();
   tick_timer_.cancel();
@@ -140,29 +142,101 @@ void Connection::set_state(State s, const std::string& why) {
 
 void Connection::connect() {
   if (state_ == State::stopped) return;
-  if (!ep_.unix_socket.empty() || is_ip_literal(ep_.host)) {
-    open(ep_.unix_socket.empty() ? ep_.host : std::string());
+  if (!ep_.sentinels.empty()) {
+    state_ = State::resolving;
+    resolve_master(0);
+  } else if (!ep_.unix_socket.empty()) {
+    open("", 0);
+  } else {
+    connect_to(ep_.host, ep_.port);
+  }
+}
+
+void Connection::resolve_master(std::size_t index) {
+  if (state_ != State::resolving) return;
+  if (index >= ep_.sentinels.size()) {
+    last_error_ =
+        "no Sentinel answered for master \"" + ep_.master_name + "\" (" + last_error_ + ")";
+    ++stats_.failures;
+    schedule_reconnect();
+    return;
+  }
+  Endpoint sep;
+  sep.host = ep_.sentinels[index].first;
+  sep.port = ep_.sentinels[index].second;
+  sep.connect_timeout = ep_.connect_timeout;
+  sep.command_timeout = ep_.command_timeout;
+  sep.sentinel_probe = true;
+  auto probe = Connection::create(ex_, sep, name_ + "-sentinel");
+  sentinel_ = probe;
+  const std::string where = sep.host + ":" + std::to_string(sep.port);
+  probe->on_state([w = weak_from_this(), p = std::weak_ptr<Connection>(probe), index, where](
+                      bool ready, const std::string& why) {
+    auto self = w.lock();
+    auto probe = p.lock();
+    if (!self || !probe || self->sentinel_ != probe) return;
+    if (!ready) {  // this Sentinel is unreachable: the next one
+      self->last_error_ = "Sentinel " + where + ": " + why;
+      self->sentinel_.reset();
+      probe->stop();
+      self->resolve_master(index + 1);
+      return;
+    }
+    probe->async_exec({{"SENTINEL", "get-master-addr-by-name", self->ep_.master_name}},
+                      [w, p, index, where](error_code ec, std::vector<Reply> replies) {
+                        auto self = w.lock();
+                        auto probe = p.lock();
+                        if (!self || !probe || self->sentinel_ != probe) return;
+                        self->sentinel_.reset();
+                        probe->stop();
+                        const bool ok = !ec && replies.size() == 1 && replies[0].is_array() &&
+                                        replies[0].elements.size() == 2;
+                        int port = 0;
+                        if (ok) {
+                          try {
+                            port = std::stoi(replies[0].elements[1].str);
+                          } catch (...) {
+                          }
+                        }
+                        if (!ok || port <= 0) {
+                          self->last_error_ = "Sentinel " + where + " does not know master \"" +
+                                              self->ep_.master_name + "\"";
+                          self->resolve_master(index + 1);
+                          return;
+                        }
+                        const std::string host = replies[0].elements[0].str;
+                        self->master_ = host + ":" + std::to_string(port);
+                        self->connect_to(host, port);
+                      });
+  });
+  probe->start();
+}
+
+void Connection::connect_to(const std::string& host, int port) {
+  if (is_ip_literal(host)) {
+    open(host, port);
     return;
   }
   state_ = State::resolving;
-  resolver_.async_resolve(
-      ep_.host, std::to_string(ep_.port),
-      [w = weak_from_this()](error_code ec, asio::ip::tcp::resolver::results_type results) {
-        auto self = w.lock();
-        if (!self || self->state_ != State::resolving) return;
-        if (ec || results.empty()) {
-          self->last_error_ = "cannot resolve " + self->ep_.host + ": " + ec.message();
-          ++self->stats_.failures;
-          self->schedule_reconnect();
-          return;
-        }
-        self->open(results.begin()->endpoint().address().to_string());
-      });
+  resolver_.async_resolve(host, std::to_string(port),
+                          [w = weak_from_this(), host, port](
+                              error_code ec, asio::ip::tcp::resolver::results_type results) {
+                            auto self = w.lock();
+                            if (!self || self->state_ != State::resolving) return;
+                            if (ec || results.empty()) {
+                              self->last_error_ = "cannot resolve " + host + ": " + ec.message();
+                              ++self->stats_.failures;
+                              self->schedule_reconnect();
+                              return;
+                            }
+                            self->open(results.begin()->endpoint().address().to_string(), port);
+                          });
 }
 
-void Connection::open(const std::string& ip) {
-  redisAsyncContext* c = ep_.unix_socket.empty() ? redisAsyncConnect(ip.c_str(), ep_.port)
-                                                 : redisAsyncConnectUnix(ep_.unix_socket.c_str());
+void Connection::open(const std::string& ip, int port) {
+  redisAsyncContext* c = ep_.unix_socket.empty() || !ep_.sentinels.empty()
+                             ? redisAsyncConnect(ip.c_str(), port)
+                             : redisAsyncConnectUnix(ep_.unix_socket.c_str());
   if (c == nullptr || c->err) {
     last_error_ = c ? c->errstr : "out of memory";
     if (c) redisAsyncFree(c);
@@ -214,18 +288,29 @@ void Connection::handshake() {
   if (ep_.db != 0) cmds.push_back({"SELECT", std::to_string(ep_.db)});
   cmds.push_back({"CLIENT", "SETNAME", "wa-routerd:" + name_});
   cmds.push_back({"PING"});  // fails with LOADING while Redis loads its data set
-  auto* b = new Batch(Handler([w = weak_from_this()](error_code ec, std::vector<Reply> replies) {
-    auto self = w.lock();
-    if (!self || self->state_ != State::handshaking) return;
-    if (ec) return;  // the loss itself schedules the reconnect
-    for (const Reply& r : replies) {
-      if (r.is_error()) {
-        self->drop(Errc::connection_lost, "Redis refused the handshake: " + r.str);
-        return;
-      }
-    }
-    self->become_ready();
-  }));
+  const bool check_role = !ep_.sentinels.empty();
+  if (check_role) cmds.push_back({"ROLE"});  // a Sentinel's answer can be stale: must be master
+  auto* b = new Batch(
+      Handler([w = weak_from_this(), check_role](error_code ec, std::vector<Reply> replies) {
+        auto self = w.lock();
+        if (!self || self->state_ != State::handshaking) return;
+        if (ec) return;  // the loss itself schedules the reconnect
+        for (const Reply& r : replies) {
+          if (r.is_error()) {
+            self->drop(Errc::connection_lost, "Redis refused the handshake: " + r.str);
+            return;
+          }
+        }
+        if (check_role) {
+          const Reply& role = replies.back();
+          if (!role.is_array() || role.elements.empty() || role.elements[0].str != "master") {
+            self->drop(Errc::connection_lost,
+                       self->master_ + " is not a master (yet): asking the Sentinels again");
+            return;
+          }
+        }
+        self->become_ready();
+      }));
   b->remaining = cmds.size();
   in_flight_.emplace_back(connect_deadline_, b);
   send(b, cmds);
@@ -235,7 +320,8 @@ void Connection::become_ready() {
   backoff_ = ep_.reconnect_min;
   ++stats_.connects;
   last_error_.clear();
-  set_state(State::ready, "connected to " + ep_.describe());
+  set_state(State::ready, "connected to " + ep_.describe() +
+                              (master_.empty() ? std::string() : " at " + master_));
 }
 
 void Connection::submit(std::vector<Command> cmds, Handler h, std::chrono::milliseconds extra) {
@@ -297,6 +383,17 @@ void Connection::on_reply(redisAsyncContext* c, void* reply, void* privdata) {
     b->replies.emplace_back();
   } else {
     b->replies.push_back(convert(static_cast<const redisReply*>(reply)));
+    const Reply& r = b->replies.back();
+    if (self != nullptr && !self->ep_.sentinels.empty() && r.is_error() &&
+        r.str.starts_with("READONLY")) {
+      // The master we know was demoted by a failover: find the new one (never from inside
+      // hiredis, hence posted).
+      asio::post(self->ex_, [w = self->weak_from_this()] {
+        if (auto s = w.lock()) {
+          s->drop(Errc::connection_lost, s->master_ + " is a replica now: asking the Sentinels");
+        }
+      });
+    }
   }
   if (--b->remaining != 0) return;
   if (self != nullptr) {

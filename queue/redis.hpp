@@ -75,6 +75,12 @@ struct Endpoint {
   std::chrono::milliseconds command_timeout{5000};
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
+  // Redis Sentinel: when non-empty, the master is asked of these ("host", port) in order under
+  // master_name before every connection, checked with ROLE, and re-resolved when it turns out
+  // to be a replica (a READONLY error); host/port/unix_socket are then unused.
+  std::vector<std::pair<std::string, int>> sentinels;
+  std::string master_name;
+  bool sentinel_probe = false;  // this connection talks to a Sentinel itself (no SELECT, no ROLE)
   std::string describe() const;
 };
 
@@ -125,7 +131,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void submit(std::vector<Command> cmds, Handler h, std::chrono::milliseconds extra);
   void send(Batch* b, const std::vector<Command>& cmds);
   void connect();
-  void open(const std::string& ip);
+  void resolve_master(std::size_t index);
+  void connect_to(const std::string& host, int port);
+  void open(const std::string& ip, int port);
   void handshake();
   void become_ready();
   void drop(Errc why, const std::string& message);
@@ -168,6 +176,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ConnectionStats stats_;
   std::string last_error_;
   StateListener listener_;
+  std::shared_ptr<Connection> sentinel_;  // the Sentinel being asked for the master
+  std::string master_;                    // "ip:port" of the master in use (Sentinel mode)
 };
 
 }  // namespace wa::redis

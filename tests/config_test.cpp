@@ -63,7 +63,29 @@ TEST(Config, ExampleFileSetsEveryKeyWithAComment) {
     }
     previous = line;
   }
-  EXPECT_EQ(keys.size(), 40u);
+  EXPECT_EQ(keys.size(), 42u);  // section 7's 40 keys + redis.sentinels and redis.master_name
+}
+
+TEST(Config, SentinelsAreReadAndValidated) {
+  const Config c = load_from_string(
+      "redis: {sentinels: [\"10.0.0.5:26379\", \"sentinel-b:26380\", \"[::1]:26381\"], "
+      "master_name: mymaster}");
+  EXPECT_EQ(c.redis.sentinels,
+            (std::vector<std::string>{"10.0.0.5:26379", "sentinel-b:26380", "[::1]:26381"}));
+  EXPECT_EQ(c.redis.master_name, "mymaster");
+  EXPECT_TRUE(Config{}.redis.sentinels.empty());
+
+  expect_problem("redis: {sentinels: [\"a:1\", \"nohost\"], master_name: m}",
+                 "redis.sentinels[1]: expected host:port (port 1-65535), got \"nohost\"");
+  expect_problem("redis: {sentinels: [\"a:1\", \":26379\"], master_name: m}",
+                 "redis.sentinels[1]: expected host:port (port 1-65535), got \":26379\"");
+  expect_problem("redis: {sentinels: [\"a:70000\"], master_name: m}",
+                 "redis.sentinels[0]: expected host:port (port 1-65535), got \"a:70000\"");
+  expect_problem("redis: {sentinels: \"a:1\", master_name: m}",
+                 "redis.sentinels: expected a list of host:port (port 1-65535), got \"a:1\"");
+  expect_problem(
+      "redis: {sentinels: [\"a:1\"]}",
+      "redis.master_name: expected a non-empty name when redis.sentinels is set, got \"\"");
 }
 
 TEST(Config, DefaultsMatchContract) {

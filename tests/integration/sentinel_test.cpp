@@ -1,0 +1,154 @@
+// High availability: the daemon finds the master through Redis Sentinel and follows a failover
+// while jobs flow; every job is decided exactly once on the new master.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "fault_util.hpp"
+#include "harness.hpp"
+
+namespace wa::test {
+namespace {
+
+using fault::audit_jobs;
+using fault::free_port;
+using fault::push_jobs;
+
+// A redis-server (or Sentinel) child on a TCP port of 127.0.0.1, plus a unix socket for the
+// test's own client (Sentinels get none: the test talks to them over TCP with redis-cli).
+class Server {
+ public:
+  Server(const TempDir& dir, const std::string& name, std::vector<std::string> args)
+      : socket_(dir.file(name + ".sock")) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::vector<char*> argv;
+      for (auto& a : args)
+        argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execvp("redis-server", argv.data());
+      _exit(127);
+    }
+  }
+  ~Server() { stop(); }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int st;
+    waitpid(pid_, &st, 0);
+    pid_ = -1;
+  }
+  const std::string& socket() const { return socket_; }
+
+ private:
+  std::string socket_;
+  pid_t pid_ = -1;
+};
+
+std::vector<std::string> redis_args(const TempDir& dir, const std::string& name, int port) {
+  std::filesystem::create_directories(dir.file(name));
+  return {"redis-server",
+          "--port",
+          std::to_string(port),
+          "--bind",
+          "127.0.0.1",
+          "--unixsocket",
+          dir.file(name + ".sock"),
+          "--save",
+          "",
+          "--appendonly",
+          "no",
+          "--dir",
+          dir.file(name),
+          "--logfile",
+          dir.file(name + ".log")};
+}
+
+// Runs redis-cli against a TCP port and returns its output (first line trimmed).
+std::string cli(int port, const std::string& args) {
+  const std::string cmd = "redis-cli -p " + std::to_string(port) + " " + args + " 2>&1";
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[512];
+    while (fgets(buf, sizeof buf, p))
+      out += buf;
+    pclose(p);
+  }
+  return out;
+}
+
+TEST(Sentinel, FollowsAFailoverWithoutLosingAJob) {
+  TempDir dir;
+  const int p_master = free_port(), p_replica = free_port(), p_sentinel = free_port();
+  Server master(dir, "master", redis_args(dir, "master", p_master));
+  auto replica_args = redis_args(dir, "replica", p_replica);
+  replica_args.insert(replica_args.end(), {"--replicaof", "127.0.0.1", std::to_string(p_master)});
+  Server replica(dir, "replica", replica_args);
+  {
+    std::ofstream conf(dir.file("sentinel.conf"));
+    conf << "port " << p_sentinel << "\nbind 127.0.0.1\ndir " << dir.path() << "\nlogfile "
+         << dir.file("sentinel.log") << "\nsentinel monitor mymaster 127.0.0.1 " << p_master
+         << " 1\nsentinel down-after-milliseconds mymaster 1000\n"
+         << "sentinel failover-timeout mymaster 5000\n";
+  }
+  Server sentinel(dir, "sentinel", {"redis-server", dir.file("sentinel.conf"), "--sentinel"});
+
+  Client a(master.socket()), b(replica.socket());
+  ASSERT_TRUE(wait_until([&] {
+    try {
+      return a.cmd({"PING"}).str == "PONG" &&
+             b.cmd({"INFO", "replication"}).str.find("master_link_status:up") != std::string::npos;
+    } catch (...) {
+      return false;
+    }
+  })) << "master/replica did not start";
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return cli(p_sentinel, "SENTINEL replicas mymaster").find(std::to_string(p_replica)) !=
+               std::string::npos;
+      },
+      std::chrono::seconds(15)))
+      << "the Sentinel did not discover the replica";
+
+  fault::seed_two_sessions(a);
+  constexpr int kFirst = 1, kBefore = 150, kAfter = 150, kPer = 3;
+  push_jobs(a, kFirst, kBefore, kPer);
+  a.cmd({"WAIT", "1", "2000"});
+
+  Daemon d(dir, "",
+           "redis: {sentinels: [\"127.0.0.1:" + std::to_string(p_sentinel) +
+               "\"], master_name: mymaster}\nqueue: {lease_seconds: 2, batch_size: 16, "
+               "max_deliveries: 5}\n");
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return fault::results_len(a) >= 20; })) << d.log();
+
+  // Fail over while jobs flow, then keep pushing to whichever server is master now.
+  EXPECT_NE(cli(p_sentinel, "SENTINEL FAILOVER mymaster").find("OK"), std::string::npos);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return cli(p_sentinel, "SENTINEL get-master-addr-by-name mymaster")
+                       .find(std::to_string(p_replica)) != std::string::npos &&
+               b.cmd({"ROLE"}).elements.at(0).str == "master";
+      },
+      std::chrono::seconds(20)))
+      << "the failover did not complete";
+  push_jobs(b, kFirst + kBefore, kAfter, kPer);
+
+  ASSERT_TRUE(
+      wait_until([&] { return fault::results_len(b) >= kBefore + kAfter && fault::drained(b); },
+                 std::chrono::seconds(40)))
+      << "results on the new master: " << fault::results_len(b) << "\n"
+      << d.log();
+  EXPECT_TRUE(audit_jobs(b, kFirst, kBefore + kAfter, kPer));
+  EXPECT_NE(d.log().find("via Sentinel) at 127.0.0.1:" + std::to_string(p_replica)),
+            std::string::npos)
+      << d.log();
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+}  // namespace
+}  // namespace wa::test
