@@ -92,6 +92,7 @@ void Daemon::start() {
   conn_->on_state([this](bool ready, const std::string& why) {
     if (ready) {
       spdlog::info("redis: {}", why);
+      asio::co_spawn(io_, check_server(), asio::detached);
     } else if (!stopping_) {
       spdlog::warn("redis: not connected: {}", why);
     }
@@ -290,6 +291,21 @@ asio::awaitable<void> Daemon::health_loop() {
     } else {
       co_await sleep(health_timer_, 0.2);  // the first cycle runs as soon as Redis is there
     }
+  }
+}
+
+asio::awaitable<void> Daemon::check_server() {
+  try {
+    redis::Command get{"CONFIG", "GET", "maxmemory-policy"};
+    const auto r = co_await queue::run1(*conn_, queue::plain(std::move(get)));
+    if (r.is_array() && r.elements.size() == 2 && r.elements[1].str != "noeviction") {
+      spdlog::warn(
+          "redis: maxmemory-policy is {}: Redis may evict queue keys under memory "
+          "pressure and lose jobs; set it to noeviction",
+          r.elements[1].str);
+    }
+  } catch (const std::exception&) {
+    // CONFIG may be renamed or forbidden (managed Redis): nothing to check then.
   }
 }
 

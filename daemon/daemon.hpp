@@ -51,7 +51,9 @@ class Daemon {
   asio::awaitable<void> events_loop();
   asio::awaitable<void> health_loop();
   asio::awaitable<void> watchdog_loop();
-  asio::awaitable<void> depth_loop();  // samples the queue depths for the metrics
+  asio::awaitable<void> depth_loop();
+  // Warns when the server may evict keys (maxmemory-policy other than noeviction).
+  asio::awaitable<void> check_server();  // samples the queue depths for the metrics
   // Decides and finishes a batch; returns payloads to process again (contacts list changed).
   asio::awaitable<std::vector<queue::TakenJob>> process(std::vector<queue::TakenJob> batch);
   asio::awaitable<void> health_cycle();

@@ -375,3 +375,30 @@ TEST(Logging, JsonFormatWritesOneObjectPerLine) {
 
 }  // namespace
 }  // namespace wa::test
+
+namespace wa::test {
+namespace {
+
+TEST(Startup, WarnsWhenRedisMayEvictKeys) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  c.cmd({"CONFIG", "SET", "maxmemory-policy", "allkeys-lru"});
+  Daemon d(dir, redis.socket());
+  d.start();
+  EXPECT_TRUE(wait_until([&] {
+    return d.log().find("maxmemory-policy is allkeys-lru") != std::string::npos;
+  })) << d.log();
+  EXPECT_EQ(d.stop(), 0);
+
+  c.cmd({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+  Daemon quiet(dir, redis.socket(), "", "quiet");
+  quiet.start();
+  ASSERT_TRUE(
+      wait_until([&] { return quiet.log().find("redis: connected") != std::string::npos; }));
+  EXPECT_EQ(quiet.stop(), 0);
+  EXPECT_EQ(quiet.log().find("maxmemory-policy"), std::string::npos) << quiet.log();
+}
+
+}  // namespace
+}  // namespace wa::test
