@@ -77,8 +77,7 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
       warn_once("workspace " + ws + ": " + p, now);
   }
 
-  std::vector<queue::Call> calls;
-  calls.reserve(items.size());
+  std::vector<std::string> finish;  // the arguments of one FINISH call for the whole batch
   for (auto& it : items) {
     std::vector<std::string> ops;
     const core::ParsedJob& pj = it.parsed;
@@ -163,12 +162,19 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
         }
       }
     }
-    calls.push_back(queue_.finish_call(it.taken.payload, keys_.decided(pj.job_id, marker_attempt),
-                                       cfg_.results.ttl_seconds, it.contacts_key, it.contacts,
-                                       std::move(ops)));
+    queue::JobQueue::add_finish(finish, it.taken.payload, keys_.decided(pj.job_id, marker_attempt),
+                                it.contacts_key, it.contacts, std::move(ops));
   }
 
-  const auto replies = co_await queue::run(*conn_, std::move(calls));
+  queue::Call call = queue_.finish_call(cfg_.results.ttl_seconds, std::move(finish));
+  const redis::Reply reply = co_await queue::run1(*conn_, std::move(call));
+  if (!reply.is_array() || reply.elements.size() != items.size()) {
+    // Nothing was written (the script was refused, e.g. OOM): the jobs stay reserved and are
+    // decided again from here.
+    throw std::runtime_error("writing the outputs of " + std::to_string(items.size()) +
+                             " jobs failed: " + (reply.is_error() ? reply.str : "bad reply"));
+  }
+  const auto& replies = reply.elements;
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::vector<queue::TakenJob> redo;
@@ -181,8 +187,8 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
     if (r.is_error()) {
       metrics_.loop_errors.Increment();
       spdlog::error(
-          "job {}: writing the outputs failed: {}; the job stays reserved and is "
-          "retried when its lease expires",
+          "job {}: writing the outputs failed: {}; the job stays reserved and is decided again "
+          "when its lease expires",
           job_id, r.str);
       in_hand_.erase(it.taken.payload);
       continue;

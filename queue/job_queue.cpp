@@ -48,19 +48,21 @@ asio::awaitable<bool> JobQueue::wait_notify(redis::Connection& blocking, const K
   co_return r.is_array();
 }
 
-Call JobQueue::finish_call(const std::string& payload, const std::string& marker,
-                           std::int64_t marker_ttl, const std::string& contacts_key,
-                           std::uint64_t expected_len, std::vector<std::string> ops) const {
-  std::vector<std::string> args;
-  args.reserve(4 + ops.size());
+void JobQueue::add_finish(std::vector<std::string>& args, const std::string& payload,
+                          const std::string& marker, const std::string& contacts_key,
+                          std::uint64_t expected_len, std::vector<std::string> ops) {
   args.push_back(payload);
-  args.push_back(std::to_string(marker_ttl));
+  args.push_back(marker);
   args.push_back(contacts_key);
   args.push_back(std::to_string(expected_len));
+  args.push_back(std::to_string(ops.size()));
   for (auto& o : ops)
     args.push_back(std::move(o));
-  return script_call(finish_script(), {keys_.reserved(), keys_.deliveries(), marker},
-                     std::move(args));
+}
+
+Call JobQueue::finish_call(std::int64_t marker_ttl, std::vector<std::string> args) const {
+  args.insert(args.begin(), std::to_string(marker_ttl));
+  return script_call(finish_script(), {keys_.reserved(), keys_.deliveries()}, std::move(args));
 }
 
 void add_op(std::vector<std::string>& ops, std::initializer_list<std::string_view> words) {

@@ -37,10 +37,12 @@ class JobQueue {
   static asio::awaitable<bool> wait_notify(redis::Connection& blocking, const Keys& keys,
                                            int seconds);
 
-  // Builds the FINISH call: acknowledge `payload` and run `ops` atomically, once per marker.
-  Call finish_call(const std::string& payload, const std::string& marker, std::int64_t marker_ttl,
-                   const std::string& contacts_key, std::uint64_t expected_len,
-                   std::vector<std::string> ops) const;
+  // Adds a job to a FINISH call: acknowledge `payload` and run `ops` atomically, once per marker.
+  static void add_finish(std::vector<std::string>& args, const std::string& payload,
+                         const std::string& marker, const std::string& contacts_key,
+                         std::uint64_t expected_len, std::vector<std::string> ops);
+  // The FINISH call of a batch whose jobs were added with add_finish.
+  Call finish_call(std::int64_t marker_ttl, std::vector<std::string> args) const;
 
  private:
   redis::Connection& conn_;

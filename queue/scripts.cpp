@@ -6,7 +6,7 @@ namespace wa::queue {
 
 namespace {
 
-// Runs the ops in ARGV from index `first` (see finish_script()).
+// Runs the ops in ARGV[first … last] (see finish_script()).
 constexpr const char* kRunOps = R"lua(
 local function wa_copy(src, dst, first, count)
   local pos, last = first, first + count - 1
@@ -46,9 +46,9 @@ local function wa_deal(src, count, dsts)
   end
 end
 
-local function wa_run_ops(first)
-  local i, n = first, #ARGV
-  while i <= n do
+local function wa_run_ops(first, last)
+  local i = first
+  while i <= last do
     local argc = tonumber(ARGV[i])
     local op = ARGV[i + 1]
     if op == 'WA_COPY' then
@@ -123,13 +123,42 @@ return out
 
 const Script& finish_script() {
   static const Script s = make("finish", std::string(kRunOps) + R"lua(
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
-if ARGV[3] ~= '' and redis.call('LLEN', ARGV[3]) ~= tonumber(ARGV[4]) then return -1 end
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], redis.sha1hex(ARGV[1]))
-if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[2]) then return 2 end
-wa_run_ops(5)
-return 1
+local reserved, deliveries = KEYS[1], KEYS[2]
+local ttl = ARGV[1]
+local any_deliveries = redis.call('EXISTS', deliveries) == 1
+local out = {}
+local i, n = 2, #ARGV
+while i <= n do
+  local payload, marker, ckey = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local expected, nops = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
+  local first, last = i + 5, i + 4 + nops
+  local r
+  if not redis.call('ZSCORE', reserved, payload) then
+    r = 0
+  elseif ckey ~= '' and redis.call('LLEN', ckey) ~= expected then
+    r = -1
+  elseif not redis.call('SET', marker, '1', 'NX', 'EX', ttl) then
+    r = 2
+  else
+    local ok, err = pcall(wa_run_ops, first, last)
+    if ok then
+      r = 1
+    else
+      -- A command failed (a key of the wrong type, say): the job stays reserved, so its lease
+      -- brings it back (and max_deliveries to dead). Writes before the failure stay: Redis has
+      -- no rollback.
+      redis.call('DEL', marker)
+      r = redis.error_reply(tostring(err))
+    end
+  end
+  if r == 1 or r == 2 then
+    redis.call('ZREM', reserved, payload)
+    if any_deliveries then redis.call('HDEL', deliveries, redis.sha1hex(payload)) end
+  end
+  out[#out + 1] = r
+  i = last + 1
+end
+return out
 )lua");
   return s;
 }
@@ -152,7 +181,7 @@ return n
 const Script& apply_events_script() {
   static const Script s = make("apply_events", std::string(kRunOps) + R"lua(
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-wa_run_ops(3)
+wa_run_ops(3, #ARGV)
 redis.call('LTRIM', KEYS[1], tonumber(ARGV[2]), -1)
 return 1
 )lua");
@@ -174,7 +203,7 @@ const Script& switch_script() {
 if redis.call('GET', KEYS[4]) ~= ARGV[1] then return 0 end
 if redis.call('LLEN', KEYS[1]) ~= tonumber(ARGV[2]) then return -1 end
 if redis.call('GET', KEYS[2]) ~= ARGV[3] then return -2 end
-wa_run_ops(6)
+wa_run_ops(6, #ARGV)
 redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[2], ARGV[4], 'KEEPTTL')
 redis.call('RPUSH', KEYS[3], ARGV[5])

@@ -20,13 +20,15 @@ struct Script {
 //   "0"; recovered: expired leases put back at the head)
 const Script& take_script();
 
-// Writes the outputs of a decided job and acknowledges it, all or nothing.
-//   KEYS: reserved deliveries marker
-//   ARGV: payload marker_ttl contacts_key expected_len, then ops: argc cmd args...
-//   An op is a Redis command, or WA_COPY src dst first count (a contiguous block of a list),
-//   or WA_DEAL src count dst1..dstk (round robin over the first count items of a list).
-//   returns 1 done; 2 already decided (acknowledged without outputs); 0 the job is no longer
-//   reserved (lease lost: nothing written); -1 contacts_key no longer has expected_len items.
+// Writes the outputs of a batch of decided jobs and acknowledges each, job by job all or nothing.
+//   KEYS: reserved deliveries
+//   ARGV: marker_ttl, then per job: payload marker contacts_key expected_len nwords ops...
+//   where ops (nwords ARGV entries) are: argc cmd args..., each a Redis command, or WA_COPY src
+//   dst first count (a contiguous block of a list), or WA_DEAL src count dst1..dstk (round robin
+//   over the first count items of a list).
+//   returns one entry per job: 1 done; 2 already decided (acknowledged without outputs); 0 no
+//   longer reserved (nothing written); -1 contacts_key no longer has expected_len items; or an
+//   error (a command of the job failed: the job stays reserved and its lease brings it back).
 const Script& finish_script();
 
 // Puts jobs still reserved back at the head of the queue, in their order.

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config clang-format
+  build-essential cmake pkg-config clang-format file dpkg-dev
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev
   libhiredis-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
