@@ -54,15 +54,22 @@ RedisClient::RedisClient(const config::Redis& cfg, std::chrono::milliseconds tim
     c_ = nullptr;
     throw RedisError("cannot connect to Redis at " + address_ + ": " + err);
   }
-  if (redisSetTimeout(c_, tv) != REDIS_OK) fail("cannot set the socket timeout");
-  if (!cfg.password.empty()) {
-    const RReply r = [&] {
-      append({"AUTH", cfg.password});
-      return read_reply();
-    }();
-    if (r.error()) fail("AUTH failed (redis.password): " + r.str);
+  // A constructor that throws runs no destructor: free the context on the way out.
+  try {
+    if (redisSetTimeout(c_, tv) != REDIS_OK) fail("cannot set the socket timeout");
+    if (!cfg.password.empty()) {
+      const RReply r = [&] {
+        append({"AUTH", cfg.password});
+        return read_reply();
+      }();
+      if (r.error()) fail("AUTH failed (redis.password): " + r.str);
+    }
+    if (cfg.db != 0) cmd({"SELECT", std::to_string(cfg.db)});
+  } catch (...) {
+    redisFree(c_);
+    c_ = nullptr;
+    throw;
   }
-  if (cfg.db != 0) cmd({"SELECT", std::to_string(cfg.db)});
 }
 
 RedisClient::~RedisClient() {
