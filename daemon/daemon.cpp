@@ -112,7 +112,10 @@ void Daemon::start() {
       if (--loops_running_ == 0) finish_loop();
     });
   };
-  spawn(fetch_loop());
+  // Two consumers: while one batch's outputs are being written, the next batch is taken and
+  // decided, so Redis and the daemon work at the same time instead of in turn.
+  for (int i = 0; i < kConsumers; ++i)
+    spawn(fetch_loop());
   spawn(lease_loop());
   spawn(events_loop());
   spawn(health_loop());

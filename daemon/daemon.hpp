@@ -16,6 +16,7 @@
 
 #include "config/config.hpp"
 #include "core/job.hpp"
+#include "core/select.hpp"
 #include "daemon/metrics.hpp"
 #include "queue/job_queue.hpp"
 #include "queue/keys.hpp"
@@ -56,6 +57,13 @@ class Daemon {
   asio::awaitable<void> check_server();  // samples the queue depths for the metrics
   // Decides and finishes a batch; returns payloads to process again (contacts list changed).
   asio::awaitable<std::vector<queue::TakenJob>> process(std::vector<queue::TakenJob> batch);
+  // Makes snapshots_ hold the given workspaces, read from Redis at most every kSnapshotSeconds.
+  asio::awaitable<void> refresh_snapshots(const std::vector<std::string>& ids, double now);
+  // Decides a job on the snapshot of its workspace (pointers in the result point into it).
+  core::Decision decide_with_snapshot(const core::Job& job, std::uint64_t contacts) const;
+  static constexpr double kSnapshotSeconds = 1.0;
+  static constexpr int kConsumers = 2;
+  static constexpr std::size_t kSnapshotLimit = 100000;
   asio::awaitable<void> health_cycle();
   asio::awaitable<void> switch_campaigns(double now);
   asio::awaitable<void> sleep(asio::steady_timer& t, double seconds);
@@ -74,9 +82,12 @@ class Daemon {
   queue::Store store_;
   asio::steady_timer idle_timer_, lease_timer_, events_timer_, health_timer_, watchdog_timer_,
       depth_timer_;
-  std::set<std::string> in_hand_;            // payloads reserved by this process
-  std::map<std::string, double> warned_at_;  // message → when it was last logged
-  std::string token_;                        // this process's lock token
+  std::set<std::string> in_hand_;  // payloads reserved by this process
+  std::map<std::string, double> warned_at_;
+  std::map<std::string, queue::WorkspaceData> snapshots_;  // workspace id → last read
+  std::map<std::string, double>
+      snapshot_at_;    // workspace id → when  // message → when it was last logged
+  std::string token_;  // this process's lock token
   std::mt19937_64 rng_;
   Metrics metrics_;
   bool stopping_ = false;

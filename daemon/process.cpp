@@ -32,6 +32,40 @@ struct Daemon::Item {
   double retry_in = -1;  // seconds, when put back for a retry
 };
 
+asio::awaitable<void> Daemon::refresh_snapshots(const std::vector<std::string>& ids, double now) {
+  // Session state changes at human speed (a phone connects, a health cycle runs) while jobs can
+  // arrive by the ten thousand per second: a workspace read within the last kSnapshotSeconds is
+  // reused rather than read again for every batch.
+  std::vector<std::string> stale;
+  for (const auto& id : ids) {
+    const auto it = snapshot_at_.find(id);
+    if (it == snapshot_at_.end() || now - it->second >= kSnapshotSeconds || now < it->second) {
+      stale.push_back(id);
+    }
+  }
+  if (!stale.empty()) {
+    auto fresh = co_await store_.load_workspaces(stale, now, cfg_);
+    if (snapshots_.size() > kSnapshotLimit) {  // bounded, whatever the number of workspaces
+      snapshots_.clear();
+      snapshot_at_.clear();
+    }
+    for (auto& [id, data] : fresh) {
+      for (const auto& p : data.problems)
+        warn_once("workspace " + id + ": " + p, now);
+      snapshots_[id] = std::move(data);
+      snapshot_at_[id] = now;
+    }
+  }
+}
+
+core::Decision Daemon::decide_with_snapshot(const core::Job& job, std::uint64_t contacts) const {
+  static const queue::WorkspaceData kEmpty;
+  const auto it = snapshots_.find(job.workspace_id.text);
+  const queue::WorkspaceData& wd = it == snapshots_.end() ? kEmpty : it->second;
+  const core::WorkspaceView view{wd.sessions, wd.meta, wd.webjs_7d, wd.meta_7d};
+  return core::decide(core::spec_of(job), contacts, view, cfg_);
+}
+
 asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue::TakenJob> batch) {
   const auto started = std::chrono::steady_clock::now();
   const double now = wall_now();
@@ -71,10 +105,22 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
       with_key[i]->contacts = static_cast<std::uint64_t>(std::max(0LL, queue::int_or(replies[i])));
     }
   }
-  const auto loaded = co_await store_.load_workspaces(workspaces, now, cfg_);
-  for (const auto& [ws, data] : loaded) {
-    for (const auto& p : data.problems)
-      warn_once("workspace " + ws + ": " + p, now);
+  co_await refresh_snapshots(workspaces, now);
+  // A reused snapshot may serve a job but never delay one: a job it cannot serve is decided again
+  // on a fresh read (a phone connected a moment ago must not cost a campaign a retry delay).
+  std::vector<std::string> recheck;
+  for (const auto& it : items) {
+    if (!it.parsed.job || it.taken.poison) continue;
+    const std::string& ws = it.parsed.job->workspace_id.text;
+    if (snapshot_at_[ws] >= now) continue;  // read for this batch
+    if (decide_with_snapshot(*it.parsed.job, it.contacts).type == core::DecisionType::queue) {
+      recheck.push_back(ws);
+    }
+  }
+  if (!recheck.empty()) {
+    for (const auto& ws : recheck)
+      snapshot_at_.erase(ws);
+    co_await refresh_snapshots(recheck, now);
   }
 
   std::vector<std::string> finish;  // the arguments of one FINISH call for the whole batch
@@ -104,11 +150,7 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
     } else {
       const core::Job& job = *pj.job;
       marker_attempt = std::to_string(job.attempts);
-      const auto wsit = loaded.find(job.workspace_id.text);
-      const queue::WorkspaceData empty;
-      const queue::WorkspaceData& wd = wsit == loaded.end() ? empty : wsit->second;
-      const core::WorkspaceView view{wd.sessions, wd.meta, wd.webjs_7d, wd.meta_7d};
-      const core::Decision d = core::decide(core::spec_of(job), it.contacts, view, cfg_);
+      const core::Decision d = decide_with_snapshot(job, it.contacts);
       it.type = core::to_string(d.type);
       it.reason = core::to_string(d.reason);
       if (d.type != core::DecisionType::queue) {

@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# End-to-end drain benchmark (issue 5): how fast wa-routerd empties a preloaded queue, and who
+# pays for it, the daemon or Redis.
+#
+#   bench/drain.sh [-n JOBS] [-b BATCH_SIZE] [-s SEED] [-r RUNS] [--no-build] [--keep]
+#
+#   -n JOBS        campaign jobs to preload (default 50000, or $WA_DRAIN_JOBS); 20 contacts each
+#   -b BATCH_SIZE  queue.batch_size of the daemon (default 256, or $WA_DRAIN_BATCH)
+#   -s SEED        seed of the generated data set (default 20261125, or $WA_DRAIN_SEED)
+#   -r RUNS        repeat the whole run (fresh Redis, same data) RUNS times, then print medians
+#   --no-build     use the binaries already in build-bench/ (e.g. while someone else rebuilds)
+#   --keep         keep the temporary directory (config, logs, Redis socket is gone) and print it
+#
+# What it does: builds wa-routerd and wa-router (Release, build-bench/), starts a private
+# redis-server on a unix socket, seeds 100 workspaces with 3-10 webjs sessions of mixed health
+# and JOBS Laravel-style campaign jobs (bench/drain_seed.awk -> RESP -> redis-cli --pipe),
+# starts wa-routerd and measures the wall time until the queue and the reserved set are empty
+# and wa:results holds one record per job; the daemon's CPU (/proc/<pid>/stat) and Redis's CPU
+# (INFO cpu) and commands (INFO commandstats) over the same interval; then the raw ceiling of
+# this Redis (redis-benchmark, pipelined LPUSH/RPOP). It checks the outcome (one result per
+# job, every job_id once, nothing left in the queue, no dead entries, every queued decision in
+# the delayed set) and exits non-zero when something is off. Everything it starts is stopped.
+set -euo pipefail
+export LC_ALL=C
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$(pwd)
+
+jobs=${WA_DRAIN_JOBS:-50000}
+batch=${WA_DRAIN_BATCH:-256}
+seed=${WA_DRAIN_SEED:-20261125}
+build=1 keep=0 runs=1
+usage() { sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    -n) jobs=${2:?}; shift 2 ;;
+    -b) batch=${2:?}; shift 2 ;;
+    -s) seed=${2:?}; shift 2 ;;
+    -r) runs=${2:?}; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --keep) keep=1; shift ;;
+    -h|--help) usage ;;
+    *) echo "drain.sh: unknown argument $1" >&2; usage ;;
+  esac
+done
+[[ $jobs =~ ^[1-9][0-9]*$ && $batch =~ ^[1-9][0-9]*$ && $seed =~ ^[0-9]+$ && $runs =~ ^[1-9][0-9]*$ ]] ||
+  { echo "drain.sh: -n, -b, -s and -r take positive integers" >&2; exit 2; }
+
+log() { printf '%s\n' "$*" >&2; }
+
+# ---- build -----------------------------------------------------------------------------------
+if [[ $build == 1 ]]; then
+  bash scripts/deps.sh
+  log "== building Release binaries in build-bench/"
+  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DWA_BUILD_TESTS=OFF -DWA_BUILD_BENCH=ON \
+    >/dev/null
+  cmake --build build-bench --target wa-routerd wa-router -j"$(nproc)" >/dev/null
+fi
+daemon_bin=$root/build-bench/daemon/wa-routerd
+
+# ---- -r RUNS: run this script RUNS times and print the medians of its RESULT lines --------------
+if [[ $runs -gt 1 ]]; then
+  all=$(mktemp /tmp/wa-drain-runs.XXXXXX)
+  trap 'rm -f "$all"' EXIT
+  for i in $(seq "$runs"); do
+    log "== run $i of $runs"
+    out=$(bash "$0" -n "$jobs" -b "$batch" -s "$seed" --no-build) || { printf '%s\n' "$out"; exit 1; }
+    printf '%s\n' "$out" | grep -v '^RESULT '
+    printf '%s\n' "$out" | grep '^RESULT ' >>"$all"
+  done
+  # Median of each field over the runs (the middle one; the mean of the two middle ones).
+  awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1], NR] = kv[2]; if (NR == 1) k[++nk] = kv[1] } }
+    END {
+      printf "\nmedian of %d runs:", NR
+      for (j = 1; j <= nk; j++) {
+        n = 0; for (r = 1; r <= NR; r++) a[++n] = v[k[j], r] + 0
+        for (x = 2; x <= n; x++) { t = a[x]; for (y = x - 1; y >= 1 && a[y] > t; y--) a[y + 1] = a[y]; a[y + 1] = t }
+        m = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        printf "%s %s=%s", (j % 6 == 1 ? "\n " : ""), k[j], (m >= 1000 ? sprintf("%.0f", m) : sprintf("%.4g", m))
+      }
+      printf "\n"
+    }' "$all"
+  exit 0
+fi
+[[ -x $daemon_bin ]] || { log "drain.sh: $daemon_bin is missing (run without --no-build)"; exit 1; }
+
+# ---- private Redis ---------------------------------------------------------------------------
+work=$(mktemp -d /tmp/wa-drain.XXXXXX)
+sock=$work/redis.sock
+redis_pid="" daemon_pid="" poll_pid=""
+cleanup() {
+  local rc=$?
+  set +e
+  [[ -n $poll_pid ]] && kill "$poll_pid" 2>/dev/null && wait "$poll_pid" 2>/dev/null
+  [[ -n $daemon_pid ]] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+  [[ -n $redis_pid ]] && kill -TERM "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+  if [[ $keep == 1 ]]; then log "== kept $work"; else rm -rf "$work"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save "" --appendonly no \
+  --dir "$work" --maxmemory-policy noeviction --logfile "$work/redis.log" &
+redis_pid=$!
+R() { redis-cli -s "$sock" "$@"; }
+for _ in $(seq 200); do R PING >/dev/null 2>&1 && break; sleep 0.02; done
+R PING >/dev/null || { log "drain.sh: redis-server did not start"; cat "$work/redis.log" >&2; exit 1; }
+R FLUSHALL >/dev/null
+
+# ---- seed ------------------------------------------------------------------------------------
+log "== seeding $jobs jobs (seed $seed)"
+t0=$EPOCHREALTIME
+pipe_out=$(awk -v jobs="$jobs" -v seed="$seed" -v now="$(date +%s)" -v stats="$work/seed.txt" \
+  -f bench/drain_seed.awk </dev/null | R --pipe)
+t1=$EPOCHREALTIME
+grep -q 'errors: 0,' <<<"$pipe_out" || { log "drain.sh: seeding failed: $pipe_out"; exit 1; }
+seed_stat() { awk -v k="$1" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "$work/seed.txt"; }
+pending=$(seed_stat pending)
+[[ $(R LLEN queues:wa-campaigns) == "$jobs" && $(R LLEN queues:wa-campaigns:notify) == "$jobs" ]] ||
+  { log "drain.sh: the queue does not hold $jobs jobs after seeding"; exit 1; }
+log "   $(seed_stat sessions) sessions in 100 workspaces ($(seed_stat meta_configured) with Meta)," \
+  "$(seed_stat campaigns) campaigns, $pending jobs with a PENDING template;" \
+  "$(R INFO memory | awk -F: '/^used_memory_human/ { sub(/\r/, "", $2); print $2 }') in Redis;" \
+  "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s"
+
+# ---- daemon ----------------------------------------------------------------------------------
+cat >"$work/wa-routerd.yaml" <<YAML
+redis: {unix_socket: "$sock"}
+queue: {batch_size: $batch}
+metrics: {listen: ""}
+logging: {level: warn}
+YAML
+"$daemon_bin" --config "$work/wa-routerd.yaml" --check-config >/dev/null
+
+# INFO cpu + commandstats as "name value" lines: cpu <seconds>, and <command> <calls> <usec>.
+snapshot() {
+  R INFO cpu commandstats | tr -d '\r' | awk -F'[:,=]' '
+    /^used_cpu_user:|^used_cpu_sys:/ { cpu += $2 }
+    /^cmdstat_/ { sub(/^cmdstat_/, "", $1); print $1, $3, $5 }
+    END { printf "@cpu %.6f 0\n", cpu }'
+}
+clk_tck=$(getconf CLK_TCK)
+proc_cpu() {  # utime + stime of a process, in seconds
+  local stat rest
+  stat=$(<"/proc/$1/stat")
+  rest=${stat##*) }   # fields from 3 on (the name may hold spaces)
+  read -r -a f <<<"$rest"
+  awk -v u="${f[11]}" -v s="${f[12]}" -v t="$clk_tck" 'BEGIN { printf "%.2f", (u + s) / t }'
+}
+
+# The poller: one redis-cli kept open, three commands per poll (every 20 ms).
+coproc POLL { exec redis-cli -s "$sock"; }
+# shellcheck disable=SC2153  # POLL_PID is set by coproc
+poll_pid=$POLL_PID
+exec {tick}<> <(:)   # read -t on a pipe nobody writes to: a sleep without a fork
+polls=0
+poll() {
+  printf 'LLEN queues:wa-campaigns\nZCARD queues:wa-campaigns:reserved\nLLEN wa:results\n' >&"${POLL[1]}"
+  read -r q <&"${POLL[0]}"; read -r z <&"${POLL[0]}"; read -r n <&"${POLL[0]}"
+  polls=$((polls + 1))
+}
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+snapshot >"$work/before.txt"
+start=$EPOCHREALTIME
+"$daemon_bin" --config "$work/wa-routerd.yaml" 2>"$work/daemon.log" &
+daemon_pid=$!
+limit=$(awk -v n="$jobs" 'BEGIN { printf "%d", 60 + n / 500 }')   # generous: 10 min at 50k jobs is a hang
+start_us=${start/./} first='' last_n=-1 last_change_us=$start_us
+while :; do
+  read -r -t 0.02 -u "$tick" _ || true
+  poll
+  now_us=${EPOCHREALTIME/./}
+  if [[ $q == 0 && $z == 0 && $n -ge $jobs ]]; then break; fi
+  if ! kill -0 "$daemon_pid" 2>/dev/null; then
+    log "drain.sh: wa-routerd exited early (queue $q, reserved $z, results $n)"; tail -n 20 "$work/daemon.log" >&2; exit 1
+  fi
+  if [[ $n != "$last_n" ]]; then last_n=$n last_change_us=$now_us; fi
+  if [[ -z $first && $n -gt 0 ]]; then first=$EPOCHREALTIME; fi
+  if ((now_us - last_change_us > 30000000 || now_us - start_us > limit * 1000000)); then
+    log "drain.sh: no progress (queue $q, reserved $z, results $n of $jobs)"; tail -n 20 "$work/daemon.log" >&2; exit 1
+  fi
+done
+end=$EPOCHREALTIME
+snapshot >"$work/after.txt"
+daemon_cpu=$(proc_cpu "$daemon_pid")
+kill -TERM "$daemon_pid"
+daemon_rc=0; wait "$daemon_pid" || daemon_rc=$?
+daemon_pid=""
+printf 'QUIT\n' 1>&"${POLL[1]}" 2>/dev/null || true
+wait "$poll_pid" 2>/dev/null || true
+poll_pid=""
+
+# ---- correctness -----------------------------------------------------------------------------
+# One pass over wa:results inside Redis: records, distinct job_ids, types, dead events.
+read -r res_total res_distinct res_served res_queue res_tna res_dead < <(R EVAL "
+  local seen, distinct, served, queued, tna, dead = {}, 0, 0, 0, 0, 0
+  local len = redis.call('LLEN', KEYS[1])
+  for s = 0, len - 1, 1000 do
+    for _, r in ipairs(redis.call('LRANGE', KEYS[1], s, s + 999)) do
+      local id = string.match(r, '\"job_id\":\"([^\"]*)\"')
+      if id and not seen[id] then seen[id] = true; distinct = distinct + 1 end
+      if string.find(r, '\"event\":\"dead\"', 1, true) then dead = dead + 1
+      elseif string.find(r, '\"type\":\"queue\"', 1, true) then
+        queued = queued + 1
+        if string.find(r, '\"reason\":\"template_not_approved\"', 1, true) then tna = tna + 1 end
+      elseif string.find(r, '\"type\":\"', 1, true) then served = served + 1 end
+    end
+  end
+  return {len, distinct, served, queued, tna, dead}" 1 wa:results | paste -sd " ")
+left_q=$(R LLEN queues:wa-campaigns) left_r=$(R ZCARD queues:wa-campaigns:reserved)
+delayed=$(R ZCARD queues:wa-campaigns:delayed) dead=$(R LLEN queues:wa-campaigns:dead)
+problems=()
+[[ $res_total == "$jobs" ]] || problems+=("wa:results holds $res_total records, expected $jobs")
+[[ $res_distinct == "$jobs" ]] || problems+=("wa:results names $res_distinct distinct job_ids, expected $jobs")
+[[ $left_q == 0 && $left_r == 0 ]] || problems+=("queue $left_q / reserved $left_r not empty")
+[[ $dead == 0 && $res_dead == 0 ]] || problems+=("$dead dead entries, $res_dead dead events, expected none")
+[[ $delayed == "$res_queue" ]] || problems+=("$delayed delayed jobs but $res_queue queue decisions")
+[[ $res_tna == "$pending" ]] || problems+=("$res_tna template_not_approved decisions, expected $pending (PENDING jobs)")
+[[ $daemon_rc == 0 ]] || problems+=("wa-routerd exited $daemon_rc after SIGTERM")
+errors=$(grep -Ec '^[0-9T:.-]+Z (error|critical) ' "$work/daemon.log" || true)
+[[ $errors == 0 ]] || problems+=("$errors error lines in the daemon's log, e.g. $(grep -Em1 '^[0-9T:.-]+Z (error|critical) ' "$work/daemon.log")")
+
+# ---- the raw ceiling of this Redis -----------------------------------------------------------
+R DEL mylist >/dev/null
+bench_out=$(redis-benchmark -s "$sock" -n 200000 -P 64 -q -t lpush,rpop 2>&1 | tr '\r' '\n')
+rate() { awk -v c="$1" '$1 == c":" && /requests per second/ { v = $2 } END { print v + 0 }' <<<"$bench_out"; }
+lpush_rps=$(rate LPUSH) rpop_rps=$(rate RPOP)
+
+# ---- report ----------------------------------------------------------------------------------
+rev() {  # the commit the sources are at, +local changes when core/queue/daemon/config differ
+  local r; r=$(git rev-parse --short HEAD 2>/dev/null) || { echo "an unversioned tree"; return; }
+  git diff --quiet HEAD -- core queue daemon config 2>/dev/null && echo "$r" || echo "$r+local changes"
+}
+machine="$(nproc) CPUs, load average before $load_before; wa-routerd of $(rev), built $(date -r "$daemon_bin" '+%F %T')"
+awk -v result="$work/result.txt" -v machine="$machine" -v jobs="$jobs" -v batch="$batch" -v start="$start" -v first="${first:-$end}" -v end="$end" -v dcpu="$daemon_cpu" \
+    -v polls="$polls" -v lpush="$lpush_rps" -v rpop="$rpop_rps" \
+    -v served="$res_served" -v queued="$res_queue" -v delayed="$delayed" '
+  FNR == 1 { file++ }
+  file == 1 { c0[$1] = $2; u0[$1] = $3; next }
+  { c1[$1] = $2; u1[$1] = $3 }
+  END {
+    # The poller sent polls x (LLEN, ZCARD, LLEN), and snapshot() two INFOs: not the daemon.
+    c1["llen"] -= 2 * polls; c1["zcard"] -= polls; c1["info"] = c0["info"]; u1["info"] = u0["info"]
+    rcpu = c1["@cpu"] - c0["@cpu"]; wall = end - start; rate = jobs / wall
+    for (k in c1) if (k != "@cpu") {
+      d = c1[k] - c0[k]; if (d <= 0) continue
+      calls[k] = d; usec[k] = u1[k] - u0[k]; total += d; tusec += usec[k]
+    }
+    evals = calls["evalsha"] + calls["eval"]
+    printf "\nwa-routerd end-to-end drain: %d jobs x 20 contacts, batch_size %d\n", jobs, batch
+    printf "  machine            %s\n", machine
+    printf "  outcome            %d served, %d queued (%d in delayed)\n", served, queued, delayed
+    printf "  wall               %.2f s   (start of wa-routerd -> queue empty, %d results)\n", wall, jobs
+    printf "  decisions/s        %.0f   (first result after %.2f s: start-up and health cycle; %.0f/s from there)\n", \
+           rate, first - start, (end > first ? jobs / (end - first) : 0)
+    printf "  daemon CPU         %.2f s   (%.0f%% of one core)\n", dcpu, 100 * dcpu / wall
+    printf "  Redis CPU          %.2f s   (%.0f%% of one core)\n", rcpu, 100 * rcpu / wall
+    printf "  daemon/Redis CPU   %.2f\n", (rcpu > 0 ? dcpu / rcpu : 0)
+    printf "  Redis commands/job %.2f   (%d calls, Lua inner commands included; EVALSHA+EVAL %.2f/job = %d)\n", \
+           total / jobs, total, evals / jobs, evals
+    printf "  Redis CPU/job      %.1f us\n", 1e6 * rcpu / jobs
+    printf "  redis-benchmark    LPUSH %.0f/s, RPOP %.0f/s   (-P 64, same socket)\n", lpush, rpop
+    printf "  decisions/RPOP     %.4f   (decisions/s / RPOP/s)\n", (rpop > 0 ? rate / rpop : 0)
+    printf "  Redis-bound limit  %.0f decisions/s   (1 / Redis CPU per job: Redis 100%% busy)\n", (rcpu > 0 ? jobs / rcpu : 0)
+    printf "  bottleneck         %s\n", (dcpu >= rcpu ? "the daemon (more CPU seconds than Redis)" : "Redis (more CPU seconds than the daemon)")
+    printf "  top commands       calls/job  usec/job  (commandstats; usec of EVALSHA includes its inner commands)\n"
+    n = 0; for (k in calls) keys[++n] = k
+    for (i = 2; i <= n; i++) { x = keys[i]; for (j = i - 1; j >= 1 && usec[keys[j]] < usec[x]; j--) keys[j + 1] = keys[j]; keys[j + 1] = x }
+    for (i = 1; i <= n && i <= 12; i++)
+      printf "    %-16s %8.2f  %8.2f\n", keys[i], calls[keys[i]] / jobs, usec[keys[i]] / jobs
+    printf "RESULT jobs=%d wall_s=%.3f decisions_per_s=%.0f daemon_cpu_s=%.2f redis_cpu_s=%.2f daemon_redis_cpu=%.2f", \
+           jobs, wall, rate, dcpu, rcpu, (rcpu > 0 ? dcpu / rcpu : 0) > result
+    printf " redis_cmds_per_job=%.2f evals_per_job=%.3f redis_us_per_job=%.1f lpush_per_s=%.0f rpop_per_s=%.0f decisions_per_rpop=%.4f\n", \
+           total / jobs, evals / jobs, 1e6 * rcpu / jobs, lpush, rpop, (rpop > 0 ? rate / rpop : 0) > result
+  }' "$work/before.txt" "$work/after.txt"
+
+if [[ ${#problems[@]} -gt 0 ]]; then
+  printf '\nFAILED:\n' >&2; printf '  %s\n' "${problems[@]}" >&2
+  exit 1
+fi
+printf '  check              ok (results = jobs, job_ids distinct, queue/reserved empty, no dead, delayed = queued)\n'
+cat "$work/result.txt"
