@@ -296,8 +296,6 @@ asio::awaitable<void> Daemon::switch_campaigns(double now) {
                               std::to_string(t.slice.first), std::to_string(t.slice.count)});
         }
       }
-      for (const auto& t : to)
-        queue::add_op(ops, {"EXPIRE", keys_.dispatch(c.id, t.target), ttl});
       args.insert(args.end(), ops.begin(), ops.end());
       const std::vector<std::string> keys{src, keys_.decision(c.id), keys_.results(),
                                           keys_.campaign_lock(c.id)};

@@ -106,14 +106,17 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
     }
   }
   co_await refresh_snapshots(workspaces, now);
-  // A reused snapshot may serve a job but never delay one: a job it cannot serve is decided again
-  // on a fresh read (a phone connected a moment ago must not cost a campaign a retry delay).
+  // A reused snapshot may serve a job but never delay one: a job that would wait for lack of a
+  // provider is decided again on a fresh read (a phone connected a moment ago must not cost a
+  // campaign a retry delay). Waiting for a template's approval does not depend on the snapshot.
   std::vector<std::string> recheck;
   for (const auto& it : items) {
     if (!it.parsed.job || it.taken.poison) continue;
     const std::string& ws = it.parsed.job->workspace_id.text;
     if (snapshot_at_[ws] >= now) continue;  // read for this batch
-    if (decide_with_snapshot(*it.parsed.job, it.contacts).type == core::DecisionType::queue) {
+    const core::Decision d = decide_with_snapshot(*it.parsed.job, it.contacts);
+    if (d.reason == core::Reason::no_provider_available ||
+        d.reason == core::Reason::preferred_provider_unavailable) {
       recheck.push_back(ws);
     }
   }
@@ -168,7 +171,6 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
             queue::add_op(ops, {"WA_COPY", it.contacts_key, key, std::to_string(t.slice.first),
                                 std::to_string(t.slice.count)});
           }
-          queue::add_op(ops, {"EXPIRE", key, ttl});
         }
         if (!deal_targets.empty()) {
           std::vector<std::string> words{"WA_DEAL", it.contacts_key, std::to_string(it.contacts)};
