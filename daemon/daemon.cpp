@@ -162,8 +162,9 @@ void Daemon::reload() {
       next.queue.name = cfg_.queue.name;
     }
     cfg_ = std::move(next);
-    setup_logging(cfg_.logging);
+    // Said before the new logging settings apply, so that it shows at the old level.
     spdlog::info("reload: configuration re-read from {}", config_path_);
+    setup_logging(cfg_.logging);
   } catch (const std::exception& e) {
     spdlog::error("reload: keeping the old configuration: {}", e.what());
   }

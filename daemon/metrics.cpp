@@ -69,7 +69,12 @@ Metrics::Metrics()
       redis_timeouts_(counter_family(*registry_, "wa_redis_timeouts_total",
                                      "Redis commands that timed out, per connection.")),
       redis_failures_(counter_family(*registry_, "wa_redis_connect_failures_total",
-                                     "Failed Redis connection attempts, per connection.")) {}
+                                     "Failed Redis connection attempts, per connection.")) {
+  // Every cause exists from the start, so that rate() and alerts see 0 rather than no series.
+  for (const char* cause : {"bad_payload", "poison", "permanent", "max_attempts"}) {
+    dead_.Add({{"cause", cause}});
+  }
+}
 
 void Metrics::decided(const std::string& type, const std::string& reason) {
   decisions_.Add({{"type", type}, {"reason", reason}}).Increment();

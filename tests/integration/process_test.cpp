@@ -357,6 +357,7 @@ TEST(Logging, JsonFormatWritesOneObjectPerLine) {
   std::string line;
   int lines = 0;
   std::set<std::string> levels;
+  int job_lines = 0;
   while (std::getline(in, line)) {
     ++lines;
     const auto o = parse_object(line);
@@ -367,7 +368,14 @@ TEST(Logging, JsonFormatWritesOneObjectPerLine) {
     EXPECT_EQ(str_of(*o, "time").size(), 24u) << line;  // 2026-11-25T12:00:00.000Z
     EXPECT_EQ(str_of(*o, "time").back(), 'Z') << line;
     levels.insert(str_of(*o, "level"));
+    // A line about a job carries its ids as fields, for log search.
+    if (str_of(*o, "msg").starts_with("job h1:")) {
+      ++job_lines;
+      EXPECT_EQ(str_of(*o, "job_id"), "h1") << line;
+      EXPECT_EQ(str_of(*o, "campaign_id"), "1") << line;
+    }
   }
+  EXPECT_GE(job_lines, 1) << d.log();
   EXPECT_GE(lines, 4);
   EXPECT_TRUE(levels.count("info")) << d.log();
   EXPECT_TRUE(levels.count("debug")) << d.log();
@@ -378,6 +386,65 @@ TEST(Logging, JsonFormatWritesOneObjectPerLine) {
 
 namespace wa::test {
 namespace {
+
+TEST(Logging, LevelIsReloadedOnSighup) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  Daemon d(dir, redis.socket(), "logging: {level: debug}\n");
+  d.start();
+  push_raw(c, job4(1));
+  ASSERT_TRUE(wait_until([&] { return d.log().find("job h1: campaign 1:") != std::string::npos; }))
+      << d.log();
+  d.write_config(d.base_config() + "logging: {level: warn}\n");
+  d.signal(SIGHUP);
+  // Logged at the old level just before the new one applies.
+  ASSERT_TRUE(wait_until([&] {
+    return d.log().find("reload: configuration re-read") != std::string::npos;
+  })) << d.log();
+  push_raw(c, job4(2));
+  push_raw(c, "not json");
+  ASSERT_TRUE(wait_until([&] {
+    return d.log().find("moved to queues:wa-campaigns:dead") != std::string::npos;
+  })) << d.log();
+  ASSERT_TRUE(wait_until([&] { return results_len(c) == 2; })) << d.log();
+  EXPECT_EQ(d.log().find("job h2: campaign 2:"), std::string::npos) << d.log();
+  EXPECT_EQ(d.stop(), 0);
+}
+
+TEST(Metrics, ExposesDepthsBandsAndLatency) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  const int port = free_port();
+  Daemon d(dir, redis.socket(), "metrics: {listen: \"127.0.0.1:" + std::to_string(port) + "\"}\n");
+  d.start();
+  push_raw(c, job4(1));
+  ASSERT_TRUE(wait_until([&] { return results_len(c) == 1; })) << d.log();
+  std::string body;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto m = http_get(port, "/metrics");
+        body = m ? m->body : "";
+        // Depths are sampled every 5 s, the first time at start-up.
+        return body.find("wa_health_cycles_total 1") != std::string::npos &&
+               body.find("wa_queue_depth{key=\"queue\"} 0") != std::string::npos;
+      },
+      std::chrono::seconds(8)))
+      << body;
+  for (const char* want :
+       {"wa_sessions{band=\"healthy\"} 2", "wa_sessions{band=\"unhealthy\"} 0",
+        "wa_queue_depth{key=\"reserved\"} ", "wa_queue_depth{key=\"dead\"} 0",
+        "wa_decision_seconds_count 1", "wa_decision_seconds_bucket{le=\"+Inf\"} 1",
+        "wa_health_cycle_seconds_count 1", "wa_redis_up 1",
+        "wa_redis_reconnects_total{connection=\"main\"} 0",
+        "wa_jobs_dead_total{cause=\"poison\"} 0"}) {
+    EXPECT_NE(body.find(want), std::string::npos) << want << "\n" << body;
+  }
+  EXPECT_EQ(d.stop(), 0);
+}
 
 TEST(Startup, WarnsWhenRedisMayEvictKeys) {
   TempDir dir;
