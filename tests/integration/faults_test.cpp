@@ -29,15 +29,16 @@ bool wait_all_decided(Client& c, long long jobs, std::chrono::milliseconds timeo
 }
 
 TEST(Faults, DaemonKilledRepeatedlyMidFlowDecidesEveryJobOnce) {
+  constexpr int kManyJobs = 10000;
   TempDir dir;
   RedisServer redis(dir);
   Client c(redis.socket());
   seed_two_sessions(c);
-  push_jobs(c, 1, kJobs, kPer);
+  push_jobs(c, 1, kManyJobs, kPer);
   Daemon d(dir, redis.socket(), kYaml);
 
   int kills_with_jobs_in_hand = 0;
-  for (const long long target : {400LL, 900LL, 1400LL}) {
+  for (const long long target : {2000LL, 4500LL, 7000LL}) {
     d.start();
     ASSERT_TRUE(wait_until([&] { return results_len(c) >= target; }, 15s))
         << "stuck at " << results_len(c) << " decisions\n"
@@ -46,10 +47,10 @@ TEST(Faults, DaemonKilledRepeatedlyMidFlowDecidesEveryJobOnce) {
     if (c.integer({"ZCARD", kReserved}) > 0) ++kills_with_jobs_in_hand;
   }
   d.start();
-  ASSERT_TRUE(wait_all_decided(c, kJobs)) << results_len(c) << " decisions\n" << d.log();
+  ASSERT_TRUE(wait_all_decided(c, kManyJobs, 60s)) << results_len(c) << " decisions\n" << d.log();
   EXPECT_TRUE(d.running());
   EXPECT_EQ(d.stop(), 0) << d.log();
-  EXPECT_TRUE(audit_jobs(c, 1, kJobs, kPer));
+  EXPECT_TRUE(audit_jobs(c, 1, kManyJobs, kPer));
   // At least one kill hit jobs in hand (their leases expired and they were decided later).
   EXPECT_GE(kills_with_jobs_in_hand, 1);
 }
@@ -222,7 +223,7 @@ TEST(Faults, FinishTimedOutIsTriedAgainAfterReconnect) {
   EXPECT_TRUE(audit_jobs(c, 1, kJobs, kPer));
 }
 
-TEST(Faults, TwoDaemonsShareOneQueueAndSurviveTheLossOfOne) {
+TEST(Faults, ThreeDaemonsShareOneQueueAndSurviveTheLossOfOne) {
   TempDir dir;
   RedisServer redis(dir);
   Client c(redis.socket());
@@ -234,21 +235,124 @@ TEST(Faults, TwoDaemonsShareOneQueueAndSurviveTheLossOfOne) {
       "logging: {level: debug}\n";
   Daemon a(dir, redis.socket(), yaml, "a");
   Daemon b(dir, redis.socket(), yaml, "b");
+  Daemon e(dir, redis.socket(), yaml, "e");
   a.start();
   b.start();
-  ASSERT_TRUE(wait_all_decided(c, kJobs)) << a.log() << b.log();
+  e.start();
+  ASSERT_TRUE(wait_all_decided(c, kJobs)) << a.log() << b.log() << e.log();
   ASSERT_TRUE(audit_jobs(c, 1, kJobs, kPer));
-  // Both took part (each logs its decisions at debug level).
+  // All took part (each logs its decisions at debug level).
   EXPECT_GT(count_of(a.log(), ": campaign "), 0);
   EXPECT_GT(count_of(b.log(), ": campaign "), 0);
+  EXPECT_GT(count_of(e.log(), ": campaign "), 0);
 
-  // A second wave; one daemon is killed mid-flow and the other finishes its jobs.
+  // A second wave; one daemon is killed mid-flow and the others finish its jobs.
   push_jobs(c, kJobs + 1, kJobs, kPer);
   ASSERT_TRUE(wait_until([&] { return results_len(c) >= kJobs + 600; }, 15s)) << a.log();
   b.kill();
   ASSERT_TRUE(wait_all_decided(c, 2 * kJobs)) << results_len(c) << "\n" << a.log();
   EXPECT_EQ(a.stop(), 0) << a.log();
+  EXPECT_EQ(e.stop(), 0) << e.log();
   EXPECT_TRUE(audit_jobs(c, 1, 2 * kJobs, kPer));
+}
+
+// 10,000 malformed payloads of every kind mixed with valid jobs: every valid job is decided
+// exactly once, every bad one lands in dead with an error, and the daemon never goes down.
+TEST(Faults, TenThousandMalformedPayloadsAmongValidJobs) {
+  constexpr int kBad = 10000, kGood = 1000;
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  // Every kind of bad payload, each made unique by `n` (byte-identical payloads are one job).
+  const auto bad_payload = [](int i) -> std::string {
+    const std::string n = std::to_string(i);
+    const std::string obj = "{\"n\": " + n + ", ";
+    switch (i % 10) {
+      case 0:
+        return "not json at all " + n;
+      case 1:
+        return obj + "\"campaign_id\": 1";  // truncated
+      case 2:
+        return "[1, 2, " + n + "]";  // not an object
+      case 3:
+        return obj + "\"campaign_id\": \"x\", \"workspace_id\": 1}";  // fields missing
+      case 4:
+        return obj +
+               "\"campaign_id\": 1.5, \"workspace_id\": 1, \"template_mode\": "
+               "\"direct\", \"contacts\": []}";
+      case 5:
+        return obj +
+               "\"campaign_id\": 99999999999999999999, \"workspace_id\": 1, "
+               "\"template_mode\": \"direct\", \"contacts\": []}";
+      case 6:
+        return std::string(100, '[') + n + std::string(100, ']');  // too deep
+      case 7:
+        return obj +
+               "\"campaign_id\": 1, \"workspace_id\": 1, \"template_mode\": "
+               "\"direct\", \"contacts\": [\"\xff\xfe\"]}";  // invalid UTF-8
+      case 8:
+        return obj +
+               "\"campaign_id\": 1, \"workspace_id\": 1, \"template_mode\": "
+               "\"template\", \"contacts\": [1]}";  // template missing
+      default:
+        return std::string(static_cast<std::size_t>(i % 97), ' ') + n + " ";  // a number
+    }
+  };
+  int good = 0;
+  std::vector<std::string> batch;
+  for (int i = 0; i < kBad; ++i) {
+    batch.push_back(bad_payload(i));
+    if (i % 10 == 9 && good < kGood) batch.push_back(job_payload(++good, kPer));
+    if (batch.size() >= 500) {
+      std::vector<std::string> cmd{"RPUSH", kQueue};
+      cmd.insert(cmd.end(), batch.begin(), batch.end());
+      c.cmd(cmd);
+      batch.clear();
+    }
+  }
+  if (!batch.empty()) {
+    std::vector<std::string> cmd{"RPUSH", kQueue};
+    cmd.insert(cmd.end(), batch.begin(), batch.end());
+    c.cmd(cmd);
+  }
+  ASSERT_EQ(good, kGood);
+  Daemon d(dir, redis.socket(),
+           "queue: {lease_seconds: 5, batch_size: 256}\nhealth: {check_interval: 120}\n"
+           "logging: {level: error}\n");
+  d.start();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return c.integer({"LLEN", kQueue}) == 0 && c.integer({"ZCARD", kReserved}) == 0;
+      },
+      60s))
+      << c.integer({"LLEN", kQueue}) << " left\n"
+      << d.log();
+  EXPECT_TRUE(d.running());
+  EXPECT_EQ(c.integer({"LLEN", kDead}), kBad);
+  int without_error = 0;
+  for (const auto& entry : c.list(kDead)) {
+    const auto o = parse_object(entry);
+    if (!o || str_of(*o, "error").empty()) ++without_error;
+  }
+  EXPECT_EQ(without_error, 0);
+  // Every kind was told apart: the errors name different fields.
+  const std::string dead = [&] {
+    std::string all;
+    for (const auto& e : c.list(kDead))
+      all += e;
+    return all;
+  }();
+  for (const char* field : {"not valid JSON", "expected a JSON object", "template_mode: required",
+                            "campaign_id: expected", "template: required", "payload_base64"}) {
+    EXPECT_NE(dead.find(field), std::string::npos) << field;
+  }
+  const ResultsView r = read_results(c);
+  for (int i = 1; i <= kGood; ++i) {
+    const auto it = r.decisions.find("j" + std::to_string(i));
+    ASSERT_TRUE(it != r.decisions.end() && it->second == 1) << "job j" << i;
+  }
+  EXPECT_EQ(d.stop(), 0) << d.log();
 }
 
 // sha1 of a payload as the take script computes it (the deliveries hash's field).
