@@ -7,6 +7,7 @@
 #include "config/config.hpp"
 
 #include <arpa/inet.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include <initializer_list>
 #include <limits>
 #include <memory>
+#include <sstream>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -515,13 +517,80 @@ void read_config(Section& top, Config& c) {
 
 }  // namespace
 
+namespace {
+
+// Every problem stays one printable line, whatever bytes a key or yaml-cpp's message holds.
+std::vector<std::string> printable(std::vector<std::string> problems) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (std::string& p : problems) {
+    if (std::none_of(p.begin(), p.end(), [](char c) { return c >= 0 && c < 0x20; })) continue;
+    std::string out;
+    for (const char c : p) {
+      if (c >= 0 && c < 0x20) {
+        out += "\\x";
+        out += kHex[(c >> 4) & 0xf];
+        out += kHex[c & 0xf];
+      } else {
+        out += c;
+      }
+    }
+    p = std::move(out);
+  }
+  return problems;
+}
+
+}  // namespace
+
 ConfigError::ConfigError(std::vector<std::string> problems)
+    : ConfigError(printable(std::move(problems)), 0) {}
+
+ConfigError::ConfigError(std::vector<std::string> problems, int)
     : std::runtime_error(join(problems)), problems_(std::move(problems)) {}
+
+namespace {
+
+// Counts the documents of a YAML stream, stopping at kMaxDocuments: yaml-cpp 0.7's LoadAll never
+// returns on some malformed input (a lone ",": its parser reports a new document forever).
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+constexpr int kMaxDocuments = 16;
+
+int count_documents(const std::string& yaml) {
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  int n = 0;
+  while (n <= kMaxDocuments && parser.HandleNextDocument(counter))
+    ++n;
+  return n;
+}
+
+}  // namespace
 
 Config load_from_string(const std::string& yaml, const std::string& origin) {
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(yaml);
+    const int n = count_documents(yaml);
+    if (n > 1) {
+      throw ConfigError(
+          {origin + ": expected one YAML document, got " +
+           (n > kMaxDocuments ? "more than " + std::to_string(kMaxDocuments) : std::to_string(n))});
+    }
+    if (n == 1) documents.push_back(YAML::Load(yaml));
   } catch (const YAML::Exception& e) {
     std::string where = origin;
     if (!e.mark.is_null()) {
@@ -533,11 +602,6 @@ Config load_from_string(const std::string& yaml, const std::string& origin) {
     }
     throw ConfigError({where + ": " + e.msg});
   }
-  if (documents.size() > 1) {
-    throw ConfigError(
-        {origin + ": expected one YAML document, got " + std::to_string(documents.size())});
-  }
-
   Config config;
   Problems problems;
   if (!documents.empty()) {

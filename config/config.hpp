@@ -134,6 +134,7 @@ class ConfigError : public std::runtime_error {
   const std::vector<std::string>& problems() const noexcept { return problems_; }
 
  private:
+  ConfigError(std::vector<std::string> printable_problems, int);
   std::vector<std::string> problems_;
 };
 

@@ -87,13 +87,17 @@ ParsedEvent parse_event(std::string_view text, Seconds now) {
   } else {
     problem(R"(status: expected "sent", "delivered", "read" or "failed")");
   }
+  // Bounds keep every sum and bucket index finite: a timing beyond a day, or a time outside
+  // 1970…5138, is not a real message outcome.
+  constexpr double kMaxTimingMs = 86400000.0;
+  constexpr double kMaxAt = 1e11;
   auto timing = [&](std::string_view key, std::optional<double>& out) {
     if (const auto* t = member(o, key)) {
       const auto n = number(*t);
-      if (n && *n >= 0) {
+      if (n && *n >= 0 && *n <= kMaxTimingMs) {
         out = *n;
       } else {
-        problem(std::string(key) + ": expected a number >= 0");
+        problem(std::string(key) + ": expected a number of milliseconds 0-86400000");
       }
     }
   };
@@ -101,10 +105,10 @@ ParsedEvent parse_event(std::string_view text, Seconds now) {
   timing("delivery_time_ms", e.delivery_time_ms);
   e.at = now;
   if (const auto* a = member(o, "at")) {
-    if (const auto n = number(*a)) {
+    if (const auto n = number(*a); n && *n >= 0 && *n < kMaxAt) {
       e.at = *n;
     } else {
-      problem("at: expected a number (Unix seconds)");
+      problem("at: expected a number of Unix seconds 0-1e11");
     }
   }
   if (!problems.empty()) {

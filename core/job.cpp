@@ -2,6 +2,7 @@
 
 #include <array>
 #include <boost/json.hpp>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -119,8 +120,8 @@ std::optional<Template> read_template(const json::value& v, Problems& p) {
   Template t;
   bool ok = true;
   if (const json::value* id = member(o, "id")) {
-    if (id->is_structured()) {
-      p.expected("template.id", "a scalar", *id);
+    if (id->is_structured() || (id->is_double() && !std::isfinite(id->get_double()))) {
+      p.expected("template.id", "a scalar (finite when a number)", *id);
       ok = false;
     } else {
       t.id_json = json::serialize(*id);

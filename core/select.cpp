@@ -82,6 +82,8 @@ std::optional<std::uint64_t> estimate_minutes(std::uint64_t contacts, double cap
   // integer), and a whole number a few ulps above itself stays that number: 1860 contacts at
   // 3600/h are 31 minutes, not ceil(31.000000000000004) = 32.
   const double minutes = static_cast<double>(contacts) * 60.0 / capacity_per_hour;
+  // A capacity so small that the estimate is beyond any integer: no estimate (not a wrapped one).
+  if (!std::isfinite(minutes) || minutes > 1e15) return std::nullopt;
   const double whole = std::round(minutes);
   if (std::abs(minutes - whole) <= 1e-9 * std::max(1.0, whole)) {
     return static_cast<std::uint64_t>(whole);
