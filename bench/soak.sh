@@ -20,7 +20,9 @@
 # empty) and removes the campaign from wa:campaigns:active (the campaign is done). Every 10 s:
 # the daemon's VmRSS, DBSIZE, used_memory, queue depths; every 60 s: the key families (SCAN).
 # After the load: the backlog drains, a last consumption, the final sample.
-# Goal: the daemon's RSS flat (end within 10 % of the 1-minute sample). wa:decided:<job>:<n>
+# Goal: the daemon's RSS flat (end within 10 % of the 1-minute sample); also reported: the peak,
+# the lowest value in the last third (transient swings come back down), the least-squares trend
+# from 1 min on, and the value after the drain. wa:decided:<job>:<n>
 # and wa:campaign:<id>:decision live results.ttl_seconds (7 days) by contract, so they grow with
 # every job: they are reported apart, with their bytes per job.
 # Checks (exit 1 when off): the daemon stays up and exits 0; one result per job pushed, none dead;
@@ -284,11 +286,16 @@ max_queue=$(awk '{ if ($5 > m) m = $5 } END { print m + 0 }' "$work/samples.txt"
 # Least-squares slope of the RSS over the samples under load from 1 min on, in KiB per minute.
 rss_slope=$(awk -v d="$duration" '$1 >= 60 && $1 <= d { n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2 }
   END { den = n * sxx - sx * sx; printf "%.0f", (n > 1 && den ? 60 * (n * sxy - sx * sy) / den : 0) }' "$work/samples.txt")
+# The lowest RSS in the last third of the load: back at the 1-minute level means the swings are
+# transient peaks (health cycles, bursts), not growth.
+rss_floor=$(awk -v d="$duration" '$1 >= d * 2 / 3 && $1 <= d { if (m == "" || $2 < m) m = $2 } END { print m + 0 }' "$work/samples.txt")
 rss_2min=$(awk -v d="$duration" '$1 == 120 && d >= 130 { print $2 }' "$work/samples.txt")
 rss_growth=$(calc "100 * ($rss2 - $rss1) / $rss1")
 rss_flat=$(awk -v g="$rss_growth" 'BEGIN { print (g <= 10 && g >= -10 ? "met" : "MISSED") }')
 printf '  daemon RSS         %.1f MiB at 1 min, %.1f MiB at %d s (%+.1f %%); %.1f MiB after the drain, peak %.1f MiB; trend %+d KiB/min   goal flat within 10 %%: %s\n' \
   "$(calc "$rss1 / 1024")" "$(calc "$rss2 / 1024")" "$duration" "$rss_growth" "$(calc "$rss3 / 1024")" "$(calc "$rss_peak / 1024")" "$rss_slope" "$rss_flat"
+printf '                     lowest in the last third of the load (from %d s): %.1f MiB (%+.1f %% vs 1 min)\n' \
+  "$((duration * 2 / 3))" "$(calc "$rss_floor / 1024")" "$(calc "100 * ($rss_floor - $rss1) / $rss1")"
 [[ -z $rss_2min ]] || printf '                     after the warm-up: %.1f MiB at 2 min -> %.1f MiB at %d s (%+.1f %%)\n' \
   "$(calc "$rss_2min / 1024")" "$(calc "$rss2 / 1024")" "$duration" "$(calc "100 * ($rss2 - $rss_2min) / $rss_2min")"
 printf '  Redis              keys %d -> %d, used_memory %.1f -> %.1f MiB (1 min -> end); queue depth at most %d at a sample\n' \
@@ -312,6 +319,6 @@ fi
 printf '  check              ok (one decision per job, none dead; daily counters = %d events; no errors; exit 0)\n' "$pushed_events"
 growing=$(join -a1 -a2 -e0 -o 0,1.2,2.2 <(sort -k1,1 "$work/families-60.txt") <(sort -k1,1 "$work/families-end.txt") |
   awk '$1 != "wa:decided:*" && $1 != "wa:campaign:*:decision" && $3 > $2 * 1.1 + 10 { printf "%s%s", (n++ ? "," : ""), $1 } END { if (!n) printf "none" }')
-printf 'RESULT seconds=%d jobs=%d events=%d jobs_per_s=%.0f events_per_s=%.0f rss_1min_kb=%d rss_end_kb=%d rss_drained_kb=%d rss_peak_kb=%d rss_growth_pct=%.1f rss_2min_kb=%d rss_trend_kb_per_min=%d rss_flat=%s keys_1min=%d keys_end=%d used_memory_1min=%d used_memory_end=%d daemon_cpu_s=%s redis_cpu_s=%s max_queue=%d growing=%s\n' \
+printf 'RESULT seconds=%d jobs=%d events=%d jobs_per_s=%.0f events_per_s=%.0f rss_1min_kb=%d rss_end_kb=%d rss_drained_kb=%d rss_peak_kb=%d rss_growth_pct=%.1f rss_2min_kb=%d rss_floor_last_third_kb=%d rss_trend_kb_per_min=%d rss_flat=%s keys_1min=%d keys_end=%d used_memory_1min=%d used_memory_end=%d daemon_cpu_s=%s redis_cpu_s=%s max_queue=%d growing=%s\n' \
   "$duration" "$pushed_jobs" "$pushed_events" "$(calc "$pushed_jobs / $load_s")" "$(calc "$pushed_events / $load_s")" \
-  "$rss1" "$rss2" "$rss3" "$rss_peak" "$rss_growth" "${rss_2min:-0}" "$rss_slope" "$rss_flat" "$keys1" "$keys3" "$mem1" "$mem3" "$dcpu" "$rcpu" "$max_queue" "$growing"
+  "$rss1" "$rss2" "$rss3" "$rss_peak" "$rss_growth" "${rss_2min:-0}" "$rss_floor" "$rss_slope" "$rss_flat" "$keys1" "$keys3" "$mem1" "$mem3" "$dcpu" "$rcpu" "$max_queue" "$growing"
