@@ -23,9 +23,7 @@ namespace fs = std::filesystem;
 const fs::path kRegressions = fs::path(WA_SOURCE_DIR) / "fuzz" / "regressions";
 
 // target/file of the inputs whose bug is still open (see the DISABLED_ tests below).
-const std::set<std::string> kUnfixed = {
-    "config/base_capacity_tiny.yaml",  // estimate_minutes float-to-uint64 overflow (select.cpp)
-};
+const std::set<std::string> kUnfixed = {};
 
 std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -107,7 +105,7 @@ TEST(FuzzRegression, ConfigProblemsAreOnePrintableLineEach) {
 // 1.7e304 minutes, which estimate_minutes converts to uint64 (undefined behaviour; UBSan:
 // select.cpp "outside the range of representable values"). The Meta estimate does the same
 // with a tiny throughput_mps from Redis.
-TEST(FuzzRegression, DISABLED_TinyCapacityGivesNoEstimate) {
+TEST(FuzzRegression, TinyCapacityGivesNoEstimate) {
   replay("config/base_capacity_tiny.yaml");
 }
 
