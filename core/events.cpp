@@ -87,9 +87,10 @@ ParsedEvent parse_event(std::string_view text, Seconds now) {
   } else {
     problem(R"(status: expected "sent", "delivered", "read" or "failed")");
   }
-  // Bounds keep every sum and bucket index finite: a timing beyond a day, or a time outside
-  // 1970…5138, is not a real message outcome.
-  constexpr double kMaxTimingMs = 86400000.0;
+  // Bounds keep every sum and bucket index finite: a timing beyond a year (a message delivered
+  // to a phone that was off for months still fits), or a time outside 1970…5138, is not a real
+  // message outcome.
+  constexpr double kMaxTimingMs = 31536000000.0;
   constexpr double kMaxAt = 1e11;
   auto timing = [&](std::string_view key, std::optional<double>& out) {
     if (const auto* t = member(o, key)) {
@@ -97,7 +98,7 @@ ParsedEvent parse_event(std::string_view text, Seconds now) {
       if (n && *n >= 0 && *n <= kMaxTimingMs) {
         out = *n;
       } else {
-        problem(std::string(key) + ": expected a number of milliseconds 0-86400000");
+        problem(std::string(key) + ": expected a number of milliseconds 0-31536000000");
       }
     }
   };
