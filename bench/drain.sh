@@ -135,8 +135,10 @@ YAML
 
 # INFO cpu + commandstats as "name value" lines: cpu <seconds>, and <command> <calls> <usec>.
 snapshot() {
-  R INFO cpu commandstats | tr -d '\r' | awk -F'[:,=]' '
+  R INFO all | tr -d '\r' | awk -F'[:,=]' '
     /^used_cpu_user:|^used_cpu_sys:/ { cpu += $2 }
+    /^total_net_input_bytes:/ { printf "@in %s 0\n", $2 }
+    /^total_net_output_bytes:/ { printf "@out %s 0\n", $2 }
     /^cmdstat_/ { sub(/^cmdstat_/, "", $1); print $1, $3, $5 }
     END { printf "@cpu %.6f 0\n", cpu }'
 }
@@ -244,7 +246,8 @@ awk -v result="$work/result.txt" -v machine="$machine" -v jobs="$jobs" -v batch=
     # The poller sent polls x (LLEN, ZCARD, LLEN), and snapshot() two INFOs: not the daemon.
     c1["llen"] -= 2 * polls; c1["zcard"] -= polls; c1["info"] = c0["info"]; u1["info"] = u0["info"]
     rcpu = c1["@cpu"] - c0["@cpu"]; wall = end - start; rate = jobs / wall
-    for (k in c1) if (k != "@cpu") {
+    inb = c1["@in"] - c0["@in"]; outb = c1["@out"] - c0["@out"]
+    for (k in c1) if (k !~ /^@/) {
       d = c1[k] - c0[k]; if (d <= 0) continue
       calls[k] = d; usec[k] = u1[k] - u0[k]; total += d; tusec += usec[k]
     }
@@ -261,6 +264,7 @@ awk -v result="$work/result.txt" -v machine="$machine" -v jobs="$jobs" -v batch=
     printf "  Redis commands/job %.2f   (%d calls, Lua inner commands included; EVALSHA+EVAL %.2f/job = %d)\n", \
            total / jobs, total, evals / jobs, evals
     printf "  Redis CPU/job      %.1f us\n", 1e6 * rcpu / jobs
+    printf "  bytes/job          %.0f to Redis, %.0f from Redis   (INFO stats, all clients)\n", inb / jobs, outb / jobs
     printf "  redis-benchmark    LPUSH %.0f/s, RPOP %.0f/s   (-P 64, same socket)\n", lpush, rpop
     printf "  decisions/RPOP     %.4f   (decisions/s / RPOP/s)\n", (rpop > 0 ? rate / rpop : 0)
     printf "  Redis-bound limit  %.0f decisions/s   (1 / Redis CPU per job: Redis 100%% busy)\n", (rcpu > 0 ? jobs / rcpu : 0)

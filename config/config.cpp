@@ -155,6 +155,10 @@ constexpr Range between(double lo, double hi) {
 }
 
 constexpr Range kPositive = above(0);
+// Time spans: positive and at most ten years (a larger value would overflow due times in ms and
+// Redis expiry times, and can only be a typo).
+constexpr double kMaxSeconds = 315360000;
+constexpr Range kSpan = {0, true, kMaxSeconds, false};
 constexpr Range kNonNegative = at_least(0);
 constexpr Range kPercent = between(0, 100);
 
@@ -436,7 +440,7 @@ void read_redis(Section& s, Redis& r) {
 }
 
 void read_health(Section& s, Health& h) {
-  s.number("check_interval", h.check_interval, kPositive);
+  s.number("check_interval", h.check_interval, kSpan);
   const bool primary_ok = s.integer("min_score_primary", h.min_score_primary, 0, 100);
   const bool secondary_ok = s.integer("min_score_secondary", h.min_score_secondary, 0, 100);
   s.integer("max_sessions_per_workspace", h.max_sessions_per_workspace, 1, 1000);
@@ -472,14 +476,16 @@ void read_config(Section& top, Config& c) {
   top.section("redis", [&](Section& s) { read_redis(s, c.redis); });
   top.section("queue", [&](Section& s) {
     s.text("name", c.queue.name, kNonEmptyText);
-    s.integer("lease_seconds", c.queue.lease_seconds, 1);
+    s.integer("lease_seconds", c.queue.lease_seconds, 1, static_cast<std::int64_t>(kMaxSeconds));
     s.integer("batch_size", c.queue.batch_size, 1, 10000);
     s.integer("max_deliveries", c.queue.max_deliveries, 1);
   });
-  top.section("results", [&](Section& s) { s.integer("ttl_seconds", c.results.ttl_seconds, 1); });
+  top.section("results", [&](Section& s) {
+    s.integer("ttl_seconds", c.results.ttl_seconds, 1, static_cast<std::int64_t>(kMaxSeconds));
+  });
   top.section("retry", [&](Section& s) {
-    s.number("base_delay", c.retry.base_delay, kPositive);
-    s.number("max_delay", c.retry.max_delay, kPositive);
+    s.number("base_delay", c.retry.base_delay, kSpan);
+    s.number("max_delay", c.retry.max_delay, kSpan);
     s.number("jitter", c.retry.jitter, Range{0, false, 1, true});
     s.integer("max_attempts", c.retry.max_attempts, 1);
   });
@@ -499,7 +505,7 @@ void read_config(Section& top, Config& c) {
     s.boolean("enable_predictive_analytics", c.load_balancing.enable_predictive_analytics);
   });
   top.section("analytics", [&](Section& s) {
-    s.integer("retention_period_days", c.analytics.retention_period_days, 1);
+    s.integer("retention_period_days", c.analytics.retention_period_days, 1, 3650);
     s.boolean("real_time_monitoring", c.analytics.real_time_monitoring);
     s.section("alert_thresholds", [&](Section& t) {
       AlertThresholds& at = c.analytics.alert_thresholds;

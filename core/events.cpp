@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <cstddef>
 
 #include "core/records.hpp"
 
@@ -38,7 +39,8 @@ ParsedEvent parse_event(std::string_view text, Seconds now) {
   json::parse_options opt;
   opt.max_depth = 16;
   boost::system::error_code ec;
-  json::monotonic_resource mr;
+  alignas(std::max_align_t) unsigned char arena[4096];  // most payloads parse without malloc
+  json::monotonic_resource mr(arena, sizeof arena);
   const json::value v = json::parse(text, ec, &mr, opt);
   if (ec || !v.is_object()) {
     r.error = ec ? "event: not valid JSON (" + ec.message() + ")" : "event: expected a JSON object";

@@ -3,6 +3,7 @@
 #include <array>
 #include <boost/json.hpp>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -180,7 +181,8 @@ ParsedJob parse_job(std::string_view payload) {
   ParsedJob r;
   json::parse_options opt;
   opt.max_depth = kMaxJsonDepth;
-  json::monotonic_resource mr;
+  alignas(std::max_align_t) unsigned char arena[4096];  // most payloads parse without malloc
+  json::monotonic_resource mr(arena, sizeof arena);
   boost::system::error_code ec;
   const json::value v = json::parse(payload, ec, &mr, opt);
   if (ec) {

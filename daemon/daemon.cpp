@@ -69,14 +69,19 @@ Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path
       blocking_(redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis), "wait")),
       queue_(*conn_, keys_),
       store_(*conn_, keys_),
-      idle_timer_(io),
       lease_timer_(io),
       events_timer_(io),
       health_timer_(io),
       watchdog_timer_(io),
       depth_timer_(io),
       token_(make_token()),
-      rng_(std::random_device{}()) {}
+      rng_(std::random_device{}()) {
+  for (int i = 0; i < kConsumers; ++i) {
+    tx_.push_back(redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis),
+                                            "tx" + std::to_string(i + 1)));
+    consumer_timers_.push_back(std::make_unique<asio::steady_timer>(io));
+  }
+}
 
 Daemon::~Daemon() = default;
 
@@ -99,6 +104,8 @@ void Daemon::start() {
   });
   conn_->start();
   blocking_->start();
+  for (auto& c : tx_)
+    c->start();
   auto spawn = [this](asio::awaitable<void> loop) {
     ++loops_running_;
     asio::co_spawn(io_, std::move(loop), [this](std::exception_ptr e) {
@@ -115,7 +122,7 @@ void Daemon::start() {
   // Two consumers: while one batch's outputs are being written, the next batch is taken and
   // decided, so Redis and the daemon work at the same time instead of in turn.
   for (int i = 0; i < kConsumers; ++i)
-    spawn(fetch_loop());
+    spawn(fetch_loop(i));
   spawn(lease_loop());
   spawn(events_loop());
   spawn(health_loop());
@@ -131,10 +138,11 @@ void Daemon::request_stop() {
   spdlog::info("stopping: finishing the jobs in hand");
   sd_notify(0, "STOPPING=1");
   blocking_->stop();  // ends a pending BLPOP at once
-  for (auto* t : {&idle_timer_, &lease_timer_, &events_timer_, &health_timer_, &watchdog_timer_,
-                  &depth_timer_}) {
+  for (auto* t : {&lease_timer_, &events_timer_, &health_timer_, &watchdog_timer_, &depth_timer_}) {
     t->cancel();
   }
+  for (auto& t : consumer_timers_)
+    t->cancel();
 }
 
 void Daemon::warn_once(const std::string& message, double now) {
@@ -149,6 +157,8 @@ void Daemon::warn_once(const std::string& message, double now) {
 void Daemon::finish_loop() {
   conn_->stop();
   blocking_->stop();
+  for (auto& c : tx_)
+    c->stop();
   spdlog::info("stopped");
 }
 
@@ -180,13 +190,15 @@ asio::awaitable<void> Daemon::sleep(asio::steady_timer& t, double seconds) {
   co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
-asio::awaitable<void> Daemon::fetch_loop() {
+asio::awaitable<void> Daemon::fetch_loop(int consumer) {
+  redis::Connection& tx = *tx_[static_cast<std::size_t>(consumer)];
+  asio::steady_timer& idle_timer = *consumer_timers_[static_cast<std::size_t>(consumer)];
   std::vector<queue::TakenJob> redo;
   while (!stopping_) {
     bool failed = false;
     try {
-      if (!conn_->ready()) {
-        co_await sleep(idle_timer_, 0.1);
+      if (!conn_->ready() || !tx.ready()) {
+        co_await sleep(idle_timer, 0.1);
         continue;
       }
       auto taken = co_await queue_.take(to_ms(wall_now()), cfg_.queue);
@@ -205,20 +217,20 @@ asio::awaitable<void> Daemon::fetch_loop() {
         if (blocking_->ready()) {
           (void)co_await queue::JobQueue::wait_notify(*blocking_, keys_, kNotifyWaitSeconds);
         } else {
-          co_await sleep(idle_timer_, kNotifyWaitSeconds);
+          co_await sleep(idle_timer, kNotifyWaitSeconds);
         }
         continue;
       }
       // A copy: when deciding fails half-way (Redis lost), the same jobs are tried again. That is
-      // safe: the finish script writes nothing for a job no longer reserved or already decided.
-      redo = co_await process(redo);
+      // safe: finishing writes nothing for a job no longer reserved or already decided.
+      redo = co_await process(redo, tx);
     } catch (const std::exception& e) {
       if (stopping_) break;
       metrics_.loop_errors.Increment();
       spdlog::warn("queue: {}; retrying", e.what());
       failed = true;
     }
-    if (failed) co_await sleep(idle_timer_, 0.5);
+    if (failed) co_await sleep(idle_timer, 0.5);
   }
   // Jobs taken but not started go back to the head of the queue.
   std::vector<std::string> back;
@@ -317,6 +329,8 @@ void Daemon::sample_metrics() {
   metrics_.redis_up.Set(conn_->ready() ? 1 : 0);
   metrics_.observe_connection("main", conn_->stats());
   metrics_.observe_connection("wait", blocking_->stats());
+  for (const auto& c : tx_)
+    metrics_.observe_connection(c->name(), c->stats());
 }
 
 asio::awaitable<void> Daemon::depth_loop() {

@@ -47,7 +47,7 @@ class Daemon {
 
  private:
   struct Item;
-  asio::awaitable<void> fetch_loop();
+  asio::awaitable<void> fetch_loop(int consumer);
   asio::awaitable<void> lease_loop();
   asio::awaitable<void> events_loop();
   asio::awaitable<void> health_loop();
@@ -56,13 +56,15 @@ class Daemon {
   // Warns when the server may evict keys (maxmemory-policy other than noeviction).
   asio::awaitable<void> check_server();  // samples the queue depths for the metrics
   // Decides and finishes a batch; returns payloads to process again (contacts list changed).
-  asio::awaitable<std::vector<queue::TakenJob>> process(std::vector<queue::TakenJob> batch);
+  // `tx` is the consumer's own connection for the outputs' MULTI/EXEC.
+  asio::awaitable<std::vector<queue::TakenJob>> process(std::vector<queue::TakenJob> batch,
+                                                        redis::Connection& tx);
   // Makes snapshots_ hold the given workspaces, read from Redis at most every kSnapshotSeconds.
   asio::awaitable<void> refresh_snapshots(const std::vector<std::string>& ids, double now);
   // Decides a job on the snapshot of its workspace (pointers in the result point into it).
   core::Decision decide_with_snapshot(const core::Job& job, std::uint64_t contacts) const;
   static constexpr double kSnapshotSeconds = 1.0;
-  static constexpr int kConsumers = 2;
+  static constexpr int kConsumers = 4;
   static constexpr std::size_t kSnapshotLimit = 100000;
   asio::awaitable<void> health_cycle();
   asio::awaitable<void> switch_campaigns(double now);
@@ -78,10 +80,12 @@ class Daemon {
   queue::Keys keys_;
   std::shared_ptr<redis::Connection> conn_;
   std::shared_ptr<redis::Connection> blocking_;
+  // One per consumer: WATCH/MULTI/EXEC need a connection of their own.
+  std::vector<std::shared_ptr<redis::Connection>> tx_;
+  std::vector<std::unique_ptr<asio::steady_timer>> consumer_timers_;
   queue::JobQueue queue_;
   queue::Store store_;
-  asio::steady_timer idle_timer_, lease_timer_, events_timer_, health_timer_, watchdog_timer_,
-      depth_timer_;
+  asio::steady_timer lease_timer_, events_timer_, health_timer_, watchdog_timer_, depth_timer_;
   std::set<std::string> in_hand_;  // payloads reserved by this process
   std::map<std::string, double> warned_at_;
   std::map<std::string, queue::WorkspaceData> snapshots_;  // workspace id → last read

@@ -4,6 +4,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "core/backoff.hpp"
 #include "core/records.hpp"
@@ -29,7 +30,8 @@ struct Daemon::Item {
   std::string type, reason;  // the decision, when one was made
   std::string dead_cause;    // bad_payload, poison, permanent or max_attempts: to the dead list
   std::string dead_error;
-  double retry_in = -1;  // seconds, when put back for a retry
+  double retry_in = -1;                    // seconds, when put back for a retry
+  std::optional<core::Decision> decision;  // made on a reused snapshot that is kept
 };
 
 asio::awaitable<void> Daemon::refresh_snapshots(const std::vector<std::string>& ids, double now) {
@@ -66,7 +68,8 @@ core::Decision Daemon::decide_with_snapshot(const core::Job& job, std::uint64_t 
   return core::decide(core::spec_of(job), contacts, view, cfg_);
 }
 
-asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue::TakenJob> batch) {
+asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue::TakenJob> batch,
+                                                              redis::Connection& tx) {
   const auto started = std::chrono::steady_clock::now();
   const double now = wall_now();
   const std::string ttl = std::to_string(cfg_.results.ttl_seconds);
@@ -110,83 +113,97 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
   // provider is decided again on a fresh read (a phone connected a moment ago must not cost a
   // campaign a retry delay). Waiting for a template's approval does not depend on the snapshot.
   std::vector<std::string> recheck;
-  for (const auto& it : items) {
+  for (auto& it : items) {
     if (!it.parsed.job || it.taken.poison) continue;
     const std::string& ws = it.parsed.job->workspace_id.text;
     if (snapshot_at_[ws] >= now) continue;  // read for this batch
-    const core::Decision d = decide_with_snapshot(*it.parsed.job, it.contacts);
-    if (d.reason == core::Reason::no_provider_available ||
-        d.reason == core::Reason::preferred_provider_unavailable) {
+    it.decision = decide_with_snapshot(*it.parsed.job, it.contacts);
+    if (it.decision->reason == core::Reason::no_provider_available ||
+        it.decision->reason == core::Reason::preferred_provider_unavailable) {
       recheck.push_back(ws);
     }
   }
   if (!recheck.empty()) {
+    std::sort(recheck.begin(), recheck.end());
+    recheck.erase(std::unique(recheck.begin(), recheck.end()), recheck.end());
     for (const auto& ws : recheck)
       snapshot_at_.erase(ws);
     co_await refresh_snapshots(recheck, now);
+    // Decisions on a snapshot read again (or dropped) are made again: they point into it.
+    for (auto& it : items) {
+      if (!it.decision) continue;
+      const auto at = snapshot_at_.find(it.parsed.job->workspace_id.text);
+      if (at == snapshot_at_.end() || at->second >= now) it.decision.reset();
+    }
   }
 
-  std::vector<std::string> finish;  // the arguments of one FINISH call for the whole batch
-  for (auto& it : items) {
-    std::vector<std::string> ops;
+  // Every job's outputs. Jobs whose contacts are in a Redis list are copied inside Redis by the
+  // finish script; all others go through one MULTI/EXEC of plain commands (no Lua: cheaper).
+  std::vector<queue::TxJob> outs(items.size());
+  for (std::size_t n = 0; n < items.size(); ++n) {
+    Item& it = items[n];
+    queue::TxJob& o = outs[n];
     const core::ParsedJob& pj = it.parsed;
     std::string marker_attempt;
-    auto dead_ops = [&](const std::string& error) {
-      queue::add_op(ops,
-                    {"RPUSH", keys_.dead(), core::dead_entry_json(it.taken.payload, error, now)});
+    auto dead_out = [&](const std::string& error) {
+      o.dead.push_back(core::dead_entry_json(it.taken.payload, error, now));
       if (pj.campaign_id) {
-        queue::add_op(
-            ops, {"RPUSH", keys_.results(),
-                  core::dead_event_json(pj.job_id, *pj.campaign_id, pj.workspace_id, error, now)});
+        o.results.push_back(
+            core::dead_event_json(pj.job_id, *pj.campaign_id, pj.workspace_id, error, now));
       }
     };
     if (it.taken.poison) {
       marker_attempt = it.dead_cause = "poison";
       it.dead_error = "lease expired " + std::to_string(cfg_.queue.max_deliveries) +
                       " times without acknowledgement (poison job)";
-      dead_ops(it.dead_error);
+      dead_out(it.dead_error);
     } else if (!pj.job) {
       marker_attempt = "bad";
       it.dead_cause = "bad_payload";
       it.dead_error = pj.error;
-      dead_ops(it.dead_error);
+      dead_out(it.dead_error);
     } else {
       const core::Job& job = *pj.job;
       marker_attempt = std::to_string(job.attempts);
-      const core::Decision d = decide_with_snapshot(job, it.contacts);
+      const core::Decision d =
+          it.decision ? std::move(*it.decision) : decide_with_snapshot(job, it.contacts);
       it.type = core::to_string(d.type);
       it.reason = core::to_string(d.reason);
       if (d.type != core::DecisionType::queue) {
-        const std::string record = core::decision_json(job, d, now, std::nullopt);
+        std::string record = core::decision_json(job, d, now, std::nullopt);
         const bool dealt = d.distribution.size() > 1 && d.distribution[0].slice.stride > 1;
         std::vector<std::string> deal_targets;
         for (const core::Target& t : d.distribution) {
-          const std::string key = keys_.dispatch(job.campaign_id.text, t.target);
+          std::string key = keys_.dispatch(job.campaign_id.text, t.target);
           if (it.contacts_key.empty()) {
-            queue::add_rpush_chunks(ops, key, job.contacts, t.slice.first, t.slice.stride,
-                                    t.slice.count);
+            redis::Command push;
+            push.reserve(2 + t.slice.count);
+            push.emplace_back("RPUSH");
+            push.push_back(std::move(key));
+            for (std::size_t k = 0; k < t.slice.count; ++k)
+              push.push_back(job.contacts[t.slice.first + k * t.slice.stride]);
+            o.writes.push_back(std::move(push));
           } else if (dealt) {
-            deal_targets.push_back(key);
+            deal_targets.push_back(std::move(key));
           } else {
-            queue::add_op(ops, {"WA_COPY", it.contacts_key, key, std::to_string(t.slice.first),
-                                std::to_string(t.slice.count)});
+            o.writes.push_back({"WA_COPY", it.contacts_key, std::move(key),
+                                std::to_string(t.slice.first), std::to_string(t.slice.count)});
           }
         }
         if (!deal_targets.empty()) {
-          std::vector<std::string> words{"WA_DEAL", it.contacts_key, std::to_string(it.contacts)};
-          words.insert(words.end(), deal_targets.begin(), deal_targets.end());
-          ops.push_back(std::to_string(words.size()));
-          ops.insert(ops.end(), words.begin(), words.end());
+          redis::Command deal{"WA_DEAL", it.contacts_key, std::to_string(it.contacts)};
+          deal.insert(deal.end(), deal_targets.begin(), deal_targets.end());
+          o.writes.push_back(std::move(deal));
         }
-        queue::add_op(ops, {"SET", keys_.decision(job.campaign_id.text), record, "EX", ttl});
-        queue::add_op(ops, {"RPUSH", keys_.results(), record});
-        queue::add_op(ops, {"ZADD", keys_.active(), ms_text(now), job.campaign_id.text});
+        o.writes.push_back({"SET", keys_.decision(job.campaign_id.text), record, "EX", ttl});
+        o.results.push_back(std::move(record));
+        o.active_score = ms_text(now);
+        o.active = job.campaign_id.text;
       } else {
         const core::RetryPlan plan =
             core::plan_retry(job.attempts, d.permanent, cfg_.retry, unit_random());
         if (plan.dead) {
-          queue::add_op(ops,
-                        {"RPUSH", keys_.results(), core::decision_json(job, d, now, std::nullopt)});
+          o.results.push_back(core::decision_json(job, d, now, std::nullopt));
           it.dead_cause = d.permanent ? "permanent" : "max_attempts";
           it.dead_error =
               d.permanent
@@ -194,31 +211,67 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
                         " templates can never be approved"
                   : "not served after " + std::to_string(plan.attempts) +
                         " attempts (last reason: " + std::string(core::to_string(d.reason)) + ")";
-          dead_ops(it.dead_error);
+          dead_out(it.dead_error);
         } else {
           const double due = now + plan.delay_seconds;
-          queue::add_op(ops, {"RPUSH", keys_.results(), core::decision_json(job, d, now, due)});
-          queue::add_op(
-              ops, {"ZADD", keys_.delayed(), ms_text(due),
-                    core::rewrite_payload(it.taken.payload, job.job_id_derived ? job.job_id : "",
-                                          plan.attempts)});
+          o.results.push_back(core::decision_json(job, d, now, due));
+          o.delayed_score = ms_text(due);
+          o.delayed = core::rewrite_payload(it.taken.payload, job.job_id_derived ? job.job_id : "",
+                                            plan.attempts);
           it.retry_in = plan.delay_seconds;
         }
       }
     }
-    queue::JobQueue::add_finish(finish, it.taken.payload, keys_.decided(pj.job_id, marker_attempt),
-                                it.contacts_key, it.contacts, std::move(ops));
+    o.payload = it.taken.payload;
+    o.marker = keys_.decided(pj.job_id, marker_attempt);
   }
 
-  queue::Call call = queue_.finish_call(cfg_.results.ttl_seconds, std::move(finish));
-  const redis::Reply reply = co_await queue::run1(*conn_, std::move(call));
-  if (!reply.is_array() || reply.elements.size() != items.size()) {
-    // Nothing was written (the script was refused, e.g. OOM): the jobs stay reserved and are
-    // decided again from here.
-    throw std::runtime_error("writing the outputs of " + std::to_string(items.size()) +
-                             " jobs failed: " + (reply.is_error() ? reply.str : "bad reply"));
+  std::vector<redis::Reply> replies(items.size());
+  std::vector<std::size_t> by_script, by_tx;
+  std::vector<queue::TxJob> tx_jobs;
+  for (std::size_t n = 0; n < items.size(); ++n) {
+    (items[n].contacts_key.empty() ? by_tx : by_script).push_back(n);
   }
-  const auto& replies = reply.elements;
+  if (!by_script.empty()) {
+    std::vector<std::string> finish;  // the arguments of one FINISH call
+    for (const std::size_t n : by_script) {
+      queue::TxJob& o = outs[n];
+      std::vector<std::string> ops;
+      for (const redis::Command& c : o.writes) {
+        ops.push_back(std::to_string(c.size()));
+        ops.insert(ops.end(), c.begin(), c.end());
+      }
+      for (const auto& rec : o.results)
+        queue::add_op(ops, {"RPUSH", keys_.results(), rec});
+      for (const auto& d : o.dead)
+        queue::add_op(ops, {"RPUSH", keys_.dead(), d});
+      if (!o.delayed.empty())
+        queue::add_op(ops, {"ZADD", keys_.delayed(), o.delayed_score, o.delayed});
+      if (!o.active.empty()) queue::add_op(ops, {"ZADD", keys_.active(), o.active_score, o.active});
+      queue::JobQueue::add_finish(finish, o.payload, o.marker, items[n].contacts_key,
+                                  items[n].contacts, std::move(ops));
+    }
+    queue::Call call = queue_.finish_call(cfg_.results.ttl_seconds, std::move(finish));
+    const redis::Reply reply = co_await queue::run1(*conn_, std::move(call));
+    if (!reply.is_array() || reply.elements.size() != by_script.size()) {
+      // Nothing was written (the script was refused, e.g. OOM): the jobs stay reserved and are
+      // decided again from here.
+      throw std::runtime_error("writing the outputs of " + std::to_string(by_script.size()) +
+                               " jobs failed: " + (reply.is_error() ? reply.str : "bad reply"));
+    }
+    for (std::size_t k = 0; k < by_script.size(); ++k)
+      replies[by_script[k]] = reply.elements[k];
+  }
+  if (!by_tx.empty()) {
+    tx_jobs.reserve(by_tx.size());
+    for (const std::size_t n : by_tx)
+      tx_jobs.push_back(std::move(outs[n]));
+    auto r = co_await queue_.finish_tx(tx, tx_jobs, cfg_.results.ttl_seconds,
+                                       static_cast<std::int64_t>(std::llround(now * 1000.0)),
+                                       cfg_.queue.lease_seconds * 1000LL);
+    for (std::size_t k = 0; k < by_tx.size(); ++k)
+      replies[by_tx[k]] = std::move(r[k]);
+  }
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::vector<queue::TakenJob> redo;
@@ -238,7 +291,10 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
       continue;
     }
     const auto outcome = static_cast<queue::FinishOutcome>(queue::int_or(r));
-    if (outcome != queue::FinishOutcome::contacts_changed) in_hand_.erase(it.taken.payload);
+    if (outcome != queue::FinishOutcome::contacts_changed &&
+        outcome != queue::FinishOutcome::again) {
+      in_hand_.erase(it.taken.payload);
+    }
     switch (outcome) {
       case queue::FinishOutcome::done:
         metrics_.decision_seconds.Observe(elapsed);
@@ -270,6 +326,13 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
         break;
       case queue::FinishOutcome::contacts_changed:
         spdlog::info("job {}: {} changed while deciding; deciding again", job_id, it.contacts_key);
+        redo.push_back(std::move(it.taken));
+        break;
+      case queue::FinishOutcome::again:
+        spdlog::debug(
+            "job {}: a marker of its batch was written, or a lease recovered, meanwhile; "
+            "deciding again",
+            job_id);
         redo.push_back(std::move(it.taken));
         break;
     }

@@ -437,12 +437,17 @@ inline std::string check_ranges(const config::Config& c) {
   }
   need(c.redis.sentinels.empty() || !c.redis.master_name.empty(), "redis.master_name");
   need(!c.queue.name.empty(), "queue.name non-empty");
-  need(c.queue.lease_seconds >= 1, "queue.lease_seconds >= 1");
+  constexpr double kTenYears = 315360000;  // the bound of every time span
+  need(c.queue.lease_seconds >= 1 && c.queue.lease_seconds <= kTenYears,
+       "queue.lease_seconds 1-315360000");
   need(c.queue.batch_size >= 1 && c.queue.batch_size <= 10000, "queue.batch_size 1-10000");
   need(c.queue.max_deliveries >= 1, "queue.max_deliveries >= 1");
-  need(c.results.ttl_seconds >= 1, "results.ttl_seconds >= 1");
-  need(positive(c.retry.base_delay), "retry.base_delay > 0");
-  need(positive(c.retry.max_delay), "retry.max_delay > 0");
+  need(c.results.ttl_seconds >= 1 && c.results.ttl_seconds <= kTenYears,
+       "results.ttl_seconds 1-315360000");
+  need(positive(c.retry.base_delay) && c.retry.base_delay <= kTenYears,
+       "retry.base_delay > 0 and <= 315360000");
+  need(positive(c.retry.max_delay) && c.retry.max_delay <= kTenYears,
+       "retry.max_delay > 0 and <= 315360000");
   need(c.retry.jitter >= 0 && c.retry.jitter < 1, "retry.jitter 0 <= jitter < 1");
   need(c.retry.max_attempts >= 1, "retry.max_attempts >= 1");
   const auto& st = c.selection.switch_thresholds;
@@ -451,7 +456,8 @@ inline std::string check_ranges(const config::Config& c) {
   need(st.health_score_threshold >= 0 && st.health_score_threshold <= 100,
        "selection.switch_thresholds.health_score_threshold 0-100");
   const auto& h = c.health;
-  need(positive(h.check_interval), "health.check_interval > 0");
+  need(positive(h.check_interval) && h.check_interval <= kTenYears,
+       "health.check_interval > 0 and <= 315360000");
   need(h.min_score_primary >= 0 && h.min_score_primary <= 100, "health.min_score_primary 0-100");
   need(h.min_score_secondary >= 0 && h.min_score_secondary <= 100,
        "health.min_score_secondary 0-100");
@@ -470,7 +476,8 @@ inline std::string check_ranges(const config::Config& c) {
   const int strategy = static_cast<int>(c.load_balancing.strategy);
   need(strategy >= 0 && strategy <= 2, "load_balancing.strategy");
   need(positive(c.load_balancing.base_capacity), "load_balancing.base_capacity > 0");
-  need(c.analytics.retention_period_days >= 1, "analytics.retention_period_days >= 1");
+  need(c.analytics.retention_period_days >= 1 && c.analytics.retention_period_days <= 3650,
+       "analytics.retention_period_days 1-3650");
   const auto& at = c.analytics.alert_thresholds;
   need(percent(at.high_error_rate), "analytics.alert_thresholds.high_error_rate 0-100");
   need(positive(at.slow_delivery), "analytics.alert_thresholds.slow_delivery > 0");

@@ -23,8 +23,13 @@ asio::awaitable<std::vector<Reply>> run(redis::Connection& conn, std::vector<Cal
                                         std::chrono::milliseconds extra_timeout) {
   std::vector<Command> cmds;
   cmds.reserve(calls.size());
-  for (auto& c : calls)
-    cmds.push_back(c.cmd);  // kept: a NOSCRIPT call is resent
+  for (auto& c : calls) {
+    if (c.script) {
+      cmds.push_back(c.cmd);  // kept: a NOSCRIPT call is resent
+    } else {
+      cmds.push_back(std::move(c.cmd));
+    }
+  }
   auto [ec, replies] =
       co_await conn.async_exec(std::move(cmds), asio::as_tuple(asio::use_awaitable), extra_timeout);
   if (ec) throw boost::system::system_error(ec);

@@ -1,5 +1,9 @@
 #include "queue/job_queue.hpp"
 
+#include <unordered_set>
+
+#include "queue/sha1.hpp"
+
 namespace wa::queue {
 
 asio::awaitable<TakeResult> JobQueue::take(std::int64_t now_ms, const config::Queue& q) {
@@ -63,6 +67,177 @@ void JobQueue::add_finish(std::vector<std::string>& args, const std::string& pay
 Call JobQueue::finish_call(std::int64_t marker_ttl, std::vector<std::string> args) const {
   args.insert(args.begin(), std::to_string(marker_ttl));
   return script_call(finish_script(), {keys_.reserved(), keys_.deliveries()}, std::move(args));
+}
+
+asio::awaitable<std::vector<Reply>> JobQueue::finish_tx(redis::Connection& tx,
+                                                        std::vector<TxJob>& jobs,
+                                                        std::int64_t marker_ttl,
+                                                        std::int64_t now_ms,
+                                                        std::int64_t lease_ms) const {
+  std::vector<Reply> out(jobs.size());
+  if (jobs.empty()) co_return out;
+  const std::string ttl = std::to_string(marker_ttl);
+  const auto again = [&] {
+    for (auto& r : out)
+      r = Reply{Reply::Type::integer, {}, static_cast<long long>(FinishOutcome::again), {}};
+    return out;
+  };
+  {
+    // 1. Watch the markers, read them and the leases.
+    const std::uint64_t epoch = tx.stats().connects;
+    std::vector<Call> read;
+    read.reserve(4);
+    Command watch{"WATCH"}, mget{"MGET"}, zmscore{"ZMSCORE", keys_.reserved()};
+    watch.reserve(jobs.size() + 2);
+    mget.reserve(jobs.size() + 1);
+    zmscore.reserve(jobs.size() + 2);
+    // The deliveries hash too: whether it exists decides whether the acknowledgements clean it,
+    // and a lease recovery in between (which adds to it) must not be missed.
+    watch.push_back(keys_.deliveries());
+    for (const TxJob& j : jobs) {
+      watch.push_back(j.marker);
+      mget.push_back(j.marker);
+      zmscore.push_back(j.payload);
+    }
+    read.push_back(plain(std::move(watch)));
+    read.push_back(plain(std::move(mget)));
+    read.push_back(plain(std::move(zmscore)));
+    read.push_back(plain({"EXISTS", keys_.deliveries()}));
+    const std::vector<Reply> r1 = co_await run(tx, std::move(read));
+    for (const Reply& r : r1) {
+      if (r.is_error()) throw std::runtime_error("finish: reading markers failed: " + r.str);
+    }
+    if (!r1[1].is_array() || r1[1].elements.size() != jobs.size() || !r1[2].is_array() ||
+        r1[2].elements.size() != jobs.size()) {
+      throw std::runtime_error("finish: unexpected reply to MGET/ZMSCORE");
+    }
+    // Reconnected meanwhile: the WATCH is gone with the old connection.
+    if (tx.stats().connects != epoch || !tx.ready()) co_return again();
+    const bool any_deliveries = int_or(r1[3]) == 1;
+
+    // 2. Decide each job's outcome as the finish script would.
+    std::unordered_set<std::string_view> claimed;
+    std::vector<FinishOutcome> outcome(jobs.size());
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      if (r1[2].elements[i].is_nil()) {
+        outcome[i] = FinishOutcome::lease_lost;
+      } else if (!r1[1].elements[i].is_nil() || !claimed.insert(jobs[i].marker).second) {
+        outcome[i] = FinishOutcome::duplicate;
+      } else {
+        outcome[i] = FinishOutcome::done;
+      }
+    }
+
+    // 3. One transaction: every output, the markers, the acknowledgements.
+    std::vector<Call> txn;
+    txn.reserve(jobs.size() * 4 + 8);
+    txn.push_back(plain({"MULTI"}));
+    std::vector<std::pair<std::size_t, std::size_t>> own(jobs.size(), {0, 0});  // EXEC indexes
+    std::size_t queued = 0;
+    auto queue_cmd = [&](Command c) {
+      txn.push_back(plain(std::move(c)));
+      return queued++;
+    };
+    Command results{"RPUSH", keys_.results()}, dead{"RPUSH", keys_.dead()};
+    Command delayed{"ZADD", keys_.delayed()}, active{"ZADD", keys_.active()};
+    Command ack{"ZREM", keys_.reserved()}, hdel{"HDEL", keys_.deliveries()};
+    std::vector<std::size_t> writers;
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      TxJob& j = jobs[i];
+      if (outcome[i] == FinishOutcome::lease_lost) continue;
+      ack.push_back(j.payload);
+      if (any_deliveries) hdel.push_back(sha1_hex(j.payload));
+      if (outcome[i] != FinishOutcome::done) continue;
+      writers.push_back(i);
+      own[i].first = queue_cmd({"SET", j.marker, "1", "EX", ttl});
+      for (Command& c : j.writes)
+        queue_cmd(std::move(c));
+      own[i].second = queued;
+      for (const auto& rec : j.results)
+        results.push_back(rec);
+      for (const auto& d : j.dead)
+        dead.push_back(d);
+      if (!j.delayed.empty()) {
+        delayed.push_back(j.delayed_score);
+        delayed.push_back(j.delayed);
+      }
+      if (!j.active.empty()) {
+        active.push_back(j.active_score);
+        active.push_back(j.active);
+      }
+    }
+    // Batch-wide commands, and which jobs each one serves (an error fails them all).
+    struct Shared {
+      std::size_t index;
+      bool (*serves)(const TxJob&);
+    };
+    std::vector<Shared> shared;
+    if (results.size() > 2) {
+      shared.push_back(
+          {queue_cmd(std::move(results)), [](const TxJob& j) { return !j.results.empty(); }});
+    }
+    if (dead.size() > 2) {
+      shared.push_back(
+          {queue_cmd(std::move(dead)), [](const TxJob& j) { return !j.dead.empty(); }});
+    }
+    if (delayed.size() > 2) {
+      shared.push_back(
+          {queue_cmd(std::move(delayed)), [](const TxJob& j) { return !j.delayed.empty(); }});
+    }
+    if (active.size() > 2) {
+      shared.push_back(
+          {queue_cmd(std::move(active)), [](const TxJob& j) { return !j.active.empty(); }});
+    }
+    if (ack.size() > 2) queue_cmd(std::move(ack));
+    if (hdel.size() > 2) queue_cmd(std::move(hdel));
+    txn.push_back(plain({"EXEC"}));
+    if (before_exec_) before_exec_();
+    if (tx.stats().connects != epoch || !tx.ready()) co_return again();
+    const std::vector<Reply> r2 = co_await run(tx, std::move(txn));
+    const Reply& exec = r2.back();
+    if (exec.is_nil()) co_return again();  // a watched key changed meanwhile
+    if (exec.is_error() || !exec.is_array() || exec.elements.size() != queued) {
+      std::string why = exec.is_error() ? exec.str : "unexpected reply to EXEC";
+      for (const Reply& r : r2) {
+        if (r.is_error()) {
+          why = r.str;
+          break;
+        }
+      }
+      // Nothing was applied (EXECABORT: a command was refused, e.g. OOM).
+      throw std::runtime_error("writing the outputs of " + std::to_string(jobs.size()) +
+                               " jobs failed: " + why);
+    }
+
+    // 4. Failed writes: the job keeps no marker and stays reserved (its lease brings it back).
+    std::vector<std::string> failure(jobs.size());
+    for (const std::size_t i : writers) {
+      for (std::size_t k = own[i].first; k < own[i].second; ++k) {
+        if (exec.elements[k].is_error()) {
+          failure[i] = exec.elements[k].str;
+          break;
+        }
+      }
+      for (const Shared& sh : shared) {
+        if (failure[i].empty() && exec.elements[sh.index].is_error() && sh.serves(jobs[i])) {
+          failure[i] = exec.elements[sh.index].str;
+        }
+      }
+    }
+    std::vector<Call> fixup;
+    const std::string lease_until = std::to_string(now_ms + lease_ms);
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      if (!failure[i].empty()) {
+        fixup.push_back(plain({"DEL", jobs[i].marker}));
+        fixup.push_back(plain({"ZADD", keys_.reserved(), lease_until, jobs[i].payload}));
+        out[i] = Reply{Reply::Type::error, failure[i], 0, {}};
+      } else {
+        out[i] = Reply{Reply::Type::integer, {}, static_cast<long long>(outcome[i]), {}};
+      }
+    }
+    if (!fixup.empty()) (void)co_await run(tx, std::move(fixup));
+    co_return out;
+  }
 }
 
 void add_op(std::vector<std::string>& ops, std::initializer_list<std::string_view> words) {

@@ -3,6 +3,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,19 @@ struct TakeResult {
   std::vector<TakenJob> jobs;
   std::uint64_t duplicates = 0;  // byte-identical copies of a job already in hand, dropped
   std::uint64_t recovered = 0;   // expired leases put back at the head of the queue
+};
+
+// One job's outputs for JobQueue::finish_tx (a job whose contacts are in its payload).
+struct TxJob {
+  std::string payload;  // the reserved zset's member
+  std::string marker;   // its exactly-once marker key
+  // Its own commands (dispatch lists, the campaign's decision), in order.
+  std::vector<Command> writes;
+  // Appended to batch-wide commands, in job order.
+  std::vector<std::string> results;    // records for wa:results
+  std::vector<std::string> dead;       // entries for the dead list
+  std::string delayed_score, delayed;  // a retry: the rewritten payload, due (ms); or empty
+  std::string active_score, active;    // wa:campaigns:active member; or empty
 };
 
 class JobQueue {
@@ -44,9 +58,24 @@ class JobQueue {
   // The FINISH call of a batch whose jobs were added with add_finish.
   Call finish_call(std::int64_t marker_ttl, std::vector<std::string> args) const;
 
+  // Writes the outputs of `jobs` and acknowledges them, as the finish script does, but without
+  // Lua: WATCH on the markers (and the deliveries hash), one read (markers, leases), then
+  // MULTI/EXEC of plain commands; a marker set meanwhile by another daemon (or a lease
+  // recovered) aborts the EXEC and the batch is decided again. `tx`
+  // must be a connection that nothing else uses meanwhile (WATCH is per connection). Returns one
+  // reply per job, as finish_script(): an integer FinishOutcome (`again` for every job when
+  // the EXEC was aborted), or the error of a failed write (the job's marker is then removed and
+  // the job stays reserved until lease_ms from now). The jobs' writes are moved out.
+  asio::awaitable<std::vector<Reply>> finish_tx(redis::Connection& tx, std::vector<TxJob>& jobs,
+                                                std::int64_t marker_ttl, std::int64_t now_ms,
+                                                std::int64_t lease_ms) const;
+  // Test seam: runs between finish_tx's read and its transaction (to write a watched key).
+  void set_before_exec(std::function<void()> f) { before_exec_ = std::move(f); }
+
  private:
   redis::Connection& conn_;
   const Keys& keys_;
+  std::function<void()> before_exec_;
 };
 
 // Appends one op (a Redis command or a WA_ pseudo-command) to a FINISH or APPLY op list.
@@ -56,6 +85,15 @@ void add_rpush_chunks(std::vector<std::string>& ops, const std::string& key,
                       const std::vector<std::string>& values, std::size_t first, std::size_t stride,
                       std::size_t count);
 
-enum class FinishOutcome { done = 1, duplicate = 2, lease_lost = 0, contacts_changed = -1 };
+// contacts_changed: a contacts_key list changed length while deciding; again: another daemon
+// decided one of the batch's jobs meanwhile, a lease was recovered, or the connection was
+// replaced (finish_tx). Both: nothing was written, decide the job again.
+enum class FinishOutcome {
+  done = 1,
+  duplicate = 2,
+  lease_lost = 0,
+  contacts_changed = -1,
+  again = -2
+};
 
 }  // namespace wa::queue

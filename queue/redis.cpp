@@ -344,20 +344,59 @@ void Connection::submit(std::vector<Command> cmds, Handler h, std::chrono::milli
   send(b, cmds);
 }
 
+namespace {
+
+// RESP of one command appended to `out` (what redisFormatSdsCommandArgv makes, without its
+// generic formatter and its growing buffer).
+void append_decimal(std::string& out, std::size_t n) {
+  char buf[24];
+  char* p = buf + sizeof buf;
+  do {
+    *--p = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  out.append(p, static_cast<std::size_t>(buf + sizeof buf - p));
+}
+
+std::size_t resp_size(const Command& cmd) {
+  std::size_t n = 16;
+  for (const std::string& a : cmd)
+    n += a.size() + 16;
+  return n;
+}
+
+void append_resp(std::string& out, const Command& cmd) {
+  out.push_back('*');
+  append_decimal(out, cmd.size());
+  out.append("\r\n");
+  for (const std::string& a : cmd) {
+    out.push_back('$');
+    append_decimal(out, a.size());
+    out.append("\r\n");
+    out.append(a);
+    out.append("\r\n");
+  }
+}
+
+}  // namespace
+
 void Connection::send(Batch* b, const std::vector<Command>& cmds) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
+  std::size_t total = 0;
+  for (const Command& cmd : cmds)
+    total += resp_size(cmd);
+  std::string wire;
+  wire.reserve(total);
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  spans.reserve(cmds.size());
   for (const Command& cmd : cmds) {
-    argv.clear();
-    lens.clear();
-    for (const std::string& a : cmd) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
+    const std::size_t from = wire.size();
+    append_resp(wire, cmd);
+    spans.emplace_back(from, wire.size() - from);
+  }
+  for (const auto& [from, len] : spans) {
     const int rc = ctx_ == nullptr ? REDIS_ERR
-                                   : redisAsyncCommandArgv(ctx_, &Connection::on_reply, b,
-                                                           static_cast<int>(argv.size()),
-                                                           argv.data(), lens.data());
+                                   : redisAsyncFormattedCommand(ctx_, &Connection::on_reply, b,
+                                                                wire.data() + from, len);
     if (rc != REDIS_OK) {
       b->ec = make_error_code(Errc::connection_lost);
       if (--b->remaining == 0) {

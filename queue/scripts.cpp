@@ -10,6 +10,14 @@ namespace {
 constexpr const char* kRunOps = R"lua(
 local function wa_copy(src, dst, first, count)
   local pos, last = first, first + count - 1
+  if redis.call('EXISTS', dst) == 0 then
+    -- A new list: copy the whole source inside Redis (node by node, no element by element
+    -- work), keep the block, drop the TTL the copy took from the source.
+    redis.call('COPY', src, dst)
+    redis.call('LTRIM', dst, first, last)
+    redis.call('PERSIST', dst)
+    return
+  end
   while pos <= last do
     local e = math.min(pos + 4999, last)
     local chunk = redis.call('LRANGE', src, pos, e)

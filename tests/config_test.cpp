@@ -260,24 +260,24 @@ TEST(Config, WrongTypes) {
   expect_problem("retry: {jitter: \"0.5\"}",
                  R"(retry.jitter: expected a number >= 0 and < 1, got "0.5" (a string))");
   expect_problem("retry: {base_delay: soon}",
-                 R"(retry.base_delay: expected a number > 0, got "soon")");
+                 R"(retry.base_delay: expected a number > 0 and <= 315360000, got "soon")");
   expect_problem("retry: {base_delay: true}",
-                 R"(retry.base_delay: expected a number > 0, got "true")");
+                 R"(retry.base_delay: expected a number > 0 and <= 315360000, got "true")");
   expect_problem("queue: {batch_size: yes}",
                  R"(queue.batch_size: expected an integer 1-10000, got "yes")");
   expect_problem("queue: {batch_size: 0x10}",
                  R"(queue.batch_size: expected an integer 1-10000, got "0x10")");
   expect_problem("results: {ttl_seconds: }",
-                 "results.ttl_seconds: expected an integer >= 1, got null");
+                 "results.ttl_seconds: expected an integer 1-315360000, got null");
 }
 
 TEST(Config, IntegerGivenAsFraction) {
   expect_problem("health: {min_score_primary: 1.5}",
                  R"(health.min_score_primary: expected an integer 0-100, got "1.5")");
   expect_problem("queue: {lease_seconds: 60.0}",
-                 R"(queue.lease_seconds: expected an integer >= 1, got "60.0")");
+                 R"(queue.lease_seconds: expected an integer 1-315360000, got "60.0")");
   expect_problem("queue: {lease_seconds: 1e2}",
-                 R"(queue.lease_seconds: expected an integer >= 1, got "1e2")");
+                 R"(queue.lease_seconds: expected an integer 1-315360000, got "1e2")");
 }
 
 TEST(Config, Booleans) {
@@ -314,13 +314,13 @@ TEST(Config, IntegerRanges) {
   const Case cases[] = {
       {"redis", "port", 1, 65535, "an integer 1-65535"},
       {"redis", "db", 0, 15, "an integer 0-15"},
-      {"queue", "lease_seconds", 1, 0, "an integer >= 1"},
+      {"queue", "lease_seconds", 1, 315360000, "an integer 1-315360000"},
       {"queue", "batch_size", 1, 10000, "an integer 1-10000"},
       {"queue", "max_deliveries", 1, 0, "an integer >= 1"},
-      {"results", "ttl_seconds", 1, 0, "an integer >= 1"},
+      {"results", "ttl_seconds", 1, 315360000, "an integer 1-315360000"},
       {"retry", "max_attempts", 1, 0, "an integer >= 1"},
       {"health", "max_sessions_per_workspace", 1, 1000, "an integer 1-1000"},
-      {"analytics", "retention_period_days", 1, 0, "an integer >= 1"},
+      {"analytics", "retention_period_days", 1, 3650, "an integer 1-3650"},
   };
   for (const auto& c : cases) {
     const std::string prefix = std::string(c.section) + ": {" + c.key + ": ";
@@ -335,12 +335,12 @@ TEST(Config, IntegerRanges) {
                                          std::to_string(c.hi + 1) + "\"");
     }
   }
-  EXPECT_EQ(load_from_string("results: {ttl_seconds: 9000000000}").results.ttl_seconds,
-            9000000000LL);
+  // Time spans stop at ten years: more would overflow due times and Redis expiry times.
   expect_problem("queue: {lease_seconds: 99999999999}",
-                 R"(queue.lease_seconds: expected an integer >= 1, got "99999999999")");
-  expect_problem("results: {ttl_seconds: 99999999999999999999}",
-                 R"(results.ttl_seconds: expected an integer >= 1, got "99999999999999999999")");
+                 R"(queue.lease_seconds: expected an integer 1-315360000, got "99999999999")");
+  expect_problem(
+      "results: {ttl_seconds: 99999999999999999999}",
+      R"(results.ttl_seconds: expected an integer 1-315360000, got "99999999999999999999")");
 }
 
 TEST(Config, ScoreRanges) {
@@ -373,17 +373,23 @@ TEST(Config, ScoreRanges) {
 }
 
 TEST(Config, NumberRanges) {
-  // Open lower bounds: 0 is out, any positive fraction is in.
+  // Open lower bounds: 0 is out, any positive fraction is in; time spans stop at ten years.
   for (const auto& [section, key] :
        std::vector<std::pair<std::string, std::string>>{{"retry", "base_delay"},
                                                         {"retry", "max_delay"},
                                                         {"health", "check_interval"},
                                                         {"load_balancing", "base_capacity"}}) {
+    const std::string range = key == "base_capacity" ? "> 0" : "> 0 and <= 315360000";
     expect_valid(section + ": {" + key + ": 0.001}");
     expect_problem(section + ": {" + key + ": 0}",
-                   section + "." + key + ": expected a number > 0, got \"0\"");
+                   section + "." + key + ": expected a number " + range + ", got \"0\"");
     expect_problem(section + ": {" + key + ": -1}",
-                   section + "." + key + ": expected a number > 0, got \"-1\"");
+                   section + "." + key + ": expected a number " + range + ", got \"-1\"");
+    if (key != "base_capacity") {
+      expect_valid(section + ": {" + key + ": 315360000}");
+      expect_problem(section + ": {" + key + ": 1e17}",
+                     section + "." + key + ": expected a number " + range + ", got \"1e17\"");
+    }
   }
   expect_valid("selection: {switch_thresholds: {response_time_threshold: 0.5}}");
   expect_problem("selection: {switch_thresholds: {response_time_threshold: 0}}",
@@ -425,13 +431,15 @@ TEST(Config, NumberRanges) {
 
 TEST(Config, NonFiniteNumbersRejected) {
   expect_problem("retry: {max_delay: .inf}",
-                 R"(retry.max_delay: expected a number > 0, got ".inf")");
+                 R"(retry.max_delay: expected a number > 0 and <= 315360000, got ".inf")");
   expect_problem("retry: {max_delay: .nan}",
-                 R"(retry.max_delay: expected a number > 0, got ".nan")");
-  expect_problem("retry: {max_delay: inf}", R"(retry.max_delay: expected a number > 0, got "inf")");
-  expect_problem("retry: {max_delay: nan}", R"(retry.max_delay: expected a number > 0, got "nan")");
+                 R"(retry.max_delay: expected a number > 0 and <= 315360000, got ".nan")");
+  expect_problem("retry: {max_delay: inf}",
+                 R"(retry.max_delay: expected a number > 0 and <= 315360000, got "inf")");
+  expect_problem("retry: {max_delay: nan}",
+                 R"(retry.max_delay: expected a number > 0 and <= 315360000, got "nan")");
   expect_problem("retry: {max_delay: 1e999}",
-                 R"(retry.max_delay: expected a number > 0, got "1e999")");
+                 R"(retry.max_delay: expected a number > 0 and <= 315360000, got "1e999")");
   expect_problem("health: {weights: {uptime: .NaN}}",
                  R"(health.weights.uptime: expected a number >= 0, got ".NaN")");
 }

@@ -695,6 +695,38 @@ TEST(ContactsKey, TenThousandContactsAreSplitWithNoneLost) {
   EXPECT_EQ(env.c.integer({"LLEN", "contacts:big"}), 10000);
 }
 
+TEST(ContactsKey, ListsGetNoTtlFromTheSourceAndASecondJobAppends) {
+  Env env;
+  pin_health(env.c);
+  seed_session(env.c, {.id = "s1", .health = 90});
+  seed_session(env.c, {.id = "s2", .health = 90});
+  const Strings first = big_list(env.c, "contacts:a", 3000);
+  env.c.cmd({"EXPIRE", "contacts:a", "3600"});  // the app's temporary list
+  push_job(
+      env.c,
+      R"({"job_id":"ka","campaign_id":94,"workspace_id":"1","template_mode":"direct","contacts_key":"contacts:a"})");
+  env.start();
+  expect_decision(env, "ka", "webjs", "primary_session");
+  const Strings a1 = env.c.list("wa:dispatch:94:s1"), a2 = env.c.list("wa:dispatch:94:s2");
+  EXPECT_EQ(a1, Strings(first.begin(), first.begin() + 1500));
+  EXPECT_EQ(a2, Strings(first.begin() + 1500, first.end()));
+  for (const std::string sid : {"s1", "s2"}) {
+    EXPECT_EQ(env.c.integer({"TTL", "wa:dispatch:94:" + sid}), -1) << sid;
+  }
+  EXPECT_GT(env.c.integer({"TTL", "contacts:a"}), 0);
+  // The same campaign again, its lists not yet popped: the new blocks are appended.
+  env.c.cmd({"RPUSH", "contacts:b", "x1", "x2", "x3", "x4"});
+  push_job(
+      env.c,
+      R"({"job_id":"kb","campaign_id":94,"workspace_id":"1","template_mode":"direct","contacts_key":"contacts:b"})");
+  expect_decision(env, "kb", "webjs", "primary_session");
+  Strings e1 = a1, e2 = a2;
+  e1.insert(e1.end(), {"x1", "x2"});
+  e2.insert(e2.end(), {"x3", "x4"});
+  EXPECT_EQ(env.c.list("wa:dispatch:94:s1"), e1);
+  EXPECT_EQ(env.c.list("wa:dispatch:94:s2"), e2);
+}
+
 TEST(ContactsKey, RoundRobinDealsEveryContactOnce) {
   Env env;
   pin_health(env.c);
@@ -912,6 +944,30 @@ TEST(Notify, JobsPushedWithoutNotifyAreFoundWithinASecond) {
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
   }
   EXPECT_EQ(env.c.integer({"LLEN", "queues:wa-campaigns:notify"}), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workspace snapshots (reused for up to a second) never delay a job.
+
+TEST(Snapshot, APhoneConnectedAMomentAgoServesTheNextJob) {
+  Env env;
+  pin_health(env.c);
+  seed_session(env.c, {.id = "s1", .status = "disconnected", .primary = true, .health = 90});
+  env.start();
+  push_job(
+      env.c,
+      R"({"job_id":"sn1","campaign_id":141,"workspace_id":"1","template_mode":"direct","contacts":[1]})");
+  expect_decision(env, "sn1", "queue", "no_provider_available");
+  // The phone connects; the next job comes while the daemon's snapshot of the workspace (read
+  // for sn1, with s1 disconnected) is still young enough to be reused.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  env.c.cmd({"HSET", "wa:session:s1", "status", "connected"});
+  push_job(
+      env.c,
+      R"({"job_id":"sn2","campaign_id":142,"workspace_id":"1","template_mode":"direct","contacts":[2]})");
+  const auto d = expect_decision(env, "sn2", "webjs", "primary_session");
+  EXPECT_EQ(session_id_of(d), "s1");
+  EXPECT_EQ(env.c.list("wa:dispatch:142:s1"), (Strings{"2"}));
 }
 
 }  // namespace

@@ -1,0 +1,164 @@
+// JobQueue::finish_tx against a real redis-server, in process: the outcomes of the Lua-free
+// finish (done, already decided, lease lost, the same marker twice in one batch), a failing
+// write, and a watched key written between its read and its transaction.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <chrono>
+#include <thread>
+
+#include "harness.hpp"
+#include "queue/job_queue.hpp"
+
+namespace wa::test {
+namespace {
+
+namespace asio = boost::asio;
+using queue::FinishOutcome;
+using queue::TxJob;
+using Strings = std::vector<std::string>;
+
+constexpr const char* kReserved = "queues:wa-campaigns:reserved";
+
+class FinishTx : public ::testing::Test {
+ protected:
+  FinishTx()
+      : redis_(dir_),
+        c_(redis_.socket()),
+        keys_("", "wa-campaigns"),
+        conn_(redis::Connection::create(io_.get_executor(), endpoint(), "tx")),
+        queue_(*conn_, keys_) {
+    conn_->start();
+    for (int i = 0; i < 200 && !conn_->ready(); ++i)
+      io_.run_for(std::chrono::milliseconds(10));
+  }
+  ~FinishTx() override {
+    conn_->stop();
+    io_.run_for(std::chrono::milliseconds(20));
+  }
+
+  redis::Endpoint endpoint() const {
+    redis::Endpoint ep;
+    ep.unix_socket = redis_.socket();
+    return ep;
+  }
+
+  // A reserved job with one dispatch list, its decision and a result record.
+  TxJob job(const std::string& id, const std::string& marker_attempt = "0") {
+    const std::string payload = R"({"job_id":")" + id + R"("})";
+    c_.cmd({"ZADD", kReserved, "99999999999999", payload});
+    TxJob j;
+    j.payload = payload;
+    j.marker = keys_.decided(id, marker_attempt);
+    j.writes.push_back({"RPUSH", "wa:dispatch:" + id + ":s1", "c1", "c2"});
+    j.writes.push_back({"SET", "wa:campaign:" + id + ":decision", "{}", "EX", "60"});
+    j.results.push_back("result-" + id);
+    j.active_score = "1";
+    j.active = id;
+    return j;
+  }
+
+  std::vector<redis::Reply> finish(std::vector<TxJob>& jobs) {
+    auto f =
+        asio::co_spawn(io_, queue_.finish_tx(*conn_, jobs, 600, 1000, 60000), asio::use_future);
+    while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+      io_.run_for(std::chrono::milliseconds(5));
+    return f.get();
+  }
+
+  static long long outcome(const redis::Reply& r) {
+    EXPECT_TRUE(r.is_integer()) << r.str;
+    return r.integer;
+  }
+
+  TempDir dir_;
+  RedisServer redis_;
+  Client c_;
+  asio::io_context io_;
+  queue::Keys keys_;
+  std::shared_ptr<redis::Connection> conn_;
+  queue::JobQueue queue_;
+};
+
+TEST_F(FinishTx, WritesEverythingAndAcknowledges) {
+  ASSERT_TRUE(conn_->ready());
+  std::vector<TxJob> jobs{job("a"), job("b")};
+  const auto r = finish(jobs);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(outcome(r[0]), static_cast<long long>(FinishOutcome::done));
+  EXPECT_EQ(outcome(r[1]), static_cast<long long>(FinishOutcome::done));
+  EXPECT_EQ(c_.list("wa:dispatch:a:s1"), (Strings{"c1", "c2"}));
+  EXPECT_EQ(c_.list("wa:dispatch:b:s1"), (Strings{"c1", "c2"}));
+  EXPECT_EQ(c_.list("wa:results"), (Strings{"result-a", "result-b"}));
+  EXPECT_EQ(c_.integer({"ZCARD", "wa:campaigns:active"}), 2);
+  EXPECT_EQ(c_.integer({"ZCARD", kReserved}), 0);
+  EXPECT_EQ(c_.str({"GET", "wa:decided:a:0"}), "1");
+  EXPECT_GT(c_.integer({"TTL", "wa:decided:a:0"}), 500);
+}
+
+TEST_F(FinishTx, DecidedLostAndTwiceInOneBatch) {
+  std::vector<TxJob> jobs{job("done"), job("dup"), job("lost"), job("done")};
+  jobs[3].payload += " ";  // other bytes, same job_id and attempt
+  c_.cmd({"ZADD", kReserved, "99999999999999", jobs[3].payload});
+  c_.cmd({"SET", "wa:decided:dup:0", "1"});
+  c_.cmd({"ZREM", kReserved, jobs[2].payload});
+  const auto r = finish(jobs);
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_EQ(outcome(r[0]), static_cast<long long>(FinishOutcome::done));
+  EXPECT_EQ(outcome(r[1]), static_cast<long long>(FinishOutcome::duplicate));
+  EXPECT_EQ(outcome(r[2]), static_cast<long long>(FinishOutcome::lease_lost));
+  EXPECT_EQ(outcome(r[3]), static_cast<long long>(FinishOutcome::duplicate));
+  EXPECT_EQ(c_.list("wa:dispatch:done:s1"), (Strings{"c1", "c2"}));  // once
+  EXPECT_TRUE(c_.list("wa:dispatch:dup:s1").empty());
+  EXPECT_TRUE(c_.list("wa:dispatch:lost:s1").empty());
+  EXPECT_EQ(c_.list("wa:results"), (Strings{"result-done"}));
+  EXPECT_EQ(c_.integer({"ZCARD", kReserved}), 0);  // the duplicates are acknowledged
+}
+
+TEST_F(FinishTx, AFailingWriteKeepsTheJobReservedWithoutMarker) {
+  c_.cmd({"SET", "wa:dispatch:bad:s1", "not a list"});
+  std::vector<TxJob> jobs{job("bad"), job("good")};
+  const auto r = finish(jobs);
+  ASSERT_EQ(r.size(), 2u);
+  ASSERT_TRUE(r[0].is_error());
+  EXPECT_NE(r[0].str.find("WRONGTYPE"), std::string::npos) << r[0].str;
+  EXPECT_EQ(outcome(r[1]), static_cast<long long>(FinishOutcome::done));
+  EXPECT_EQ(c_.integer({"EXISTS", "wa:decided:bad:0"}), 0);
+  EXPECT_EQ(c_.cmd({"ZSCORE", kReserved, jobs[0].payload}).str, "61000");  // now + lease
+  EXPECT_TRUE(c_.cmd({"ZSCORE", kReserved, jobs[1].payload}).nil());
+  EXPECT_EQ(c_.list("wa:dispatch:good:s1"), (Strings{"c1", "c2"}));
+}
+
+TEST_F(FinishTx, AWatchedKeyWrittenMeanwhileAbortsEverything) {
+  for (const std::string watched : {"wa:decided:b:0", "queues:wa-campaigns:deliveries"}) {
+    SCOPED_TRACE(watched);
+    c_.cmd({"FLUSHALL"});
+    std::vector<TxJob> jobs{job("a"), job("b")};
+    queue_.set_before_exec([&] { c_.cmd({"HSET", watched + "-h", "x", "1"}); });
+    // A key that is not watched changes nothing.
+    auto r = finish(jobs);
+    EXPECT_EQ(outcome(r[0]), static_cast<long long>(FinishOutcome::done));
+    c_.cmd({"FLUSHALL"});
+    jobs = {job("a"), job("b")};
+    queue_.set_before_exec([&] {
+      if (watched.starts_with("wa:decided")) {
+        c_.cmd({"SET", watched, "1"});  // another daemon decided b meanwhile
+      } else {
+        c_.cmd({"HINCRBY", watched, "f", "1"});  // a lease was recovered meanwhile
+      }
+    });
+    r = finish(jobs);
+    ASSERT_EQ(r.size(), 2u);
+    for (const auto& x : r)
+      EXPECT_EQ(outcome(x), static_cast<long long>(FinishOutcome::again));
+    EXPECT_EQ(c_.integer({"EXISTS", "wa:dispatch:a:s1", "wa:dispatch:b:s1", "wa:results"}), 0);
+    EXPECT_EQ(c_.integer({"ZCARD", kReserved}), 2);
+    EXPECT_EQ(c_.integer({"EXISTS", "wa:decided:a:0"}), 0);
+    queue_.set_before_exec({});
+  }
+}
+
+}  // namespace
+}  // namespace wa::test
