@@ -30,27 +30,25 @@ local function wa_copy(src, dst, first, count)
 end
 
 local function wa_deal(src, count, dsts)
+  -- Contact i goes to dsts[i mod k + 1]: per chunk, each target's elements are a stride.
   local k = #dsts
-  local bufs = {}
-  for j = 1, k do bufs[j] = {} end
   local pos = 0
   while pos < count do
-    local e = math.min(pos + 4999, count - 1)
+    local e = math.min(pos + 9999, count - 1)
     local chunk = redis.call('LRANGE', src, pos, e)
-    if #chunk == 0 then break end
-    for c = 1, #chunk do
-      local j = ((pos + c - 1) % k) + 1
-      local b = bufs[j]
-      b[#b + 1] = chunk[c]
-      if #b == 1000 then
-        redis.call('RPUSH', dsts[j], unpack(b))
-        bufs[j] = {}
+    local n = #chunk
+    if n == 0 then break end
+    for j = 1, k do
+      local b, m = {}, 0
+      for c = ((j - 1 - pos) % k) + 1, n, k do
+        m = m + 1
+        b[m] = chunk[c]
+      end
+      for s = 1, m, 1000 do
+        redis.call('RPUSH', dsts[j], unpack(b, s, math.min(s + 999, m)))
       end
     end
     pos = e + 1
-  end
-  for j = 1, k do
-    if #bufs[j] > 0 then redis.call('RPUSH', dsts[j], unpack(bufs[j])) end
   end
 end
 
