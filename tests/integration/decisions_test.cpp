@@ -733,7 +733,7 @@ TEST(ContactsKey, RoundRobinDealsEveryContactOnce) {
   seed_session(env.c, {.id = "s1", .health = 90});
   seed_session(env.c, {.id = "s2", .health = 85});
   seed_session(env.c, {.id = "s3", .health = 80});
-  const Strings all = big_list(env.c, "contacts:rr", 10000);
+  const Strings all = big_list(env.c, "contacts:rr", 25001);  // three chunks of the script
   push_job(
       env.c,
       R"({"job_id":"rr","campaign_id":92,"workspace_id":"1","template_mode":"direct","contacts_key":"contacts:rr"})");
@@ -742,9 +742,9 @@ TEST(ContactsKey, RoundRobinDealsEveryContactOnce) {
       R"({"job_id":"rr2","campaign_id":93,"workspace_id":"1","template_mode":"direct","contacts":[1,2,3,4,5,6,7]})");
   env.start(kFastConfig + "load_balancing: {strategy: round_robin}\n");
   auto d = expect_decision(env, "rr", "webjs", "primary_session");
-  EXPECT_EQ(distribution_of(d), (std::vector<DistEntry>{{"s1", 3334, "wa:dispatch:92:s1"},
-                                                        {"s2", 3333, "wa:dispatch:92:s2"},
-                                                        {"s3", 3333, "wa:dispatch:92:s3"}}));
+  EXPECT_EQ(distribution_of(d), (std::vector<DistEntry>{{"s1", 8334, "wa:dispatch:92:s1"},
+                                                        {"s2", 8334, "wa:dispatch:92:s2"},
+                                                        {"s3", 8333, "wa:dispatch:92:s3"}}));
   const Strings sids{"s1", "s2", "s3"};
   std::vector<Strings> expected(3);
   for (std::size_t i = 0; i < all.size(); ++i)
