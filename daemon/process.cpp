@@ -30,8 +30,9 @@ struct Daemon::Item {
   std::string type, reason;  // the decision, when one was made
   std::string dead_cause;    // bad_payload, poison, permanent or max_attempts: to the dead list
   std::string dead_error;
-  double retry_in = -1;                    // seconds, when put back for a retry
-  std::optional<core::Decision> decision;  // made on a reused snapshot that is kept
+  double retry_in = -1;  // seconds, when put back for a retry
+  // Made on a reused snapshot; valid only while no co_await lets the snapshot be replaced.
+  std::optional<core::Decision> decision;
 };
 
 asio::awaitable<void> Daemon::refresh_snapshots(const std::vector<std::string>& ids, double now) {
@@ -129,12 +130,10 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
     for (const auto& ws : recheck)
       snapshot_at_.erase(ws);
     co_await refresh_snapshots(recheck, now);
-    // Decisions on a snapshot read again (or dropped) are made again: they point into it.
-    for (auto& it : items) {
-      if (!it.decision) continue;
-      const auto at = snapshot_at_.find(it.parsed.job->workspace_id.text);
-      if (at == snapshot_at_.end() || at->second >= now) it.decision.reset();
-    }
+    // While this consumer waited, any snapshot may have been replaced (by this read, or by
+    // another consumer's): the decisions made so far point into them and are made again.
+    for (auto& it : items)
+      it.decision.reset();
   }
 
   // Every job's outputs. Jobs whose contacts are in a Redis list are copied inside Redis by the

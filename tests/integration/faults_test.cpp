@@ -448,5 +448,70 @@ TEST(Faults, LeaseExpiringBelowTheLimitIsRetriedNotDead) {
   EXPECT_TRUE(audit_jobs(c, 1, 1, kPer));
 }
 
+// Several consumers share the daemon's workspace snapshots. A batch that decides on reused
+// snapshots, then waits for a fresh read of a workspace without a provider, must not use
+// decisions pointing into snapshots another consumer replaced meanwhile (a use after free that
+// crashed the daemon). Jobs flow for three seconds over workspaces with and without a session,
+// so snapshots go stale and are replaced while batches wait; every job gets its right decision.
+TEST(Faults, SnapshotsReplacedWhileABatchWaitsAreNeverUsed) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  c.cmd({"SET", "wa:lock:health", "held-by-test", "PX", "600000"});  // stored health as seeded
+  constexpr int kWorkspaces = 30;  // 1-15 have a healthy session, 16-30 a disconnected one
+  for (int w = 1; w <= kWorkspaces; ++w) {
+    const std::string ws = std::to_string(w);
+    const bool up = w <= kWorkspaces / 2;
+    seed_session(c, {.id = "s" + ws,
+                     .workspace = ws,
+                     .status = up ? "connected" : "disconnected",
+                     .primary = true,
+                     .health = 95});
+  }
+  Daemon d(dir, redis.socket(),
+           "queue: {lease_seconds: 30, batch_size: 16}\nhealth: {check_interval: 600}\n");
+  d.start();
+  int pushed = 0;
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < until) {
+    std::vector<std::string> push{"RPUSH", kQueue}, notify{"RPUSH", kNotify};
+    for (int k = 0; k < 150; ++k, ++pushed) {
+      const std::string ws = std::to_string(pushed % kWorkspaces + 1);
+      push.push_back(R"({"job_id":"m)" + std::to_string(pushed) + R"(","campaign_id":)" +
+                     std::to_string(pushed + 1) + R"(,"workspace_id":")" + ws +
+                     R"(","template_mode":"direct","contacts":[1,2]})");
+      notify.emplace_back("1");
+    }
+    c.cmd(push);
+    c.cmd(notify);
+    sleep_ms(50);
+  }
+  ASSERT_TRUE(wait_until([&] { return results_len(c) >= pushed; }, 30s))
+      << results_len(c) << " of " << pushed << "\n"
+      << d.log();
+  EXPECT_TRUE(d.running()) << d.log();
+  int served = 0, queued = 0;
+  for (const auto& raw : c.list("wa:results")) {
+    const auto o = parse_object(raw);
+    ASSERT_TRUE(o) << raw;
+    const int n = std::stoi(str_of(*o, "job_id").substr(1));
+    const std::string ws = std::to_string(n % kWorkspaces + 1);
+    ASSERT_EQ(str_of(*o, "workspace_id"), ws) << raw;
+    if (n % kWorkspaces + 1 <= kWorkspaces / 2) {
+      ++served;
+      EXPECT_EQ(str_of(*o, "type"), "webjs") << raw;
+      const auto* session = o->if_contains("session");
+      ASSERT_TRUE(session != nullptr && session->is_object()) << raw;
+      EXPECT_EQ(str_of(session->get_object(), "id"), "s" + ws) << raw;
+    } else {
+      ++queued;
+      EXPECT_EQ(str_of(*o, "type"), "queue") << raw;
+      EXPECT_EQ(str_of(*o, "reason"), "no_provider_available") << raw;
+    }
+  }
+  EXPECT_EQ(served + queued, pushed);
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
 }  // namespace
 }  // namespace wa::test
