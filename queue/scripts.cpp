@@ -112,14 +112,29 @@ end
 local taken = redis.call('LPOP', queue, batch)
 if taken then
   redis.call('LPOP', notify, #taken)
-  for i = 1, #taken do
-    local p = taken[i]
-    if redis.call('ZADD', reserved, 'NX', now + lease, p) == 1 then
-      out[#out + 1] = p
-      out[#out + 1] = '0'
-    else
-      out[1] = out[1] + 1
+  -- A byte-identical copy of a job in hand (reserved, or earlier in this batch) is dropped.
+  -- Commands take at most 1000 jobs each (Lua's unpack has a small stack).
+  local seen, args, n = {}, {}, 0
+  local until_ms = now + lease
+  for s = 1, #taken, 1000 do
+    local e = math.min(s + 999, #taken)
+    local scores = redis.call('ZMSCORE', reserved, unpack(taken, s, e))
+    for i = s, e do
+      local p = taken[i]
+      if scores[i - s + 1] or seen[p] then
+        out[1] = out[1] + 1
+      else
+        seen[p] = true
+        args[n + 1] = until_ms
+        args[n + 2] = p
+        n = n + 2
+        out[#out + 1] = p
+        out[#out + 1] = '0'
+      end
     end
+  end
+  for s = 1, n, 2000 do
+    redis.call('ZADD', reserved, unpack(args, s, math.min(s + 1999, n)))
   end
 end
 return out
