@@ -386,17 +386,28 @@ void Connection::send(Batch* b, const std::vector<Command>& cmds) {
     total += resp_size(cmd);
   std::string wire;
   wire.reserve(total);
-  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  std::vector<std::pair<std::size_t, std::size_t>> spans;  // (offset, length) of each command
   spans.reserve(cmds.size());
   for (const Command& cmd : cmds) {
     const std::size_t from = wire.size();
     append_resp(wire, cmd);
     spans.emplace_back(from, wire.size() - from);
   }
-  for (const auto& [from, len] : spans) {
-    const int rc = ctx_ == nullptr ? REDIS_ERR
-                                   : redisAsyncFormattedCommand(ctx_, &Connection::on_reply, b,
-                                                                wire.data() + from, len);
+  // hiredis appends each command to its output buffer (a growing sds: a batch of a megabyte is
+  // reallocated and copied many times over). The whole batch goes in with the first command's
+  // callback; every other command registers its callback with no bytes of its own (hiredis
+  // reads the command's name from `cmd` to spot SUBSCRIBE and the like, and appends `len`
+  // bytes: zero). Replies still come one per command, in order.
+  bool appended = false;
+  for (std::size_t i = 0; i < spans.size(); ++i) {
+    // (When the first command is refused, so are the others: its bytes carry theirs.)
+    const bool ok_so_far = i == 0 || appended;
+    const int rc =
+        ctx_ == nullptr || !ok_so_far
+            ? REDIS_ERR
+            : redisAsyncFormattedCommand(ctx_, &Connection::on_reply, b,
+                                         wire.data() + spans[i].first, i == 0 ? wire.size() : 0);
+    if (i == 0) appended = rc == REDIS_OK;
     if (rc != REDIS_OK) {
       b->ec = make_error_code(Errc::connection_lost);
       if (--b->remaining == 0) {
