@@ -1,6 +1,7 @@
-// JobQueue::finish_tx against a real redis-server, in process: the outcomes of the Lua-free
-// finish (done, already decided, lease lost, the same marker twice in one batch), a failing
-// write, and a watched key written between its read and its transaction.
+// JobQueue against a real redis-server, in process: the outcomes of the Lua-free finish (done,
+// already decided, lease lost, the same marker twice in one batch), a failing write, a watched
+// key written between its read and its transaction; and the notify entry of every job that take
+// or release puts back on the queue.
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -22,9 +23,9 @@ using Strings = std::vector<std::string>;
 
 constexpr const char* kReserved = "queues:wa-campaigns:reserved";
 
-class FinishTx : public ::testing::Test {
+class JobQueueTest : public ::testing::Test {
  protected:
-  FinishTx()
+  JobQueueTest()
       : redis_(dir_),
         c_(redis_.socket()),
         keys_("", "wa-campaigns"),
@@ -34,7 +35,7 @@ class FinishTx : public ::testing::Test {
     for (int i = 0; i < 200 && !conn_->ready(); ++i)
       io_.run_for(std::chrono::milliseconds(10));
   }
-  ~FinishTx() override {
+  ~JobQueueTest() override {
     conn_->stop();
     io_.run_for(std::chrono::milliseconds(20));
   }
@@ -60,12 +61,16 @@ class FinishTx : public ::testing::Test {
     return j;
   }
 
-  std::vector<redis::Reply> finish(std::vector<TxJob>& jobs) {
-    auto f =
-        asio::co_spawn(io_, queue_.finish_tx(*conn_, jobs, 600, 1000, 60000), asio::use_future);
+  template <typename T>
+  T await(asio::awaitable<T> a) {
+    auto f = asio::co_spawn(io_, std::move(a), asio::use_future);
     while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
       io_.run_for(std::chrono::milliseconds(5));
     return f.get();
+  }
+
+  std::vector<redis::Reply> finish(std::vector<TxJob>& jobs) {
+    return await(queue_.finish_tx(*conn_, jobs, 600, 1000, 60000));
   }
 
   static long long outcome(const redis::Reply& r) {
@@ -82,7 +87,7 @@ class FinishTx : public ::testing::Test {
   queue::JobQueue queue_;
 };
 
-TEST_F(FinishTx, WritesEverythingAndAcknowledges) {
+TEST_F(JobQueueTest, WritesEverythingAndAcknowledges) {
   ASSERT_TRUE(conn_->ready());
   std::vector<TxJob> jobs{job("a"), job("b")};
   const auto r = finish(jobs);
@@ -98,7 +103,7 @@ TEST_F(FinishTx, WritesEverythingAndAcknowledges) {
   EXPECT_GT(c_.integer({"TTL", "wa:decided:a:0"}), 500);
 }
 
-TEST_F(FinishTx, DecidedLostAndTwiceInOneBatch) {
+TEST_F(JobQueueTest, DecidedLostAndTwiceInOneBatch) {
   std::vector<TxJob> jobs{job("done"), job("dup"), job("lost"), job("done")};
   jobs[3].payload += " ";  // other bytes, same job_id and attempt
   c_.cmd({"ZADD", kReserved, "99999999999999", jobs[3].payload});
@@ -117,7 +122,7 @@ TEST_F(FinishTx, DecidedLostAndTwiceInOneBatch) {
   EXPECT_EQ(c_.integer({"ZCARD", kReserved}), 0);  // the duplicates are acknowledged
 }
 
-TEST_F(FinishTx, AFailingWriteKeepsTheJobReservedWithoutMarker) {
+TEST_F(JobQueueTest, AFailingWriteKeepsTheJobReservedWithoutMarker) {
   c_.cmd({"SET", "wa:dispatch:bad:s1", "not a list"});
   std::vector<TxJob> jobs{job("bad"), job("good")};
   const auto r = finish(jobs);
@@ -131,7 +136,7 @@ TEST_F(FinishTx, AFailingWriteKeepsTheJobReservedWithoutMarker) {
   EXPECT_EQ(c_.list("wa:dispatch:good:s1"), (Strings{"c1", "c2"}));
 }
 
-TEST_F(FinishTx, AWatchedKeyWrittenMeanwhileAbortsEverything) {
+TEST_F(JobQueueTest, AWatchedKeyWrittenMeanwhileAbortsEverything) {
   for (const std::string watched : {"wa:decided:b:0", "queues:wa-campaigns:deliveries"}) {
     SCOPED_TRACE(watched);
     c_.cmd({"FLUSHALL"});
@@ -158,6 +163,32 @@ TEST_F(FinishTx, AWatchedKeyWrittenMeanwhileAbortsEverything) {
     EXPECT_EQ(c_.integer({"EXISTS", "wa:decided:a:0"}), 0);
     queue_.set_before_exec({});
   }
+}
+
+// CONTRACT.md section 1: every job put back on the queue, from any of delayed, reserved (an
+// expired lease) or a release at shutdown, gets its notify entry, and every job taken removes
+// one: the notify list keeps counting the jobs in the queue, so blocked consumers wake up.
+TEST_F(JobQueueTest, EveryJobPutBackGetsItsNotifyEntry) {
+  const std::string queue = "queues:wa-campaigns", notify = queue + ":notify";
+  c_.cmd({"ZADD", queue + ":delayed", "500", "due-1", "600", "due-2", "99999999999999", "later"});
+  c_.cmd({"ZADD", kReserved, "700", "expired"});
+  config::Queue q;
+  q.batch_size = 1;
+  q.lease_seconds = 60;
+  q.max_deliveries = 5;
+  const queue::TakeResult t = await(queue_.take(1000, q));
+  ASSERT_EQ(t.jobs.size(), 1u);
+  EXPECT_EQ(t.jobs[0].payload, "expired");  // back at the head, then taken
+  EXPECT_EQ(t.recovered, 1u);
+  EXPECT_EQ(c_.list(queue), (Strings{"due-1", "due-2"}));  // due jobs at the tail, in order
+  EXPECT_EQ(c_.integer({"LLEN", notify}), 2);              // 3 put back, 1 taken
+  EXPECT_EQ(c_.integer({"ZCARD", queue + ":delayed"}), 1);
+
+  // Released at shutdown: back at the head, each with its entry.
+  EXPECT_EQ(await(queue_.release({"expired"})), 1);
+  EXPECT_EQ(c_.list(queue), (Strings{"expired", "due-1", "due-2"}));
+  EXPECT_EQ(c_.integer({"LLEN", notify}), 3);
+  EXPECT_EQ(c_.integer({"ZCARD", kReserved}), 0);
 }
 
 }  // namespace
