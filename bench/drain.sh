@@ -20,11 +20,9 @@
 # this Redis (redis-benchmark, pipelined LPUSH/RPOP). It checks the outcome (one result per
 # job, every job_id once, nothing left in the queue, no dead entries, every queued decision in
 # the delayed set) and exits non-zero when something is off. Everything it starts is stopped.
+# The set-up (build, Redis, clean-up, snapshots, poller) is bench/lib.sh's.
 set -euo pipefail
 export LC_ALL=C
-
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-root=$(pwd)
 
 jobs=${WA_DRAIN_JOBS:-50000}
 batch=${WA_DRAIN_BATCH:-256}
@@ -46,28 +44,14 @@ done
 [[ $jobs =~ ^[1-9][0-9]*$ && $batch =~ ^[1-9][0-9]*$ && $seed =~ ^[0-9]+$ && $runs =~ ^[1-9][0-9]*$ ]] ||
   { echo "drain.sh: -n, -b, -s and -r take positive integers" >&2; exit 2; }
 
-log() { printf '%s\n' "$*" >&2; }
-
-# ---- build -----------------------------------------------------------------------------------
-if [[ $build == 1 ]]; then
-  bash scripts/deps.sh
-  log "== building Release binaries in build-bench/"
-  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DWA_BUILD_TESTS=OFF -DWA_BUILD_BENCH=ON \
-    >/dev/null
-  cmake --build build-bench --target wa-routerd wa-router -j"$(nproc)" >/dev/null
-fi
-daemon_bin=$root/build-bench/daemon/wa-routerd
+bench=drain
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+wa_build
 
 # ---- -r RUNS: run this script RUNS times and print the medians of its RESULT lines --------------
 if [[ $runs -gt 1 ]]; then
-  all=$(mktemp /tmp/wa-drain-runs.XXXXXX)
-  trap 'rm -f "$all"' EXIT
-  for i in $(seq "$runs"); do
-    log "== run $i of $runs"
-    out=$(bash "$0" -n "$jobs" -b "$batch" -s "$seed" --no-build) || { printf '%s\n' "$out"; exit 1; }
-    printf '%s\n' "$out" | grep -v '^RESULT '
-    printf '%s\n' "$out" | grep '^RESULT ' >>"$all"
-  done
+  wa_rerun "$runs" -n "$jobs" -b "$batch" -s "$seed" --no-build
   # Median of each field over the runs (the middle one; the mean of the two middle ones).
   awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1], NR] = kv[2]; if (NR == 1) k[++nk] = kv[1] } }
     END {
@@ -79,49 +63,25 @@ if [[ $runs -gt 1 ]]; then
         printf "%s %s=%s", (j % 6 == 1 ? "\n " : ""), k[j], (m >= 1000 ? sprintf("%.0f", m) : sprintf("%.4g", m))
       }
       printf "\n"
-    }' "$all"
+    }' "$rerun_file"
   exit 0
 fi
-[[ -x $daemon_bin ]] || { log "drain.sh: $daemon_bin is missing (run without --no-build)"; exit 1; }
 
-# ---- private Redis ---------------------------------------------------------------------------
-work=$(mktemp -d /tmp/wa-drain.XXXXXX)
-sock=$work/redis.sock
-redis_pid="" daemon_pid="" poll_pid=""
-cleanup() {
-  local rc=$?
-  set +e
-  [[ -n $poll_pid ]] && kill "$poll_pid" 2>/dev/null && wait "$poll_pid" 2>/dev/null
-  [[ -n $daemon_pid ]] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-  [[ -n $redis_pid ]] && kill -TERM "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
-  if [[ $keep == 1 ]]; then log "== kept $work"; else rm -rf "$work"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save "" --appendonly no \
-  --dir "$work" --maxmemory-policy noeviction --logfile "$work/redis.log" &
-redis_pid=$!
-R() { redis-cli -s "$sock" "$@"; }
-for _ in $(seq 200); do R PING >/dev/null 2>&1 && break; sleep 0.02; done
-R PING >/dev/null || { log "drain.sh: redis-server did not start"; cat "$work/redis.log" >&2; exit 1; }
-R FLUSHALL >/dev/null
+wa_start_redis
 
 # ---- seed ------------------------------------------------------------------------------------
 log "== seeding $jobs jobs (seed $seed)"
 t0=$EPOCHREALTIME
-pipe_out=$(awk -v jobs="$jobs" -v seed="$seed" -v now="$(date +%s)" -v stats="$work/seed.txt" \
-  -f bench/drain_seed.awk </dev/null | R --pipe)
+awk -v jobs="$jobs" -v seed="$seed" -v now="$(date +%s)" -v stats="$work/seed.txt" \
+  -f bench/drain_seed.awk </dev/null | wa_pipe
 t1=$EPOCHREALTIME
-grep -q 'errors: 0,' <<<"$pipe_out" || { log "drain.sh: seeding failed: $pipe_out"; exit 1; }
 seed_stat() { awk -v k="$1" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "$work/seed.txt"; }
 pending=$(seed_stat pending)
 [[ $(R LLEN queues:wa-campaigns) == "$jobs" && $(R LLEN queues:wa-campaigns:notify) == "$jobs" ]] ||
-  { log "drain.sh: the queue does not hold $jobs jobs after seeding"; exit 1; }
+  die "the queue does not hold $jobs jobs after seeding"
 log "   $(seed_stat sessions) sessions in 100 workspaces ($(seed_stat meta_configured) with Meta)," \
   "$(seed_stat campaigns) campaigns, $pending jobs with a PENDING template;" \
-  "$(R INFO memory | awk -F: '/^used_memory_human/ { sub(/\r/, "", $2); print $2 }') in Redis;" \
+  "$(redis_mem_human) in Redis;" \
   "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s"
 
 # ---- daemon ----------------------------------------------------------------------------------
@@ -133,66 +93,42 @@ logging: {level: warn}
 YAML
 "$daemon_bin" --config "$work/wa-routerd.yaml" --check-config >/dev/null
 
-# INFO cpu + commandstats as "name value" lines: cpu <seconds>, and <command> <calls> <usec>.
-snapshot() {
-  R INFO all | tr -d '\r' | awk -F'[:,=]' '
-    /^used_cpu_user:|^used_cpu_sys:/ { cpu += $2 }
-    /^total_net_input_bytes:/ { printf "@in %s 0\n", $2 }
-    /^total_net_output_bytes:/ { printf "@out %s 0\n", $2 }
-    /^cmdstat_/ { sub(/^cmdstat_/, "", $1); print $1, $3, $5 }
-    END { printf "@cpu %.6f 0\n", cpu }'
-}
-clk_tck=$(getconf CLK_TCK)
-proc_cpu() {  # utime + stime of a process, in seconds
-  local stat rest
-  stat=$(<"/proc/$1/stat")
-  rest=${stat##*) }   # fields from 3 on (the name may hold spaces)
-  read -r -a f <<<"$rest"
-  awk -v u="${f[11]}" -v s="${f[12]}" -v t="$clk_tck" 'BEGIN { printf "%.2f", (u + s) / t }'
-}
-
 # The poller: one redis-cli kept open, three commands per poll (every 20 ms).
-coproc POLL { exec redis-cli -s "$sock"; }
-# shellcheck disable=SC2153  # POLL_PID is set by coproc
-poll_pid=$POLL_PID
-exec {tick}<> <(:)   # read -t on a pipe nobody writes to: a sleep without a fork
+wa_poller_start
 polls=0
 poll() {
-  printf 'LLEN queues:wa-campaigns\nZCARD queues:wa-campaigns:reserved\nLLEN wa:results\n' >&"${POLL[1]}"
-  read -r q <&"${POLL[0]}"; read -r z <&"${POLL[0]}"; read -r n <&"${POLL[0]}"
+  wa_poll "LLEN queues:wa-campaigns" "ZCARD queues:wa-campaigns:reserved" "LLEN wa:results"
+  q=${reply[0]} z=${reply[1]} n=${reply[2]}
   polls=$((polls + 1))
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-snapshot >"$work/before.txt"
+snapshot stats >"$work/before.txt"
 start=$EPOCHREALTIME
+# Not wa_start_daemon: its --check-config (done above) would fall inside the timed interval.
 "$daemon_bin" --config "$work/wa-routerd.yaml" 2>"$work/daemon.log" &
 daemon_pid=$!
 limit=$(awk -v n="$jobs" 'BEGIN { printf "%d", 60 + n / 500 }')   # generous: 10 min at 50k jobs is a hang
 start_us=${start/./} first='' last_n=-1 last_change_us=$start_us
 while :; do
-  read -r -t 0.02 -u "$tick" _ || true
+  nap 0.02
   poll
-  now_us=${EPOCHREALTIME/./}
+  t_us=${EPOCHREALTIME/./}
   if [[ $q == 0 && $z == 0 && $n -ge $jobs ]]; then break; fi
   if ! kill -0 "$daemon_pid" 2>/dev/null; then
-    log "drain.sh: wa-routerd exited early (queue $q, reserved $z, results $n)"; tail -n 20 "$work/daemon.log" >&2; exit 1
+    tail -n 20 "$work/daemon.log" >&2; die "wa-routerd exited early (queue $q, reserved $z, results $n)"
   fi
-  if [[ $n != "$last_n" ]]; then last_n=$n last_change_us=$now_us; fi
+  if [[ $n != "$last_n" ]]; then last_n=$n last_change_us=$t_us; fi
   if [[ -z $first && $n -gt 0 ]]; then first=$EPOCHREALTIME; fi
-  if ((now_us - last_change_us > 30000000 || now_us - start_us > limit * 1000000)); then
-    log "drain.sh: no progress (queue $q, reserved $z, results $n of $jobs)"; tail -n 20 "$work/daemon.log" >&2; exit 1
+  if ((t_us - last_change_us > 30000000 || t_us - start_us > limit * 1000000)); then
+    tail -n 20 "$work/daemon.log" >&2; die "no progress (queue $q, reserved $z, results $n of $jobs)"
   fi
 done
 end=$EPOCHREALTIME
-snapshot >"$work/after.txt"
+snapshot stats >"$work/after.txt"
 daemon_cpu=$(proc_cpu "$daemon_pid")
-kill -TERM "$daemon_pid"
-daemon_rc=0; wait "$daemon_pid" || daemon_rc=$?
-daemon_pid=""
-printf 'QUIT\n' 1>&"${POLL[1]}" 2>/dev/null || true
-wait "$poll_pid" 2>/dev/null || true
-poll_pid=""
+wa_stop_daemon
+wa_poller_stop
 
 # ---- correctness -----------------------------------------------------------------------------
 # One pass over wa:results inside Redis: records, distinct job_ids, types, dead events.
@@ -221,8 +157,8 @@ problems=()
 [[ $delayed == "$res_queue" ]] || problems+=("$delayed delayed jobs but $res_queue queue decisions")
 [[ $res_tna == "$pending" ]] || problems+=("$res_tna template_not_approved decisions, expected $pending (PENDING jobs)")
 [[ $daemon_rc == 0 ]] || problems+=("wa-routerd exited $daemon_rc after SIGTERM")
-errors=$(grep -Ec '^[0-9T:.-]+Z (error|critical) ' "$work/daemon.log" || true)
-[[ $errors == 0 ]] || problems+=("$errors error lines in the daemon's log, e.g. $(grep -Em1 '^[0-9T:.-]+Z (error|critical) ' "$work/daemon.log")")
+errors=$(log_errors "$work/daemon.log")
+[[ $errors == 0 ]] || problems+=("$errors error lines in the daemon's log, e.g. $(first_log_error "$work/daemon.log")")
 
 # ---- the raw ceiling of this Redis -----------------------------------------------------------
 R DEL mylist >/dev/null
@@ -231,11 +167,7 @@ rate() { awk -v c="$1" '$1 == c":" && /requests per second/ { v = $2 } END { pri
 lpush_rps=$(rate LPUSH) rpop_rps=$(rate RPOP)
 
 # ---- report ----------------------------------------------------------------------------------
-rev() {  # the commit the sources are at, +local changes when core/queue/daemon/config differ
-  local r; r=$(git rev-parse --short HEAD 2>/dev/null) || { echo "an unversioned tree"; return; }
-  git diff --quiet HEAD -- core queue daemon config 2>/dev/null && echo "$r" || echo "$r+local changes"
-}
-machine="$(nproc) CPUs, load average before $load_before; wa-routerd of $(rev), built $(date -r "$daemon_bin" '+%F %T')"
+machine=$(machine_line "$load_before")
 awk -v result="$work/result.txt" -v machine="$machine" -v jobs="$jobs" -v batch="$batch" -v start="$start" -v first="${first:-$end}" -v end="$end" -v dcpu="$daemon_cpu" \
     -v polls="$polls" -v lpush="$lpush_rps" -v rpop="$rpop_rps" \
     -v served="$res_served" -v queued="$res_queue" -v delayed="$delayed" '

@@ -48,13 +48,7 @@ wa_build
 
 # ---- -r RUNS: this script RUNS times, then the medians of its RESULT lines ----------------------
 if [[ $runs -gt 1 ]]; then
-  all=$(mktemp /tmp/wa-events-runs.XXXXXX)
-  for i in $(seq "$runs"); do
-    log "== run $i of $runs"
-    out=$(bash "$0" -e "$events" -o "$order" --no-build) || { printf '%s\n' "$out"; rm -f "$all"; exit 1; }
-    printf '%s\n' "$out" | grep -v '^RESULT '
-    printf '%s\n' "$out" | grep '^RESULT ' >>"$all"
-  done
+  wa_rerun "$runs" -e "$events" -o "$order" --no-build
   printf '\nmedian of %d runs:\nRESULT' "$runs"
   awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); if (NR == 1) k[++nk] = kv[1]; v[kv[1], NR] = kv[2] } }
     END {
@@ -65,8 +59,7 @@ if [[ $runs -gt 1 ]]; then
         else printf " %s=%s", k[j], (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2)
       }
       print ""
-    }' "$all"
-  rm -f "$all"
+    }' "$rerun_file"
   exit 0
 fi
 
