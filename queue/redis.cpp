@@ -344,6 +344,12 @@ void Connection::submit(std::vector<Command> cmds, Handler h, std::chrono::milli
   send(b, cmds);
 }
 
+void Connection::flush() {
+  if (ctx_ == nullptr || !writing_ || state_ != State::ready) return;
+  // May free the context (a failed write): the hooks and callbacks cope, as for a write event.
+  redisAsyncHandleWrite(ctx_);
+}
+
 void Connection::send(Batch* b, const std::vector<Command>& cmds) {
   std::vector<const char*> argv;
   std::vector<std::size_t> lens;
