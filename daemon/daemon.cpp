@@ -277,6 +277,14 @@ asio::awaitable<void> Daemon::events_loop() {
             metrics_.events_malformed.Increment(static_cast<double>(r.malformed));
             for (const auto& err : r.errors)
               spdlog::warn("events: malformed event dropped: {}", err);
+            if (r.failed_writes > 0) {
+              metrics_.loop_errors.Increment();
+              warn_once(
+                  "events: statistics writes skipped (a wa:stats key of another type, or a "
+                  "counter that is not a number); the events are consumed all the same",
+                  wall_now());
+              spdlog::debug("events: {} statistics writes skipped in a batch", r.failed_writes);
+            }
             next = std::move(step.next);
             // Straight on while there is more (a lost lock is looked at again at once too).
             if (r.lock_lost || (next && next->count > 0)) pause = 0;

@@ -180,10 +180,22 @@ return n
 
 const Script& apply_events_script() {
   static const Script s = make("apply_events", R"lua(
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0, 0} end
 local consumed = tonumber(ARGV[2])
-if redis.call('LINDEX', KEYS[1], consumed - 1) ~= ARGV[3] then return -1 end
+if redis.call('LINDEX', KEYS[1], consumed - 1) ~= ARGV[3] then return {-1, 0} end
 local stats_ttl, daily_ttl = ARGV[4], ARGV[5]
+
+-- A write that fails (a key of another type, say) is skipped and counted, never fatal: an
+-- error half-way would leave the batch half applied and in the list, to be applied again.
+local failures = 0
+local function try(...)
+  local r = redis.pcall(...)
+  if type(r) == 'table' and r.err then
+    failures = failures + 1
+    return nil
+  end
+  return r
+end
 
 -- A minute bucket: t s d r f rs rc ds dc packed as below (codec.hpp), 44 bytes.
 local fmt = '<I4I4I4I4I4dI4dI4'
@@ -200,13 +212,15 @@ for _ = 1, tonumber(ARGV[7]) do
   local key, m = ARGV[i], tonumber(ARGV[i + 1])
   local fields, set = {}, {}
   for j = 1, m do fields[j] = ARGV[i + 2 * j] end
-  local cur = redis.call('HMGET', key, unpack(fields))
-  for j = 1, m do
-    set[2 * j - 1] = fields[j]
-    set[2 * j] = add(cur[j], ARGV[i + 2 * j + 1])
+  local cur = try('HMGET', key, unpack(fields))
+  if cur then
+    for j = 1, m do
+      set[2 * j - 1] = fields[j]
+      set[2 * j] = add(cur[j], ARGV[i + 2 * j + 1])
+    end
+    try('HSET', key, unpack(set))
+    try('EXPIRE', key, stats_ttl)
   end
-  redis.call('HSET', key, unpack(set))
-  redis.call('EXPIRE', key, stats_ttl)
   i = i + 2 + 2 * m
 end
 
@@ -218,19 +232,19 @@ while i < n do
   for j = 1, 9 do
     if v[j] ~= 0 then
       if j == 6 or j == 8 then
-        redis.call('HINCRBYFLOAT', key, names[j], string.format('%.17g', v[j]))
+        try('HINCRBYFLOAT', key, names[j], string.format('%.17g', v[j]))
       else
-        redis.call('HINCRBY', key, names[j], string.format('%d', v[j]))
+        try('HINCRBY', key, names[j], string.format('%d', v[j]))
       end
     end
   end
-  redis.call('EXPIRE', key, daily_ttl)
+  try('EXPIRE', key, daily_ttl)
   i = i + 2
 end
 
-if ARGV[6] ~= '0' then redis.call('INCRBY', KEYS[3], ARGV[6]) end
+if ARGV[6] ~= '0' then try('INCRBY', KEYS[3], ARGV[6]) end
 redis.call('LTRIM', KEYS[1], consumed, -1)
-return 1
+return {1, failures}
 )lua");
   return s;
 }

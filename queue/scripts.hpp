@@ -44,8 +44,11 @@ const Script& release_script();
 //   where packed is "t s d r f rs rc ds dc" (codec.hpp): a minute's packed value is added to the
 //   session stats field <minute> (created when missing), a daily hash gets HINCRBY (counts) and
 //   HINCRBYFLOAT (the two time sums) of its non-zero counters.
-//   returns 1 applied; 0 the lock is not ours; -1 the list's head is not the batch read
-//   (nothing applied in either case).
+//   A write that fails (a statistics key of another type, a counter that is not a number) is
+//   skipped, never fatal: the batch is applied and trimmed all the same, so it is never applied
+//   twice.
+//   returns {status, failures}: status 1 applied (failures: writes skipped); 0 the lock is not
+//   ours; -1 the list's head is not the batch read (nothing applied in either case).
 const Script& apply_events_script();
 
 // Writes a session's health fields only while its hash exists (never creates one).

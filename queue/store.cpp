@@ -208,10 +208,14 @@ asio::awaitable<IngestStep> Store::apply_events(const std::string& token, const 
   EventBatch following = prepare_events(next[0], now, cfg);  // while Redis applies `batch`
   const Reply r = std::move((co_await applied.get())[0]);
   if (r.is_error()) throw std::runtime_error("applying events failed: " + r.str);
-  if (int_or(r) != 1) {
+  if (!r.is_array() || r.elements.size() != 2) {
+    throw std::runtime_error("applying events: unexpected reply from the events script");
+  }
+  if (int_or(r.elements[0]) != 1) {
     step.report.lock_lost = true;
     co_return step;
   }
+  step.report.failed_writes = static_cast<std::size_t>(std::max(0LL, int_or(r.elements[1])));
   step.report.consumed = batch.count;
   step.report.malformed = batch.malformed;
   step.report.errors = batch.errors;

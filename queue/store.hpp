@@ -37,6 +37,7 @@ struct IngestReport {
   std::size_t consumed = 0;         // events removed from wa:events
   std::size_t malformed = 0;        // of which dropped as malformed
   std::vector<std::string> errors;  // the first few malformed events' errors
+  std::size_t failed_writes = 0;    // statistics writes skipped (a key of another type...)
   bool lock_lost = false;           // nothing applied: the lock is not ours, or the list's
                                     // head is not the batch read (read it again)
 };

@@ -285,6 +285,32 @@ TEST(Events, MinuteBucketsAddUpAcrossBatchesAndOldMinutesExpire) {
   EXPECT_EQ(daily_sum(env.c, "successful"), 9000);
 }
 
+// A statistics key the daemon cannot write (another type) loses that key's counters, not the
+// batch: the other counters are written once and the events consumed, not applied again.
+TEST(Events, AStatisticsKeyOfAnotherTypeIsSkippedAndTheBatchAppliedOnce) {
+  Env env;
+  seed_session(env.c, {.id = "s1"});
+  seed_session(env.c, {.id = "s9"});
+  env.c.cmd({"SET", "wa:stats:session:s9", "not a hash"});
+  Strings evs = repeat(event("s1", "sent"), 3);
+  for (const auto& e : repeat(event("s9", "failed"), 2))
+    evs.push_back(e);
+  push_events(env.c, evs);
+  env.start();
+  ASSERT_TRUE(wait_until([&] { return env.c.integer({"LLEN", "wa:events"}) == 0; })) << env.log();
+  ASSERT_TRUE(wait_until([&] { return metric(env.c, "s1", "message_success_rate") == 100.0; }))
+      << env.log();
+  std::this_thread::sleep_for(1500ms);  // more event loop rounds: nothing is applied again
+  std::uint32_t s1_total = 0;
+  for (const auto& [field, tf] : buckets_of(env.c, "s1"))
+    s1_total += tf.first;
+  EXPECT_EQ(s1_total, 3u);
+  EXPECT_EQ(env.c.str({"GET", "wa:stats:session:s9"}), "not a hash");
+  EXPECT_EQ(daily_sum(env.c, "total"), 5);
+  EXPECT_EQ(daily_sum(env.c, "failed"), 2);
+  EXPECT_NE(env.log().find("statistics writes skipped"), std::string::npos) << env.log();
+}
+
 // Exactly once: a daemon frozen with a batch read ahead (SIGSTOP) while its lock expires,
 // another that takes over and is killed mid-flow, then both running: every event is counted
 // once in the session buckets and the daily counters.
