@@ -271,7 +271,8 @@ asio::awaitable<void> Daemon::events_loop() {
             next = co_await store_.read_events(kEventBatch, wall_now(), cfg_);
           }
           if (next->count > 0) {
-            auto step = co_await store_.apply_events(token_, *next, kEventBatch, wall_now(), cfg_);
+            auto step = co_await store_.apply_events(token_, std::move(*next), kEventBatch,
+                                                     wall_now(), cfg_);
             const auto& r = step.report;
             metrics_.events_consumed.Increment(static_cast<double>(r.consumed));
             metrics_.events_malformed.Increment(static_cast<double>(r.malformed));
@@ -326,8 +327,8 @@ asio::awaitable<void> Daemon::health_loop() {
       }
       co_await sleep(health_timer_, cfg_.health.check_interval);
     } else {
-      co_await sleep(health_timer_,
-                     kNotReadyPollSeconds);  // the first cycle: as soon as Redis is up
+      // The first cycle runs as soon as Redis is there.
+      co_await sleep(health_timer_, kNotReadyPollSeconds);
     }
   }
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <iterator>
 
 #include "core/events.hpp"
 #include "core/health.hpp"
@@ -185,7 +186,7 @@ asio::awaitable<EventBatch> Store::read_events(std::size_t max, core::Seconds no
   co_return prepare_events(batch, now, cfg);
 }
 
-asio::awaitable<IngestStep> Store::apply_events(const std::string& token, const EventBatch& batch,
+asio::awaitable<IngestStep> Store::apply_events(const std::string& token, EventBatch batch,
                                                 std::size_t max, core::Seconds now,
                                                 const config::Config& cfg) {
   IngestStep step;
@@ -197,7 +198,7 @@ asio::awaitable<IngestStep> Store::apply_events(const std::string& token, const 
   std::vector<std::string> args;
   args.reserve(1 + batch.args.size());
   args.push_back(token);
-  args.insert(args.end(), batch.args.begin(), batch.args.end());
+  std::move(batch.args.begin(), batch.args.end(), std::back_inserter(args));
   const std::vector<std::string> apply_keys{keys_.events(), keys_.events_lock(),
                                             keys_.events_malformed()};
   std::vector<Call> apply;
@@ -218,7 +219,7 @@ asio::awaitable<IngestStep> Store::apply_events(const std::string& token, const 
   step.report.failed_writes = static_cast<std::size_t>(std::max(0LL, int_or(r.elements[1])));
   step.report.consumed = batch.count;
   step.report.malformed = batch.malformed;
-  step.report.errors = batch.errors;
+  step.report.errors = std::move(batch.errors);
   step.next = std::move(following);
   co_return step;
 }

@@ -67,7 +67,7 @@ class Store {
   // connection's order, the next `max` events after the batch are read; they are aggregated while
   // Redis applies the batch. The next batch is only valid while the lock stays ours without a
   // break: after LockState::taken, a lost lock or an exception, read from the head again.
-  asio::awaitable<IngestStep> apply_events(const std::string& token, const EventBatch& batch,
+  asio::awaitable<IngestStep> apply_events(const std::string& token, EventBatch batch,
                                            std::size_t max, core::Seconds now,
                                            const config::Config& cfg);
   // Aggregates an LRANGE reply of events (pure; public for tests and benchmarks).
