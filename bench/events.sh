@@ -20,8 +20,9 @@
 # the backlog (its start-up health cycle runs at the same time, as in production); the wall time
 # runs from starting it until LLEN wa:events is 0. Goal: >= 100,000 events/s.
 # Checks (exit 1 when off): the `total`s of the wa:stats:daily:* hashes add up to EVENTS (and
-# their `failed` to the failed events), the `:t` counters of the session buckets to the events
-# naming a session, no malformed events, no errors.
+# their `failed` to the failed events), the `t` counters (the first of the nine packed in each
+# minute field, queue/codec.hpp) of the session buckets to the events naming a session, no
+# malformed events, no errors.
 set -euo pipefail
 export LC_ALL=C
 
@@ -151,10 +152,8 @@ read -r daily_total daily_failed daily_keys < <(R EVAL "
 session_total=$(R EVAL "
   local t = 0
   for w = 1, 100 do for k = 1, 10 do
-    local f = redis.call('HGETALL', 'wa:stats:session:s-' .. w .. '-' .. k)
-    for i = 1, #f, 2 do
-      if string.sub(f[i], -2) == ':t' then t = t + tonumber(f[i + 1]) end
-    end
+    local f = redis.call('HVALS', 'wa:stats:session:s-' .. w .. '-' .. k)
+    for i = 1, #f do t = t + struct.unpack('<I4', f[i]) end
   end end
   return tostring(t)" 0)
 malformed=$(R GET wa:stats:events:malformed)

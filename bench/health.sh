@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Health-cycle benchmark (issue 5): 10,000 sessions (1,000 workspaces x 10) with an hour of
 # message statistics each, already aggregated in the daemon's per-session minute buckets
-# (wa:stats:session:<id>, fields "<minute>:t|s|d|r|f|rs|rc|ds|dc", minute = floor(unix/60));
-# how long wa-routerd's start-up health cycle takes to score them all.
+# (wa:stats:session:<id>, one field per minute: "<minute>" -> "t s d r f rs rc ds dc", minute =
+# floor(unix/60)); how long wa-routerd's start-up health cycle takes to score them all.
 #
 #   bench/health.sh [-w WORKSPACES] [-p SESSIONS_PER_WORKSPACE] [-f "FIELDS"] [-r RUNS] [--no-build] [--keep]
 #
 #   -w WORKSPACES  workspaces (default 1000)
 #   -p SESSIONS    sessions per workspace (default 10)
 #   -f FIELDS      the counters seeded per minute (default all nine, "t s d r f rs rc ds dc", as
-#                  an hour of events with response and delivery times leaves them; e.g. "t s f")
+#                  an hour of events with response and delivery times leaves them; e.g. "t s f":
+#                  the others are 0 in the packed value)
 #   -r RUNS        start the daemon RUNS times on the same data (default 3): run 1 finds no
 #                  wa:health:<id> hashes (first start), the others find the previous cycle's
 #   --no-build     use the binaries already in build-bench/
@@ -57,10 +58,23 @@ t0=$(now_us)
 seed_sessions 1 "$nws" "$per"
 # Per session an hour of traffic: 5-30 messages a minute; most sessions fail ~1 %, one in 20
 # fails 20-40 % (alerts), one in 10 answers slowly. All nine counters of every minute are set, as
-# the daemon writes them after an hour of events. TTL 2 h like the daemon's.
+# the daemon writes them after an hour of events: one field per minute, the nine counters packed
+# in binary (queue/codec.hpp) by a script with Lua's struct.pack, as the daemon's events script
+# does. TTL 2 h like the daemon's.
+pack_sha=$(R SCRIPT LOAD "
+  local set = {}
+  for i = 1, #ARGV, 10 do
+    set[#set + 1] = ARGV[i]
+    set[#set + 1] = struct.pack('<I4I4I4I4I4dI4dI4', tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]),
+      tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6]),
+      tonumber(ARGV[i + 7]), tonumber(ARGV[i + 8]), tonumber(ARGV[i + 9]))
+  end
+  redis.call('HSET', KEYS[1], unpack(set))
+  redis.call('EXPIRE', KEYS[1], 7200)")
 # shellcheck disable=SC2016  # awk source
 stats_awk='
   function rnd(n) { state = (state * 48271) % 2147483647; return int(state / 2147483647 * n) }
+  function arg(x) { x = x ""; return "$" length(x) "\r\n" x "\r\n" }
   BEGIN {
     split("t s d r f rs rc ds dc", names, " ")
     nf = split(fields, want, " "); for (i = 1; i <= nf; i++) keep[want[i]] = 1
@@ -74,17 +88,15 @@ stats_awk='
         t = 5 + rnd(26); f = int(t * fail / 100 + rnd(100) / 100); s = t - f
         d = int(s * 0.9); r = int(d * 0.5); rc = t; rs = rc * (slow + rnd(400)); dc = d; ds = dc * (2000 + rnd(3000))
         v[1] = t; v[2] = s; v[3] = d; v[4] = r; v[5] = f; v[6] = rs; v[7] = rc; v[8] = ds; v[9] = dc
-        for (i = 1; i <= 9; i++) {
-          if (!(names[i] in keep)) continue
-          name = m ":" names[i]; val = v[i] ""
-          out = out "$" length(name) "\r\n" name "\r\n$" length(val) "\r\n" val "\r\n"; n += 2
-        }
+        out = out arg(m); n++
+        for (i = 1; i <= 9; i++) { out = out arg((names[i] in keep) ? v[i] : 0); n++ }
       }
-      printf "*%d\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n%s", n + 2, length(key), key, out
-      printf "*3\r\n$6\r\nEXPIRE\r\n$%d\r\n%s\r\n$4\r\n7200\r\n", length(key), key
+      printf "*%d\r\n%s%s%s%s", n + 4, arg("EVALSHA"), arg(sha), arg(1), arg(key)
+      printf "%s", out
     }
   }'
-awk -v now="$(date +%s)" -v nws="$nws" -v per="$per" -v fields="$fields" "$stats_awk" </dev/null | wa_pipe
+awk -v now="$(date +%s)" -v nws="$nws" -v per="$per" -v fields="$fields" -v sha="$pack_sha" \
+  "$stats_awk" </dev/null | wa_pipe
 t1=$(now_us)
 nstats=$(R EVAL "return #redis.call('KEYS', 'wa:stats:session:*')" 0)
 [[ $nstats == "$nsessions" ]] || die "$nstats stats hashes after seeding, expected $nsessions"

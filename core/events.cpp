@@ -39,8 +39,9 @@ ParsedEvent parse_event(std::string_view text, Seconds now) {
   json::parse_options opt;
   opt.max_depth = 16;
   boost::system::error_code ec;
-  alignas(std::max_align_t) unsigned char arena[4096];  // most payloads parse without malloc
-  json::monotonic_resource mr(arena, sizeof arena);
+  // An event fits in this buffer; a larger one continues on the heap.
+  alignas(std::max_align_t) unsigned char buffer[4096];
+  json::monotonic_resource mr(buffer, sizeof buffer);
   const json::value v = json::parse(text, ec, &mr, opt);
   if (ec || !v.is_object()) {
     r.error = ec ? "event: not valid JSON (" + ec.message() + ")" : "event: expected a JSON object";
@@ -154,7 +155,14 @@ void EventAggregate::add(const Event& e) {
     const auto minute = static_cast<std::int64_t>(std::floor(e.at / 60.0));
     add_outcome(session_minutes[{e.session_id, minute}], e);
   }
-  add_outcome(daily[{e.workspace_id, e.meta ? "meta_api" : "webjs", utc_day(e.at)}], e);
+  // utc_day() of the previous event when it falls on the same day (as utc_day rounds: to the ms).
+  const long long ms = std::llround(e.at * 1000.0);
+  const long long day = ms / 86400000 - (ms % 86400000 < 0 ? 1 : 0);
+  if (day != day_ || day_text_.empty()) {
+    day_ = day;
+    day_text_ = utc_day(e.at);
+  }
+  add_outcome(daily[{e.workspace_id, e.meta ? "meta_api" : "webjs", day_text_}], e);
 }
 
 std::string utc_day(Seconds t) {

@@ -43,6 +43,10 @@ struct EventAggregate {
       daily;  // ws, provider, day
   std::uint64_t events = 0;
   void add(const Event& e);
+
+ private:
+  long long day_ = 0;     // the UTC day (days since 1970) of the last event added
+  std::string day_text_;  // its utc_day() text; empty before the first event
 };
 
 // "YYYY-MM-DD" of a Unix time (UTC).

@@ -23,6 +23,9 @@ namespace {
 
 constexpr std::size_t kEventBatch = 5000;
 constexpr int kNotifyWaitSeconds = 1;
+// How often the event and health loops look again while Redis is not connected yet: the first
+// batch and the first cycle start as soon as the connection is up.
+constexpr double kNotReadyPollSeconds = 0.02;
 
 redis::Endpoint endpoint_of(const config::Redis& r) {
   redis::Endpoint ep;
@@ -262,22 +265,53 @@ asio::awaitable<void> Daemon::lease_loop() {
 }
 
 asio::awaitable<void> Daemon::events_loop() {
+  constexpr std::int64_t kLockMs = 10000;
+  // The batch read and aggregated while the previous one was applied, if any: only valid while
+  // the events lock stays ours without a break (Store::apply_events).
+  std::optional<queue::EventBatch> next;
   while (!stopping_) {
-    bool more = false;
+    double pause = 1.0;
     try {
-      if (conn_->ready() && co_await store_.hold_lock(keys_.events_lock(), token_, 10000)) {
-        const auto r = co_await store_.ingest_events(token_, kEventBatch, wall_now(), cfg_);
-        metrics_.events_consumed.Increment(static_cast<double>(r.consumed));
-        metrics_.events_malformed.Increment(static_cast<double>(r.malformed));
-        for (const auto& err : r.errors)
-          spdlog::warn("events: malformed event dropped: {}", err);
-        more = r.consumed == kEventBatch;
+      if (!conn_->ready()) {
+        next.reset();
+        pause = kNotReadyPollSeconds;
+      } else {
+        const auto lock = co_await store_.hold_lock_state(keys_.events_lock(), token_, kLockMs);
+        if (lock != queue::LockState::kept) next.reset();
+        if (lock != queue::LockState::not_held) {
+          if (!next || next->count == 0) {
+            next = co_await store_.read_events(kEventBatch, wall_now(), cfg_);
+          }
+          if (next->count > 0) {
+            auto step = co_await store_.apply_events(token_, std::move(*next), kEventBatch,
+                                                     wall_now(), cfg_);
+            const auto& r = step.report;
+            metrics_.events_consumed.Increment(static_cast<double>(r.consumed));
+            metrics_.events_malformed.Increment(static_cast<double>(r.malformed));
+            for (const auto& err : r.errors)
+              spdlog::warn("events: malformed event dropped: {}", err);
+            if (r.failed_writes > 0) {
+              metrics_.loop_errors.Increment();
+              warn_once(
+                  "events: statistics writes skipped (a wa:stats key of another type, or a "
+                  "counter that is not a number); the events are consumed all the same",
+                  wall_now());
+              spdlog::debug("events: {} statistics writes skipped in a batch", r.failed_writes);
+            }
+            next = std::move(step.next);
+            // Straight on while there is more (a lost lock is looked at again at once too).
+            if (r.lock_lost || (next && next->count > 0)) pause = 0;
+          } else {
+            next.reset();
+          }
+        }
       }
     } catch (const std::exception& e) {
+      next.reset();
       metrics_.loop_errors.Increment();
       spdlog::warn("events: {}", e.what());
     }
-    if (!more) co_await sleep(events_timer_, 1.0);
+    if (pause > 0) co_await sleep(events_timer_, pause);
   }
   if (conn_->ready()) {
     try {
@@ -305,7 +339,8 @@ asio::awaitable<void> Daemon::health_loop() {
       }
       co_await sleep(health_timer_, cfg_.health.check_interval);
     } else {
-      co_await sleep(health_timer_, 0.2);  // the first cycle runs as soon as Redis is there
+      // The first cycle runs as soon as Redis is there.
+      co_await sleep(health_timer_, kNotReadyPollSeconds);
     }
   }
 }

@@ -15,7 +15,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::size_t kWriteChunk = 2000;  // calls per pipeline when writing health
+constexpr std::size_t kChunk = 500;  // sessions per pipeline of the health cycle
 constexpr std::int64_t kSwitchLockMs = 30000;
 
 std::string text_of(const json::value* v) {
@@ -147,16 +147,33 @@ asio::awaitable<void> Daemon::health_cycle() {
 
   std::size_t checked = 0, alerts = 0;
   int bands[3] = {0, 0, 0};  // healthy (primary tier), degraded (secondary), unhealthy
-  for (std::size_t base = 0; base < all.size(); base += kWriteChunk / 4) {
-    const std::size_t end = std::min(all.size(), base + kWriteChunk / 4);
+  // Chunks of sessions: the reads of the next chunk are on the wire while this one is computed,
+  // and its writes go out while the next one is read and computed.
+  auto reads_of = [&](std::size_t base) {
+    const std::size_t end = std::min(all.size(), base + kChunk);
     std::vector<queue::Call> reads;
+    reads.reserve(3 * (end - base));
     for (std::size_t i = base; i < end; ++i) {
-      reads.push_back(queue::plain({"HGETALL", keys_.session(all[i].second)}));
-      reads.push_back(queue::plain({"HGETALL", keys_.session_stats(all[i].second)}));
-      reads.push_back(queue::plain({"HGET", keys_.session_health(all[i].second), "alerts"}));
+      const std::string& sid = all[i].second;
+      reads.push_back(queue::plain({"HGETALL", keys_.session(sid)}));
+      reads.push_back(queue::plain({"HGETALL", keys_.session_stats(sid)}));
+      reads.push_back(queue::plain({"HGET", keys_.session_health(sid), "alerts"}));
     }
-    const auto r2 = co_await queue::run(*conn_, std::move(reads));
+    return queue::Pending(*conn_, std::move(reads));
+  };
+  std::optional<queue::Pending> reading, writing;
+  if (!all.empty()) reading.emplace(reads_of(0));
+  for (std::size_t base = 0; base < all.size(); base += kChunk) {
+    const std::size_t end = std::min(all.size(), base + kChunk);
+    const auto r2 = co_await reading->get();
+    reading.reset();
+    if (end < all.size()) {
+      reading.emplace(reads_of(end));
+      conn_->flush();
+    }
     std::vector<queue::Call> writes;
+    writes.reserve(3 * (end - base));
+    std::vector<std::string> stale;
     for (std::size_t i = base; i < end; ++i) {
       const auto& [ws, sid] = all[i];
       const std::size_t k = 3 * (i - base);
@@ -168,7 +185,7 @@ asio::awaitable<void> Daemon::health_cycle() {
                      problem.empty() ? "hash " + keys_.session(sid) + " is missing" : problem);
         continue;
       }
-      std::vector<std::string> stale;
+      stale.clear();
       s.last_hour = queue::sum_last_hour(queue::pairs(r2[k + 1]), now, &stale);
       s.metrics = core::compute_metrics(s, s.last_hour, now);
       s.health = core::health_score(s.metrics, cfg_.health.weights);
@@ -195,8 +212,10 @@ asio::awaitable<void> Daemon::health_cycle() {
       }
       ++checked;
     }
-    (void)co_await queue::run(*conn_, std::move(writes));
+    if (writing) (void)co_await writing->get();
+    writing.emplace(*conn_, std::move(writes));
   }
+  if (writing) (void)co_await writing->get();
   metrics_.alerts.Increment(static_cast<double>(alerts));
   metrics_.set_health_bands(bands[0], bands[1], bands[2]);
   spdlog::info("health: {} sessions in {} workspaces checked, {} new alerts", checked,

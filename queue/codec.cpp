@@ -1,5 +1,7 @@
 #include "queue/codec.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <boost/json.hpp>
 #include <charconv>
 #include <cmath>
@@ -22,7 +24,7 @@ std::optional<double> to_number(std::string_view s) {
 
 namespace {
 
-const std::string* find(const Fields& f, std::string_view name) {
+const std::string_view* find(const Fields& f, std::string_view name) {
   for (const auto& [k, v] : f) {
     if (k == name) return &v;
   }
@@ -30,20 +32,22 @@ const std::string* find(const Fields& f, std::string_view name) {
 }
 
 bool flag(const Fields& f, std::string_view name) {
-  const std::string* v = find(f, name);
+  const std::string_view* v = find(f, name);
   return v != nullptr && (*v == "1" || *v == "true");
 }
 
 // An optional time field: missing or empty is nullopt; unreadable sets the problem.
 std::optional<double> time_field(const Fields& f, std::string_view name, std::string& problem) {
-  const std::string* v = find(f, name);
+  const std::string_view* v = find(f, name);
   if (v == nullptr || v->empty()) return std::nullopt;
   auto n = to_number(*v);
-  if (!n && problem.empty()) problem = std::string(name) + ": not a Unix time: \"" + *v + "\"";
+  if (!n && problem.empty()) {
+    problem = std::string(name) + ": not a Unix time: \"" + std::string(*v) + "\"";
+  }
   return n;
 }
 
-std::optional<core::HealthMetrics> parse_metrics(const std::string& text) {
+std::optional<core::HealthMetrics> parse_metrics(std::string_view text) {
   boost::system::error_code ec;
   const json::value v = json::parse(text, ec);
   if (ec || !v.is_object()) return std::nullopt;
@@ -76,8 +80,8 @@ core::Session parse_session(std::string_view id, const Fields& f, std::string& p
     s.exists = false;
     return s;
   }
-  if (const auto* v = find(f, "uuid")) s.uuid = *v;
-  if (const auto* v = find(f, "phone_number")) s.phone_number = *v;
+  if (const auto* v = find(f, "uuid")) s.uuid = std::string(*v);
+  if (const auto* v = find(f, "phone_number")) s.phone_number = std::string(*v);
   if (const auto* v = find(f, "provider_type")) s.provider = core::parse_provider_type(*v);
   if (const auto* v = find(f, "status")) s.status = core::parse_session_status(*v);
   s.is_active = flag(f, "is_active");
@@ -92,8 +96,8 @@ core::Session parse_session(std::string_view id, const Fields& f, std::string& p
     s.exists = false;
     return s;
   }
-  const std::string* score = find(f, "health_score");
-  const std::string* metrics = find(f, "health_metrics");
+  const std::string_view* score = find(f, "health_score");
+  const std::string_view* metrics = find(f, "health_metrics");
   if (score != nullptr && metrics != nullptr) {
     const auto h = to_number(*score);
     const auto m = parse_metrics(*metrics);
@@ -115,7 +119,7 @@ core::MetaSettings parse_meta(const Fields& f) {
   if (const auto* v = find(f, "tier_limit")) {
     if (const auto n = to_number(*v); n && *n >= 1) m.tier_limit = static_cast<std::uint64_t>(*n);
   }
-  if (const auto* v = find(f, "quality")) m.quality = *v;
+  if (const auto* v = find(f, "quality")) m.quality = std::string(*v);
   return m;
 }
 
@@ -156,12 +160,11 @@ std::string format_number(double v) {
 
 }  // namespace
 
-void add_stats_fields(std::vector<std::string>& out, std::string_view prefix,
-                      const core::WindowStats& w, bool with_zeros) {
+void add_stats_fields(std::vector<std::string>& out, const core::WindowStats& w, bool with_zeros) {
   for (const Counter& c : kCounters) {
     const double v = c.count ? static_cast<double>(w.*c.count) : w.*c.sum;
     if (v == 0 && !with_zeros) continue;
-    out.push_back(std::string(prefix) + c.name);
+    out.emplace_back(c.name);
     out.push_back(c.count ? std::to_string(w.*c.count) : format_number(v));
   }
 }
@@ -174,22 +177,85 @@ core::WindowStats parse_stats(const Fields& f) {
   return w;
 }
 
+namespace {
+
+// The packed layout: Lua's struct format "<I4I4I4I4I4dI4dI4" (little-endian).
+constexpr std::size_t kPackedSize = 5 * 4 + 8 + 4 + 8 + 4;
+static_assert(kPackedSize == kPackedStatsSize);
+
+void put_u32(char*& p, std::uint64_t v) {
+  const auto x = static_cast<std::uint32_t>(std::min<std::uint64_t>(v, 0xffffffffu));
+  for (int i = 0; i < 4; ++i)
+    *p++ = static_cast<char>((x >> (8 * i)) & 0xff);
+}
+void put_f64(char*& p, double v) {
+  const auto x = std::bit_cast<std::uint64_t>(v);
+  for (int i = 0; i < 8; ++i)
+    *p++ = static_cast<char>((x >> (8 * i)) & 0xff);
+}
+std::uint64_t get_le(const char*& p, int bytes) {
+  std::uint64_t x = 0;
+  for (int i = 0; i < bytes; ++i)
+    x |= static_cast<std::uint64_t>(static_cast<unsigned char>(*p++)) << (8 * i);
+  return x;
+}
+
+}  // namespace
+
+std::string pack_stats(const core::WindowStats& w) {
+  std::string out(kPackedSize, '\0');
+  char* p = out.data();
+  for (const Counter& c : kCounters) {
+    if (c.count) {
+      put_u32(p, w.*c.count);
+    } else {
+      put_f64(p, w.*c.sum);
+    }
+  }
+  return out;
+}
+
+bool add_packed(core::WindowStats& w, std::string_view packed) {
+  if (packed.size() != kPackedSize) return false;
+  std::uint64_t counts[std::size(kCounters)] = {};
+  double sums[std::size(kCounters)] = {};
+  const char* p = packed.data();
+  for (std::size_t i = 0; i < std::size(kCounters); ++i) {
+    if (kCounters[i].count) {
+      counts[i] = get_le(p, 4);
+    } else {
+      sums[i] = std::bit_cast<double>(get_le(p, 8));
+      if (!std::isfinite(sums[i]) || sums[i] < 0) return false;
+    }
+  }
+  for (std::size_t i = 0; i < std::size(kCounters); ++i) {
+    const Counter& c = kCounters[i];
+    if (c.count) w.*c.count += counts[i];
+    if (c.sum) w.*c.sum += sums[i];
+  }
+  return true;
+}
+
 core::WindowStats sum_last_hour(const Fields& f, core::Seconds now,
                                 std::vector<std::string>* stale) {
   const auto now_minute = static_cast<std::int64_t>(std::floor(now / 60.0));
   core::WindowStats w;
   for (const auto& [k, v] : f) {
-    const auto colon = k.find(':');
-    if (colon == std::string::npos) continue;
     std::int64_t minute = 0;
-    const auto r = std::from_chars(k.data(), k.data() + colon, minute);
-    if (r.ec != std::errc() || r.ptr != k.data() + colon) continue;
+    const auto r = std::from_chars(k.data(), k.data() + k.size(), minute);
+    if (r.ec != std::errc() || r.ptr == k.data()) continue;
+    const bool legacy = r.ptr != k.data() + k.size();  // "<minute>:<counter>", one per counter
+    if (legacy && *r.ptr != ':') continue;
     if (minute <= now_minute - 60) {
-      if (stale) stale->push_back(k);
+      if (stale) stale->emplace_back(k);
       continue;
     }
     if (minute > now_minute) continue;  // from a clock ahead of ours: not yet in the window
-    if (const auto n = to_number(v)) add_counter(w, std::string_view(k).substr(colon + 1), *n);
+    if (!legacy) {
+      (void)add_packed(w, v);  // an unreadable bucket counts as empty
+    } else if (const auto n = to_number(v)) {
+      add_counter(w, k.substr(static_cast<std::size_t>(r.ptr - k.data()) + 1), *n);
+    }
   }
   return w;
 }

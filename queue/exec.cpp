@@ -1,6 +1,8 @@
 #include "queue/exec.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -19,42 +21,76 @@ Call script_call(const Script& s, const std::vector<std::string>& keys,
   return Call{std::move(c), &s};
 }
 
-asio::awaitable<std::vector<Reply>> run(redis::Connection& conn, std::vector<Call> calls,
-                                        std::chrono::milliseconds extra_timeout) {
+struct Pending::State {
+  explicit State(const asio::any_io_executor& ex) : timer(ex) {}
+  asio::steady_timer timer;
+  bool done = false;
+  boost::system::error_code ec;
+  std::vector<Reply> replies;
+};
+
+Pending::Pending(redis::Connection& conn, std::vector<Call> calls,
+                 std::chrono::milliseconds extra_timeout)
+    : conn_(&conn), extra_(extra_timeout) {
   std::vector<Command> cmds;
   cmds.reserve(calls.size());
-  for (auto& c : calls) {
-    if (c.script) {
-      cmds.push_back(c.cmd);  // kept: a NOSCRIPT call is resent
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    if (calls[i].script) {
+      cmds.push_back(calls[i].cmd);  // kept: a NOSCRIPT call is resent
+      scripts_.emplace_back(i, std::move(calls[i]));
     } else {
-      cmds.push_back(std::move(c.cmd));
+      cmds.push_back(std::move(calls[i].cmd));
     }
   }
-  auto [ec, replies] =
-      co_await conn.async_exec(std::move(cmds), asio::as_tuple(asio::use_awaitable), extra_timeout);
-  if (ec) throw boost::system::system_error(ec);
+  state_ = std::make_shared<State>(conn.executor());
+  conn.async_exec(
+      std::move(cmds),
+      [st = state_](boost::system::error_code ec, std::vector<Reply> replies) {
+        st->done = true;
+        st->ec = ec;
+        st->replies = std::move(replies);
+        st->timer.cancel();
+      },
+      extra_timeout);
+}
 
+Pending::~Pending() = default;
+
+asio::awaitable<std::vector<Reply>> Pending::get() {
+  auto st = state_;
+  while (!st->done) {
+    st->timer.expires_at(asio::steady_timer::time_point::max());
+    boost::system::error_code ignored;
+    co_await st->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  if (st->ec) throw boost::system::system_error(st->ec);
+  std::vector<Reply> replies = std::move(st->replies);
+
+  std::vector<Command> again;
   std::vector<std::size_t> missing;
-  for (std::size_t i = 0; i < replies.size(); ++i) {
-    if (calls[i].script && replies[i].is_error() && replies[i].str.starts_with("NOSCRIPT")) {
+  for (auto& [i, call] : scripts_) {
+    if (replies[i].is_error() && replies[i].str.starts_with("NOSCRIPT")) {
+      Command c = std::move(call.cmd);
+      c[0] = "EVAL";
+      c[1] = call.script->source;
+      again.push_back(std::move(c));
       missing.push_back(i);
     }
   }
   if (!missing.empty()) {
-    std::vector<Command> again;
-    for (const std::size_t i : missing) {
-      Command c = std::move(calls[i].cmd);
-      c[0] = "EVAL";
-      c[1] = calls[i].script->source;
-      again.push_back(std::move(c));
-    }
-    auto [ec2, r2] = co_await conn.async_exec(std::move(again), asio::as_tuple(asio::use_awaitable),
-                                              extra_timeout);
+    auto [ec2, r2] =
+        co_await conn_->async_exec(std::move(again), asio::as_tuple(asio::use_awaitable), extra_);
     if (ec2) throw boost::system::system_error(ec2);
     for (std::size_t k = 0; k < missing.size(); ++k)
       replies[missing[k]] = std::move(r2[k]);
   }
   co_return replies;
+}
+
+asio::awaitable<std::vector<Reply>> run(redis::Connection& conn, std::vector<Call> calls,
+                                        std::chrono::milliseconds extra_timeout) {
+  Pending p(conn, std::move(calls), extra_timeout);
+  co_return co_await p.get();
 }
 
 asio::awaitable<Reply> run1(redis::Connection& conn, Call call,
@@ -81,9 +117,10 @@ long long int_or(const Reply& r, long long fallback) {
   return fallback;
 }
 
-std::vector<std::pair<std::string, std::string>> pairs(const Reply& r) {
-  std::vector<std::pair<std::string, std::string>> out;
+std::vector<std::pair<std::string_view, std::string_view>> pairs(const Reply& r) {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
   if (!r.is_array()) return out;
+  out.reserve(r.elements.size() / 2);
   for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
     out.emplace_back(r.elements[i].str, r.elements[i + 1].str);
   }

@@ -4,7 +4,9 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "queue/redis.hpp"
@@ -28,6 +30,28 @@ inline Call plain(Command c) {
   return Call{std::move(c), nullptr};
 }
 
+// A pipeline submitted when constructed and awaited later with get(), so that the caller can
+// compute while Redis works (Connection::flush() puts it on the wire before the caller's next
+// suspension). get() returns one reply per call, resending a script call that met NOSCRIPT as
+// EVAL, and throws boost::system::system_error when the outcome is unknown (connection lost,
+// timeout). get() is called at most once.
+class Pending {
+ public:
+  Pending(redis::Connection& conn, std::vector<Call> calls,
+          std::chrono::milliseconds extra_timeout = {});
+  Pending(Pending&&) noexcept = default;
+  Pending& operator=(Pending&&) noexcept = default;
+  ~Pending();
+  asio::awaitable<std::vector<Reply>> get();
+
+ private:
+  struct State;
+  redis::Connection* conn_;
+  std::chrono::milliseconds extra_;
+  std::vector<std::pair<std::size_t, Call>> scripts_;  // script calls by index, for NOSCRIPT
+  std::shared_ptr<State> state_;
+};
+
 // Sends every call in one pipeline and returns one reply per call. Throws
 // boost::system::system_error when the outcome is unknown (connection lost, timeout).
 asio::awaitable<std::vector<Reply>> run(redis::Connection& conn, std::vector<Call> calls,
@@ -40,7 +64,7 @@ asio::awaitable<Reply> run1(redis::Connection& conn, Call call,
 // Reply helpers.
 std::string str_or(const Reply& r, std::string fallback = {});
 long long int_or(const Reply& r, long long fallback = 0);
-// A HGETALL reply as (field, value) pairs.
-std::vector<std::pair<std::string, std::string>> pairs(const Reply& r);
+// A HGETALL reply as (field, value) pairs viewing the reply's strings (keep the reply alive).
+std::vector<std::pair<std::string_view, std::string_view>> pairs(const Reply& r);
 
 }  // namespace wa::queue

@@ -380,6 +380,12 @@ void append_resp(std::string& out, const Command& cmd) {
 
 }  // namespace
 
+void Connection::flush() {
+  if (ctx_ == nullptr || !writing_ || state_ != State::ready) return;
+  // May free the context (a failed write): the hooks and callbacks cope, as for a write event.
+  redisAsyncHandleWrite(ctx_);
+}
+
 void Connection::send(Batch* b, const std::vector<Command>& cmds) {
   std::size_t total = 0;
   for (const Command& cmd : cmds)

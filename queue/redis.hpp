@@ -111,6 +111,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string& last_error() const noexcept { return last_error_; }
   // Called on every change between ready and not ready (never from inside hiredis).
   void on_state(StateListener l) { listener_ = std::move(l); }
+  const asio::any_io_executor& executor() const noexcept { return ex_; }
+  // Writes the commands submitted so far to the socket now, as far as it takes them, instead of
+  // when the event loop next runs: for a caller about to compute for a while with commands
+  // in flight. Completions are still posted, never run inside this call.
+  void flush();
 
   // Sends the commands as one pipelined batch. `extra` lengthens the timeout (blocking commands).
   template <typename Token>

@@ -36,9 +36,19 @@ const Script& finish_script();
 //   returns the number put back.
 const Script& release_script();
 
-// Applies aggregated event counters and trims the consumed events, if the events lock is ours.
-//   KEYS: events lock   ARGV: token consumed, then ops: argc cmd args...
-//   returns 1 applied; 0 the lock is not ours (nothing applied).
+// Applies a batch of aggregated events and trims them from the head of the events list, all at
+// once, if the events lock is ours and the batch's last event is still where it was read.
+//   KEYS: events lock malformed_counter
+//   ARGV: token consumed last_event stats_ttl daily_ttl malformed nsessions, then nsessions
+//   times: stats_key nminutes (minute packed)..., then to the end: daily_key packed...
+//   where packed is "t s d r f rs rc ds dc" (codec.hpp): a minute's packed value is added to the
+//   session stats field <minute> (created when missing), a daily hash gets HINCRBY (counts) and
+//   HINCRBYFLOAT (the two time sums) of its non-zero counters.
+//   A write that fails (a statistics key of another type, a counter that is not a number) is
+//   skipped, never fatal: the batch is applied and trimmed all the same, so it is never applied
+//   twice.
+//   returns {status, failures}: status 1 applied (failures: writes skipped); 0 the lock is not
+//   ours; -1 the list's head is not the batch read (nothing applied in either case).
 const Script& apply_events_script();
 
 // Writes a session's health fields only while its hash exists (never creates one).

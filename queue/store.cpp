@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <iterator>
 
 #include "core/events.hpp"
 #include "core/health.hpp"
@@ -30,7 +31,7 @@ void Store::add_health_writes(std::vector<Call>& calls, const core::Session& s,
   Command hset{"HSET",       summary,          "alerts", std::to_string(alert_mask),
                "updated_at", seconds_text(now)};
   // Every counter, zeros included, so the summary is replaced as a whole.
-  add_stats_fields(hset, "", last_hour, true);
+  add_stats_fields(hset, last_hour, true);
   calls.push_back(plain(std::move(hset)));
   const auto ttl = static_cast<long long>(std::ceil(cfg.health.check_interval)) * 2 + kHourSeconds;
   calls.push_back(plain({"EXPIRE", summary, std::to_string(ttl)}));
@@ -125,100 +126,118 @@ asio::awaitable<std::map<std::string, WorkspaceData>> Store::load_workspaces(
   co_return out;
 }
 
-asio::awaitable<IngestReport> Store::ingest_events(const std::string& token, std::size_t max,
-                                                   core::Seconds now, const config::Config& cfg) {
-  IngestReport report;
-  Command lrange{"LRANGE", keys_.events(), "0", std::to_string(max - 1)};
-  const Reply batch = co_await run1(conn_, plain(std::move(lrange)));
-  if (!batch.is_array() || batch.elements.empty()) co_return report;
-
+EventBatch Store::prepare_events(const Reply& events, core::Seconds now,
+                                 const config::Config& cfg) const {
+  EventBatch b;
+  if (!events.is_array() || events.elements.empty()) return b;
+  b.count = events.elements.size();
   core::EventAggregate agg;
-  for (const Reply& e : batch.elements) {
+  for (const Reply& e : events.elements) {
     auto parsed = core::parse_event(e.str, now);
     if (parsed.event) {
       agg.add(*parsed.event);
     } else {
-      ++report.malformed;
-      if (report.errors.size() < 5) report.errors.push_back(std::move(parsed.error));
+      ++b.malformed;
+      if (b.errors.size() < 5) b.errors.push_back(std::move(parsed.error));
     }
   }
-
-  std::vector<std::string> ops;
-  const std::string stats_ttl = std::to_string(2 * kHourSeconds);
-  auto add_fields = [&](const std::string& key, std::string_view prefix, const core::WindowStats& w,
-                        bool daily_names) {
-    std::vector<std::string> fields;
-    if (daily_names) {
-      const std::pair<const char*, double> named[] = {
-          {"total", static_cast<double>(w.total)},
-          {"successful", static_cast<double>(w.successful)},
-          {"delivered", static_cast<double>(w.delivered)},
-          {"read", static_cast<double>(w.read)},
-          {"failed", static_cast<double>(w.failed)},
-          {"delivery_time_sum", w.delivery_time_sum_ms},
-          {"delivery_time_count", static_cast<double>(w.delivery_time_count)},
-          {"response_time_sum", w.response_time_sum_ms},
-          {"response_time_count", static_cast<double>(w.response_time_count)},
-      };
-      for (const auto& [name, v] : named) {
-        if (v == 0) continue;
-        fields.emplace_back(name);
-        char buf[32];
-        const auto r = std::to_chars(buf, buf + sizeof buf, v);
-        fields.emplace_back(buf, r.ptr);
-      }
-    } else {
-      add_stats_fields(fields, prefix, w);
-    }
-    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-      add_op(ops, {"HINCRBYFLOAT", key, fields[i], fields[i + 1]});
-    }
-  };
-  std::string last_session_key;
+  std::vector<std::string>& a = b.args;
+  a.reserve(7 + 3 * agg.session_minutes.size() + 2 * agg.daily.size());
+  a.push_back(std::to_string(b.count));
+  a.push_back(events.elements.back().str);
+  a.push_back(std::to_string(2 * kHourSeconds));
+  a.push_back(
+      std::to_string(static_cast<long long>(cfg.analytics.retention_period_days + 1) * 86400));
+  a.push_back(std::to_string(b.malformed));
+  a.emplace_back();  // the number of session entries, below
+  // One entry per session stats hash: its key, then (minute, packed) pairs; at most
+  // kMinutesPerEntry of them (Lua's unpack limit), the same key again for more.
+  constexpr std::size_t kMinutesPerEntry = 1000;
+  std::size_t entries = 0, count_at = 0, in_entry = 0;
+  const std::string* last_session = nullptr;
   for (const auto& [key, w] : agg.session_minutes) {
-    const std::string skey = keys_.session_stats(key.first);
-    add_fields(skey, std::to_string(key.second) + ":", w, false);
-    if (skey != last_session_key) {
-      add_op(ops, {"EXPIRE", skey, stats_ttl});
-      last_session_key = skey;
+    if (last_session == nullptr || *last_session != key.first || in_entry == kMinutesPerEntry) {
+      if (last_session != nullptr) a[count_at] = std::to_string(in_entry);
+      a.push_back(keys_.session_stats(key.first));
+      count_at = a.size();
+      a.emplace_back();
+      in_entry = 0;
+      ++entries;
+      last_session = &key.first;
     }
+    a.push_back(std::to_string(key.second));
+    a.push_back(pack_stats(w));
+    ++in_entry;
   }
-  const std::string daily_ttl =
-      std::to_string(static_cast<long long>(cfg.analytics.retention_period_days + 1) * 86400);
+  if (last_session != nullptr) a[count_at] = std::to_string(in_entry);
+  a[5] = std::to_string(entries);
   for (const auto& [key, w] : agg.daily) {
     const auto& [ws, provider, day] = key;
-    const std::string dkey = keys_.daily(ws, provider, day);
-    add_fields(dkey, "", w, true);
-    add_op(ops, {"EXPIRE", dkey, daily_ttl});
+    a.push_back(keys_.daily(ws, provider, day));
+    a.push_back(pack_stats(w));
   }
-  if (report.malformed > 0) {
-    add_op(ops, {"INCRBY", keys_.events_malformed(), std::to_string(report.malformed)});
-  }
-  std::vector<std::string> args{token, std::to_string(batch.elements.size())};
-  for (auto& o : ops)
-    args.push_back(std::move(o));
-  const std::vector<std::string> apply_keys{keys_.events(), keys_.events_lock()};
-  Call apply = script_call(apply_events_script(), apply_keys, std::move(args));
-  const Reply r = co_await run1(conn_, std::move(apply));
+  return b;
+}
+
+asio::awaitable<EventBatch> Store::read_events(std::size_t max, core::Seconds now,
+                                               const config::Config& cfg) {
+  Command lrange{"LRANGE", keys_.events(), "0", std::to_string(max - 1)};
+  const Reply batch = co_await run1(conn_, plain(std::move(lrange)));
+  co_return prepare_events(batch, now, cfg);
+}
+
+asio::awaitable<IngestStep> Store::apply_events(const std::string& token, EventBatch batch,
+                                                std::size_t max, core::Seconds now,
+                                                const config::Config& cfg) {
+  IngestStep step;
+  // The next batch lies after this one until the apply script (sent next) removes this one.
+  std::vector<Call> read;
+  read.push_back(plain({"LRANGE", keys_.events(), std::to_string(batch.count),
+                        std::to_string(batch.count + max - 1)}));
+  Pending next_read(conn_, std::move(read));
+  std::vector<std::string> args;
+  args.reserve(1 + batch.args.size());
+  args.push_back(token);
+  std::move(batch.args.begin(), batch.args.end(), std::back_inserter(args));
+  const std::vector<std::string> apply_keys{keys_.events(), keys_.events_lock(),
+                                            keys_.events_malformed()};
+  std::vector<Call> apply;
+  apply.push_back(script_call(apply_events_script(), apply_keys, std::move(args)));
+  Pending applied(conn_, std::move(apply));
+
+  const auto next = co_await next_read.get();
+  EventBatch following = prepare_events(next[0], now, cfg);  // while Redis applies `batch`
+  const Reply r = std::move((co_await applied.get())[0]);
   if (r.is_error()) throw std::runtime_error("applying events failed: " + r.str);
-  if (int_or(r) != 1) {
-    report.lock_lost = true;
-    report.malformed = 0;
-    report.errors.clear();
-    co_return report;
+  if (!r.is_array() || r.elements.size() != 2) {
+    throw std::runtime_error("applying events: unexpected reply from the events script");
   }
-  report.consumed = batch.elements.size();
-  co_return report;
+  if (int_or(r.elements[0]) != 1) {
+    step.report.lock_lost = true;
+    co_return step;
+  }
+  step.report.failed_writes = static_cast<std::size_t>(std::max(0LL, int_or(r.elements[1])));
+  step.report.consumed = batch.count;
+  step.report.malformed = batch.malformed;
+  step.report.errors = std::move(batch.errors);
+  step.next = std::move(following);
+  co_return step;
 }
 
 asio::awaitable<bool> Store::hold_lock(const std::string& key, const std::string& token,
                                        std::int64_t ttl_ms) {
+  co_return co_await hold_lock_state(key, token, ttl_ms) != LockState::not_held;
+}
+
+asio::awaitable<LockState> Store::hold_lock_state(const std::string& key, const std::string& token,
+                                                  std::int64_t ttl_ms) {
   std::vector<Call> calls;
   calls.push_back(plain({"SET", key, token, "NX", "PX", std::to_string(ttl_ms)}));
   const std::vector<std::string> lock_keys{key};
   calls.push_back(script_call(renew_lock_script(), lock_keys, {token, std::to_string(ttl_ms)}));
   const auto r = co_await run(conn_, std::move(calls));
-  co_return r[0].is_string() || int_or(r[1]) == 1;
+  if (r[0].is_string()) co_return LockState::taken;
+  co_return int_or(r[1]) == 1 ? LockState::kept : LockState::not_held;
 }
 
 asio::awaitable<void> Store::release_lock(const std::string& key, const std::string& token) {

@@ -3,6 +3,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,12 +24,31 @@ struct WorkspaceData {
   std::size_t computed = 0;           // sessions whose health was computed on the spot
 };
 
+// Events read from the head of wa:events, parsed and aggregated: the arguments of one
+// apply_events call (scripts.hpp), ready to apply.
+struct EventBatch {
+  std::size_t count = 0;            // events read (removed from wa:events when applied)
+  std::size_t malformed = 0;        // of which malformed (counted and dropped when applied)
+  std::vector<std::string> errors;  // the first few malformed events' errors
+  std::vector<std::string> args;    // apply_events ARGV after the token
+};
+
 struct IngestReport {
   std::size_t consumed = 0;         // events removed from wa:events
   std::size_t malformed = 0;        // of which dropped as malformed
   std::vector<std::string> errors;  // the first few malformed events' errors
-  bool lock_lost = false;
+  std::size_t failed_writes = 0;    // statistics writes skipped (a key of another type...)
+  bool lock_lost = false;           // nothing applied: the lock is not ours, or the list's
+                                    // head is not the batch read (read it again)
 };
+
+// One step of event ingestion: the batch applied, and the batch read after it.
+struct IngestStep {
+  IngestReport report;
+  std::optional<EventBatch> next;  // only when the batch was applied; may be empty (count 0)
+};
+
+enum class LockState { not_held, taken, kept };  // taken: it was free; kept: it was ours already
 
 class Store {
  public:
@@ -39,14 +59,27 @@ class Store {
   asio::awaitable<std::map<std::string, WorkspaceData>> load_workspaces(
       const std::vector<std::string>& ids, core::Seconds now, const config::Config& cfg);
 
-  // Consumes up to `max` events from wa:events into the statistics, exactly once, while the
-  // events lock (token) is ours.
-  asio::awaitable<IngestReport> ingest_events(const std::string& token, std::size_t max,
-                                              core::Seconds now, const config::Config& cfg);
+  // Reads up to `max` events from the head of wa:events and aggregates them.
+  asio::awaitable<EventBatch> read_events(std::size_t max, core::Seconds now,
+                                          const config::Config& cfg);
+  // Applies `batch` (read from the head of wa:events) into the statistics and removes it from the
+  // list, exactly once, while the events lock (token) is ours. Just before it, in the same
+  // connection's order, the next `max` events after the batch are read; they are aggregated while
+  // Redis applies the batch. The next batch is only valid while the lock stays ours without a
+  // break: after LockState::taken, a lost lock or an exception, read from the head again.
+  asio::awaitable<IngestStep> apply_events(const std::string& token, EventBatch batch,
+                                           std::size_t max, core::Seconds now,
+                                           const config::Config& cfg);
+  // Aggregates an LRANGE reply of events (pure; public for tests and benchmarks).
+  EventBatch prepare_events(const Reply& events, core::Seconds now,
+                            const config::Config& cfg) const;
 
   // Takes (or keeps) a lock for ttl_ms: true when we hold it afterwards.
   asio::awaitable<bool> hold_lock(const std::string& key, const std::string& token,
                                   std::int64_t ttl_ms);
+  // The same, telling whether the lock was free (taken) or ours already (kept).
+  asio::awaitable<LockState> hold_lock_state(const std::string& key, const std::string& token,
+                                             std::int64_t ttl_ms);
   asio::awaitable<void> release_lock(const std::string& key, const std::string& token);
 
   // The calls that store a session's fresh health.

@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <thread>
@@ -206,6 +208,180 @@ TEST(Events, MalformedEventsAreDroppedAndCountedWithoutBlockingGoodOnes) {
   push_events(env.c, {event("s1", "sent"), event("s1", "sent")});
   ASSERT_TRUE(wait_until([&] { return metric(env.c, "s1", "error_rate") == 25.0; }))
       << metrics_of(env.c, "s1");
+}
+
+// The daemon's minute buckets (wa:stats:session:<id>): field "<minute>", value the nine counters
+// packed as Lua's struct "<I4I4I4I4I4dI4dI4" (queue/codec.hpp). (total, failed) per field.
+std::map<std::string, std::pair<std::uint32_t, std::uint32_t>> buckets_of(Client& c,
+                                                                          const std::string& id) {
+  auto u32 = [](const std::string& v, std::size_t at) {
+    std::uint32_t x = 0;
+    for (std::size_t i = 0; i < 4; ++i)
+      x |= static_cast<std::uint32_t>(static_cast<unsigned char>(v[at + i])) << (8 * i);
+    return x;
+  };
+  std::map<std::string, std::pair<std::uint32_t, std::uint32_t>> out;
+  for (const auto& [field, value] : hash_of(c, "wa:stats:session:" + id)) {
+    out[field] = value.size() == 44 ? std::make_pair(u32(value, 0), u32(value, 16))
+                                    : std::make_pair(~0u, ~0u);  // not a packed bucket
+  }
+  return out;
+}
+
+// Sum of `field` over every wa:stats:daily:* hash.
+long long daily_sum(Client& c, const std::string& field) {
+  return c.integer({"EVAL",
+                    "local t = 0 "
+                    "for _, k in ipairs(redis.call('KEYS', 'wa:stats:daily:*')) do "
+                    "t = t + (tonumber(redis.call('HGET', k, ARGV[1])) or 0) end return t",
+                    "0", field});
+}
+
+TEST(Events, MinuteBucketsAddUpAcrossBatchesAndOldMinutesExpire) {
+  Env env;
+  seed_session(env.c, {.id = "s1"});
+  const long long now = now_seconds();
+  const long long m = now / 60;
+  const std::string key = "wa:stats:session:s1";
+  // Buckets of the earlier layout (one field per counter) still count until they are stale.
+  env.c.cmd({"HSET", key, std::to_string(m - 3) + ":t", "10", std::to_string(m - 3) + ":f", "10",
+             std::to_string(m - 100) + ":t", "5"});
+  // 12,000 events in one minute, over three batches of the event loop: 3,000 failed.
+  const std::string at = R"(,"at":)" + std::to_string(m * 60 - 120);
+  for (int chunk = 0; chunk < 12; ++chunk) {
+    Strings evs = repeat(event("s1", "sent", at), 750);
+    for (const auto& e : repeat(event("s1", "failed", at), 250))
+      evs.push_back(e);
+    push_events(env.c, evs);
+  }
+  // Two hours ago: a bucket that is stale at once. An hour ahead (a clock ahead of ours): kept,
+  // not counted yet.
+  push_events(env.c, {event("s1", "failed", R"(,"at":)" + std::to_string(now - 7200)),
+                      event("s1", "failed", R"(,"at":)" + std::to_string(now + 3600))});
+  env.start();
+  ASSERT_TRUE(wait_until([&] { return env.c.integer({"LLEN", "wa:events"}) == 0; })) << env.log();
+  const std::string stale = std::to_string((now - 7200) / 60);
+  const std::string ahead = std::to_string((now + 3600) / 60);
+  ASSERT_TRUE(wait_until([&] {
+    const auto b = buckets_of(env.c, "s1");
+    return !b.contains(stale) && !b.contains(std::to_string(m - 100) + ":t");
+  })) << env.log();
+  const auto b = buckets_of(env.c, "s1");
+  EXPECT_EQ(b.at(std::to_string(m - 2)), std::make_pair(12000u, 3000u));
+  EXPECT_EQ(b.at(ahead), std::make_pair(1u, 1u));
+  EXPECT_TRUE(b.contains(std::to_string(m - 3) + ":t"));  // legacy, still in the hour
+  EXPECT_EQ(b.size(), 4u);                                // m-2, ahead, and the two legacy
+  const long long ttl = env.c.integer({"TTL", key});
+  EXPECT_GT(ttl, 7000);
+  EXPECT_LE(ttl, 7200);
+  // The last hour: the 12,000 plus the 10 legacy failures; not the stale or future ones.
+  ASSERT_TRUE(wait_until([&] {
+    return std::abs(metric(env.c, "s1", "error_rate") - 100.0 * 3010 / 12010) < 1e-9;
+  })) << metrics_of(env.c, "s1");
+  EXPECT_NEAR(metric(env.c, "s1", "message_success_rate"), 100.0 * 9000 / 12010, 1e-9);
+  // Daily counters count every event, whatever its minute.
+  EXPECT_EQ(daily_sum(env.c, "total"), 12002);
+  EXPECT_EQ(daily_sum(env.c, "failed"), 3002);
+  EXPECT_EQ(daily_sum(env.c, "successful"), 9000);
+}
+
+// A statistics key the daemon cannot write (another type) loses that key's counters, not the
+// batch: the other counters are written once and the events consumed, not applied again.
+TEST(Events, AStatisticsKeyOfAnotherTypeIsSkippedAndTheBatchAppliedOnce) {
+  Env env;
+  seed_session(env.c, {.id = "s1"});
+  seed_session(env.c, {.id = "s9"});
+  env.c.cmd({"SET", "wa:stats:session:s9", "not a hash"});
+  Strings evs = repeat(event("s1", "sent"), 3);
+  for (const auto& e : repeat(event("s9", "failed"), 2))
+    evs.push_back(e);
+  push_events(env.c, evs);
+  env.start();
+  ASSERT_TRUE(wait_until([&] { return env.c.integer({"LLEN", "wa:events"}) == 0; })) << env.log();
+  ASSERT_TRUE(wait_until([&] { return metric(env.c, "s1", "message_success_rate") == 100.0; }))
+      << env.log();
+  std::this_thread::sleep_for(1500ms);  // more event loop rounds: nothing is applied again
+  std::uint32_t s1_total = 0;
+  for (const auto& [field, tf] : buckets_of(env.c, "s1"))
+    s1_total += tf.first;
+  EXPECT_EQ(s1_total, 3u);
+  EXPECT_EQ(env.c.str({"GET", "wa:stats:session:s9"}), "not a hash");
+  EXPECT_EQ(daily_sum(env.c, "total"), 5);
+  EXPECT_EQ(daily_sum(env.c, "failed"), 2);
+  EXPECT_NE(env.log().find("statistics writes skipped"), std::string::npos) << env.log();
+}
+
+// Exactly once: a daemon frozen with a batch read ahead (SIGSTOP) while its lock expires,
+// another that takes over and is killed mid-flow, then both running: every event is counted
+// once in the session buckets and the daily counters.
+TEST(Events, EachEventCountsOnceThroughAFrozenDaemonAKillAndASecondDaemon) {
+  Env env;
+  const Strings sessions{"s1", "s2", "s3", "s4"};
+  for (const auto& s : sessions)
+    seed_session(env.c, {.id = s});
+  const long long now = now_seconds();
+  // Irregular data (a pseudo-random session and status per event), so that counting one batch
+  // in place of another shows in the per-session counts, not only in the order of things.
+  long long pushed = 0, failed = 0;
+  std::map<std::string, std::pair<long long, long long>> expected;  // session: total, failed
+  std::uint32_t state = 20261125;
+  auto next = [&] { return state = state * 1103515245u + 12345u, (state >> 16) & 0x7fff; };
+  auto push = [&](int n) {
+    for (int done = 0; done < n; done += 1000) {
+      Strings evs;
+      for (int i = 0; i < 1000; ++i, ++pushed) {
+        const std::string& s = sessions[next() % sessions.size()];
+        const bool f = next() % 7 == 0;
+        failed += f ? 1 : 0;
+        expected[s].first += 1;
+        expected[s].second += f ? 1 : 0;
+        evs.push_back(event(s, f ? "failed" : "delivered",
+                            std::string(f ? "" : R"(,"delivery_time_ms":1500)") + R"(,"at":)" +
+                                std::to_string(now - 900 + pushed % 600)));
+      }
+      push_events(env.c, evs);
+    }
+  };
+  push(200000);
+  const std::string yaml = "health: {check_interval: 120}\nlogging: {level: info}\n";
+  Daemon a(env.dir, env.redis.socket(), yaml, "a");
+  Daemon b(env.dir, env.redis.socket(), yaml, "b");
+  auto left = [&] { return env.c.integer({"LLEN", "wa:events"}); };
+
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return left() < pushed; })) << a.log();
+  a.signal(SIGSTOP);  // mid-flow: with the next batch read and aggregated
+  const long long frozen_at = left();
+  env.c.cmd({"DEL", "wa:lock:events"});  // as if its lock had expired
+  b.start();
+  ASSERT_TRUE(wait_until([&] { return left() <= frozen_at - 10000; })) << b.log();
+  b.kill();
+  const long long killed_at = left();
+  env.c.cmd({"DEL", "wa:lock:events"});
+  a.signal(SIGCONT);
+  b.start();
+  push(20000);
+  ASSERT_TRUE(wait_until([&] { return left() == 0; }, 30s)) << a.log() << b.log();
+  EXPECT_EQ(a.stop(), 0) << a.log();
+  EXPECT_EQ(b.stop(), 0) << b.log();
+  SCOPED_TRACE("frozen with " + std::to_string(frozen_at) + " events left, killed with " +
+               std::to_string(killed_at));
+
+  EXPECT_EQ(daily_sum(env.c, "total"), pushed);
+  EXPECT_EQ(daily_sum(env.c, "failed"), failed);
+  EXPECT_EQ(daily_sum(env.c, "delivered"), pushed - failed);
+  EXPECT_EQ(daily_sum(env.c, "delivery_time_count"), pushed - failed);
+  for (const auto& s : sessions) {
+    SCOPED_TRACE(s);
+    long long total = 0, bucket_failed = 0;
+    for (const auto& [field, tf] : buckets_of(env.c, s)) {
+      total += tf.first;
+      bucket_failed += tf.second;
+    }
+    EXPECT_EQ(total, expected[s].first);
+    EXPECT_EQ(bucket_failed, expected[s].second);
+  }
+  EXPECT_EQ(env.c.str({"GET", "wa:stats:events:malformed"}), "");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,253 @@
+// The daemon's own statistics layouts (queue/codec.hpp): the packed minute buckets of
+// wa:stats:session:<id>, the last-hour sum with its stale buckets, and the arguments the events
+// batch hands to the apply_events script (queue/store.hpp).
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <cstring>
+#include <limits>
+
+#include "core/events.hpp"
+#include "queue/codec.hpp"
+#include "queue/redis.hpp"
+#include "queue/store.hpp"
+
+namespace wa::queue {
+namespace {
+
+core::WindowStats stats(std::uint64_t t, std::uint64_t f, double rs = 0, std::uint64_t rc = 0,
+                        double ds = 0, std::uint64_t dc = 0) {
+  core::WindowStats w;
+  w.total = t;
+  w.failed = f;
+  w.successful = t - f;
+  w.delivered = (t - f) / 2;
+  w.read = (t - f) / 4;
+  w.response_time_sum_ms = rs;
+  w.response_time_count = rc;
+  w.delivery_time_sum_ms = ds;
+  w.delivery_time_count = dc;
+  return w;
+}
+
+void expect_same(const core::WindowStats& a, const core::WindowStats& b) {
+  EXPECT_EQ(a.total, b.total);
+  EXPECT_EQ(a.successful, b.successful);
+  EXPECT_EQ(a.delivered, b.delivered);
+  EXPECT_EQ(a.read, b.read);
+  EXPECT_EQ(a.failed, b.failed);
+  EXPECT_EQ(a.response_time_sum_ms, b.response_time_sum_ms);
+  EXPECT_EQ(a.response_time_count, b.response_time_count);
+  EXPECT_EQ(a.delivery_time_sum_ms, b.delivery_time_sum_ms);
+  EXPECT_EQ(a.delivery_time_count, b.delivery_time_count);
+}
+
+TEST(PackedStats, RoundTripsEveryCounterExactly) {
+  const auto w = stats(4000000000ULL, 7, 1234.5625, 9, 0.1 + 0.2, 3);
+  const std::string packed = pack_stats(w);
+  EXPECT_EQ(packed.size(), kPackedStatsSize);
+  core::WindowStats back;
+  ASSERT_TRUE(add_packed(back, packed));
+  expect_same(back, w);
+  // Adding accumulates.
+  ASSERT_TRUE(add_packed(back, pack_stats(stats(10, 1, 0.5, 1, 2, 1))));
+  EXPECT_EQ(back.total, 4000000010ULL);
+  EXPECT_EQ(back.failed, 8u);
+  EXPECT_EQ(back.response_time_sum_ms, 1235.0625);
+  EXPECT_EQ(back.response_time_count, 10u);
+  EXPECT_EQ(back.delivery_time_count, 4u);
+}
+
+TEST(PackedStats, IsLuaStructLayoutLittleEndian) {
+  // struct.pack('<I4I4I4I4I4dI4dI4', 1, 2, 3, 4, 5, 1.5, 6, 2.0, 7)
+  core::WindowStats w;
+  w.total = 1;
+  w.successful = 2;
+  w.delivered = 3;
+  w.read = 4;
+  w.failed = 5;
+  w.response_time_sum_ms = 1.5;
+  w.response_time_count = 6;
+  w.delivery_time_sum_ms = 2.0;
+  w.delivery_time_count = 7;
+  const std::string p = pack_stats(w);
+  const unsigned char expected[] = {1, 0, 0, 0, 2, 0, 0,    0,    3, 0,
+                                    0, 0, 4, 0, 0, 0, 5,    0,    0, 0,  // t s d r f
+                                    0, 0, 0, 0, 0, 0, 0xf8, 0x3f,        // rs = 1.5
+                                    6, 0, 0, 0,                          // rc
+                                    0, 0, 0, 0, 0, 0, 0,    0x40,        // ds = 2.0
+                                    7, 0, 0, 0};                         // dc
+  ASSERT_EQ(p.size(), sizeof expected);
+  EXPECT_EQ(std::memcmp(p.data(), expected, sizeof expected), 0);
+}
+
+TEST(PackedStats, CountsSaturateInsteadOfWrapping) {
+  core::WindowStats w;
+  w.total = 1ULL << 40;
+  core::WindowStats back;
+  ASSERT_TRUE(add_packed(back, pack_stats(w)));
+  EXPECT_EQ(back.total, 0xffffffffu);
+}
+
+TEST(PackedStats, RejectsWhatItDidNotWrite) {
+  core::WindowStats w;
+  EXPECT_FALSE(add_packed(w, ""));
+  EXPECT_FALSE(add_packed(w, "1 1 0 0 0 0 0 0 0"));
+  std::string p = pack_stats(stats(3, 1, 10, 1));
+  EXPECT_FALSE(add_packed(w, p + "x"));
+  EXPECT_FALSE(add_packed(w, p.substr(1)));
+  // A negative or non-finite time sum.
+  auto bad = stats(3, 1, -1.0, 1);
+  EXPECT_FALSE(add_packed(w, pack_stats(bad)));
+  bad.delivery_time_sum_ms = std::numeric_limits<double>::infinity();
+  bad.response_time_sum_ms = 0;
+  EXPECT_FALSE(add_packed(w, pack_stats(bad)));
+  expect_same(w, core::WindowStats{});  // untouched
+}
+
+// A stats hash as HGETALL returns it: owned strings, viewed by Fields.
+struct Hash {
+  std::vector<std::pair<std::string, std::string>> owned;
+  Fields view() const {
+    Fields f;
+    for (const auto& [k, v] : owned)
+      f.emplace_back(k, v);
+    return f;
+  }
+};
+
+TEST(SumLastHour, CountsTheSixtyMinutesEndingNowAndReportsOlderOnesStale) {
+  const double now = 1795620000.0 + 42;  // 42 s into minute m
+  const auto m = static_cast<std::int64_t>(1795620000 / 60);
+  Hash h;
+  for (std::int64_t k = m - 61; k <= m + 1; ++k)
+    h.owned.emplace_back(std::to_string(k), pack_stats(stats(10, 1, 100, 2, 50, 1)));
+  std::vector<std::string> stale;
+  const auto w = sum_last_hour(h.view(), now, &stale);
+  // m-59 … m: 60 buckets; m-61 and m-60 are stale; m+1 (a clock ahead) waits, not stale.
+  EXPECT_EQ(w.total, 600u);
+  EXPECT_EQ(w.failed, 60u);
+  EXPECT_EQ(w.response_time_sum_ms, 6000.0);
+  EXPECT_EQ(w.response_time_count, 120u);
+  EXPECT_EQ(w.delivery_time_count, 60u);
+  EXPECT_EQ(stale, (std::vector<std::string>{std::to_string(m - 61), std::to_string(m - 60)}));
+  // A minute later the oldest counted bucket is stale too, and m+1 counts.
+  stale.clear();
+  const auto later = sum_last_hour(h.view(), now + 60, &stale);
+  EXPECT_EQ(later.total, 600u);
+  EXPECT_EQ(stale.size(), 3u);
+}
+
+TEST(SumLastHour, ReadsTheEarlierOneFieldPerCounterLayoutAndIgnoresJunk) {
+  const double now = 1795620000.0;
+  const auto m = static_cast<std::int64_t>(now / 60);
+  Hash h;
+  const std::string cur = std::to_string(m - 1), old = std::to_string(m - 90);
+  h.owned = {{cur + ":t", "5"},
+             {cur + ":f", "2"},
+             {cur + ":rs", "1500.5"},
+             {cur + ":rc", "3"},
+             {old + ":t", "7"},
+             {old + ":f", "7"},
+             {std::to_string(m), pack_stats(stats(4, 0))},
+             {"junk", "1"},
+             {std::to_string(m - 2), "not packed"},
+             {cur + "x", "9"}};
+  std::vector<std::string> stale;
+  const auto w = sum_last_hour(h.view(), now, &stale);
+  EXPECT_EQ(w.total, 9u);
+  EXPECT_EQ(w.failed, 2u);
+  EXPECT_EQ(w.response_time_sum_ms, 1500.5);
+  EXPECT_EQ(w.response_time_count, 3u);
+  EXPECT_EQ(stale, (std::vector<std::string>{old + ":t", old + ":f"}));
+}
+
+// The apply_events arguments of a batch: header, one entry per session stats hash (minutes in
+// order, at most 1000 per entry), then the daily hashes.
+TEST(EventBatch, ArgumentsGroupMinutesPerSessionAndDaysPerWorkspace) {
+  boost::asio::io_context io;
+  auto conn = redis::Connection::create(io.get_executor(), redis::Endpoint{}, "test");
+  const Keys keys("p:", "q");
+  const Store store(*conn, keys);
+  config::Config cfg;
+  cfg.analytics.retention_period_days = 30;
+
+  const double t0 = 1795620000.0;  // a whole minute
+  redis::Reply events;
+  events.type = redis::Reply::Type::array;
+  auto push = [&](const std::string& json) {
+    redis::Reply e;
+    e.type = redis::Reply::Type::string;
+    e.str = json;
+    events.elements.push_back(e);
+  };
+  auto ev = [](const std::string& s, const std::string& status, double at,
+               const std::string& extra = "") {
+    return R"({"session_id":")" + s + R"(","workspace_id":7,"provider":"webjs","status":")" +
+           status + R"(","at":)" + std::to_string(static_cast<long long>(at)) + extra + "}";
+  };
+  push(ev("b", "sent", t0 + 61));
+  push(ev("a", "failed", t0 + 1, R"(,"response_time_ms":250.5)"));
+  push("garbage");
+  push(ev("a", "delivered", t0 + 2, R"(,"delivery_time_ms":1000)"));
+  // 1,001 distinct minutes of session c: two entries.
+  for (int k = 0; k < 1001; ++k)
+    push(ev("c", "read", t0 - 60.0 * k));
+  push(R"({"workspace_id":7,"provider":"meta_api","status":"sent","at":)" +
+       std::to_string(static_cast<long long>(t0)) + "}");
+
+  const EventBatch b = store.prepare_events(events, t0, cfg);
+  EXPECT_EQ(b.count, events.elements.size());
+  EXPECT_EQ(b.malformed, 1u);
+  ASSERT_EQ(b.errors.size(), 1u);
+  const auto& a = b.args;
+  ASSERT_GE(a.size(), 6u);
+  EXPECT_EQ(a[0], std::to_string(b.count));
+  EXPECT_EQ(a[1], events.elements.back().str);  // checked by the script before trimming
+  EXPECT_EQ(a[2], "7200");
+  EXPECT_EQ(a[3], std::to_string(31 * 86400));
+  EXPECT_EQ(a[4], "1");
+  EXPECT_EQ(a[5], "4");  // a; b; c in two entries
+
+  const std::string m0 = std::to_string(static_cast<long long>(t0 / 60));
+  std::size_t i = 6;
+  auto entry = [&](const std::string& key, std::size_t n) {
+    EXPECT_EQ(a.at(i), key);
+    EXPECT_EQ(a.at(i + 1), std::to_string(n));
+    i += 2;
+  };
+  entry("p:wa:stats:session:a", 1);
+  EXPECT_EQ(a.at(i), m0);
+  core::WindowStats wa;
+  ASSERT_TRUE(add_packed(wa, a.at(i + 1)));
+  EXPECT_EQ(wa.total, 2u);
+  EXPECT_EQ(wa.failed, 1u);
+  EXPECT_EQ(wa.delivered, 1u);
+  EXPECT_EQ(wa.response_time_sum_ms, 250.5);
+  EXPECT_EQ(wa.delivery_time_sum_ms, 1000.0);
+  i += 2;
+  entry("p:wa:stats:session:b", 1);
+  EXPECT_EQ(a.at(i), std::to_string(static_cast<long long>(t0 / 60) + 1));
+  i += 2;
+  entry("p:wa:stats:session:c", 1000);
+  EXPECT_EQ(a.at(i), std::to_string(static_cast<long long>(t0 / 60) - 1000));  // ascending
+  i += 2 * 1000;
+  entry("p:wa:stats:session:c", 1);
+  i += 2;
+  // Daily hashes: every good event, per workspace, provider and UTC day.
+  std::uint64_t total = 0;
+  std::size_t daily = 0;
+  for (; i + 1 < a.size(); i += 2) {
+    EXPECT_TRUE(a[i].starts_with("p:wa:stats:daily:7:")) << a[i];
+    core::WindowStats w;
+    ASSERT_TRUE(add_packed(w, a[i + 1]));
+    total += w.total;
+    ++daily;
+  }
+  EXPECT_EQ(i, a.size());
+  EXPECT_EQ(total, b.count - b.malformed);
+  EXPECT_GE(daily, 3u);  // meta_api and webjs today, and earlier days of c
+}
+
+}  // namespace
+}  // namespace wa::queue
