@@ -71,7 +71,7 @@ Metrics::Metrics()
       redis_failures_(counter_family(*registry_, "wa_redis_connect_failures_total",
                                      "Failed Redis connection attempts, per connection.")) {
   // Every cause exists from the start, so that rate() and alerts see 0 rather than no series.
-  for (const char* cause : {"bad_payload", "poison", "permanent", "max_attempts"}) {
+  for (const char* cause : {"bad_payload", "poison", "permanent", "max_attempts", "write_failed"}) {
     dead_.Add({{"cause", cause}});
   }
 }

@@ -265,15 +265,14 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
     tx_jobs.reserve(by_tx.size());
     for (const std::size_t n : by_tx)
       tx_jobs.push_back(std::move(outs[n]));
-    auto r = co_await queue_.finish_tx(tx, tx_jobs, cfg_.results.ttl_seconds,
-                                       static_cast<std::int64_t>(std::llround(now * 1000.0)),
-                                       cfg_.queue.lease_seconds * 1000LL);
+    auto r = co_await queue_.finish_tx(tx, tx_jobs, cfg_.results.ttl_seconds);
     for (std::size_t k = 0; k < by_tx.size(); ++k)
       replies[by_tx[k]] = std::move(r[k]);
   }
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::vector<queue::TakenJob> redo;
+  std::vector<queue::Call> partly;  // dead entries of jobs whose outputs were partly written
   for (std::size_t i = 0; i < items.size(); ++i) {
     Item& it = items[i];
     const redis::Reply& r = replies[i];
@@ -281,11 +280,23 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
     const JobLogContext log_context(job_id,
                                     it.parsed.campaign_id ? it.parsed.campaign_id->text : "");
     if (r.is_error()) {
+      // Some outputs were written, one was not (a key of the wrong type, say), and the job was
+      // acknowledged: deciding it again would send its messages twice. It goes to the dead list
+      // for the operator, with what failed.
       metrics_.loop_errors.Increment();
-      spdlog::error(
-          "job {}: writing the outputs failed: {}; the job stays reserved and is decided again "
-          "when its lease expires",
-          job_id, r.str);
+      metrics_.dead("write_failed");
+      const std::string error =
+          "outputs partly written: " + r.str +
+          "; the job's other outputs were written and it was acknowledged (retrying it writes "
+          "them again)";
+      spdlog::error("job {}: {}", job_id, error);
+      partly.push_back(queue::plain(
+          {"RPUSH", keys_.dead(), core::dead_entry_json(it.taken.payload, error, now)}));
+      if (it.parsed.campaign_id) {
+        partly.push_back(queue::plain({"RPUSH", keys_.results(),
+                                       core::dead_event_json(job_id, *it.parsed.campaign_id,
+                                                             it.parsed.workspace_id, error, now)}));
+      }
       in_hand_.erase(it.taken.payload);
       continue;
     }
@@ -334,6 +345,11 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
             job_id);
         redo.push_back(std::move(it.taken));
         break;
+    }
+  }
+  if (!partly.empty()) {
+    for (const auto& reply : co_await queue::run(*conn_, std::move(partly))) {
+      if (reply.is_error()) spdlog::error("writing a dead entry failed: {}", reply.str);
     }
   }
   co_return redo;

@@ -1,5 +1,7 @@
 #include "queue/job_queue.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <unordered_set>
 
 #include "queue/sha1.hpp"
@@ -71,9 +73,28 @@ Call JobQueue::finish_call(std::int64_t marker_ttl, std::vector<std::string> arg
 
 asio::awaitable<std::vector<Reply>> JobQueue::finish_tx(redis::Connection& tx,
                                                         std::vector<TxJob>& jobs,
-                                                        std::int64_t marker_ttl,
-                                                        std::int64_t now_ms,
-                                                        std::int64_t lease_ms) const {
+                                                        std::int64_t marker_ttl) const {
+  // Redis checks each WATCHed key against every key the connection already watches: a
+  // transaction over n jobs costs O(n^2). Large batches go in transactions of kTxJobs.
+  constexpr std::size_t kTxJobs = 64;
+  if (jobs.size() <= kTxJobs) co_return co_await finish_chunk(tx, jobs, marker_ttl);
+  std::vector<Reply> out;
+  out.reserve(jobs.size());
+  for (std::size_t from = 0; from < jobs.size(); from += kTxJobs) {
+    const std::size_t to = std::min(jobs.size(), from + kTxJobs);
+    std::vector<TxJob> chunk(std::make_move_iterator(jobs.begin() + static_cast<long>(from)),
+                             std::make_move_iterator(jobs.begin() + static_cast<long>(to)));
+    auto r = co_await finish_chunk(tx, chunk, marker_ttl);
+    for (auto& x : r)
+      out.push_back(std::move(x));
+    std::move(chunk.begin(), chunk.end(), jobs.begin() + static_cast<long>(from));
+  }
+  co_return out;
+}
+
+asio::awaitable<std::vector<Reply>> JobQueue::finish_chunk(redis::Connection& tx,
+                                                           std::vector<TxJob>& jobs,
+                                                           std::int64_t marker_ttl) const {
   std::vector<Reply> out(jobs.size());
   if (jobs.empty()) co_return out;
   const std::string ttl = std::to_string(marker_ttl);
@@ -134,7 +155,10 @@ asio::awaitable<std::vector<Reply>> JobQueue::finish_tx(redis::Connection& tx,
     txn.push_back(plain({"MULTI"}));
     std::vector<std::pair<std::size_t, std::size_t>> own(jobs.size(), {0, 0});  // EXEC indexes
     std::size_t queued = 0;
+    std::vector<std::string> label;  // "COMMAND key" of each queued command, for errors
+    label.reserve(jobs.size() * 4 + 8);
     auto queue_cmd = [&](Command c) {
+      label.push_back(c[0] + " " + (c.size() > 1 ? c[1] : std::string()));
       txn.push_back(plain(std::move(c)));
       return queued++;
     };
@@ -209,33 +233,23 @@ asio::awaitable<std::vector<Reply>> JobQueue::finish_tx(redis::Connection& tx,
                                " jobs failed: " + why);
     }
 
-    // 4. Failed writes: the job keeps no marker and stays reserved (its lease brings it back).
-    std::vector<std::string> failure(jobs.size());
+    // 4. Failed writes (a key of the wrong type): Redis went on with the transaction, so the
+    // job's other outputs are written, its marker is set and it is acknowledged. Deciding it
+    // again would write them twice (messages sent twice): the caller reports it instead.
+    for (std::size_t i = 0; i < jobs.size(); ++i)
+      out[i] = Reply{Reply::Type::integer, {}, static_cast<long long>(outcome[i]), {}};
     for (const std::size_t i : writers) {
-      for (std::size_t k = own[i].first; k < own[i].second; ++k) {
-        if (exec.elements[k].is_error()) {
-          failure[i] = exec.elements[k].str;
-          break;
-        }
+      std::string failure;
+      for (std::size_t k = own[i].first; k < own[i].second && failure.empty(); ++k) {
+        if (exec.elements[k].is_error()) failure = label[k] + ": " + exec.elements[k].str;
       }
       for (const Shared& sh : shared) {
-        if (failure[i].empty() && exec.elements[sh.index].is_error() && sh.serves(jobs[i])) {
-          failure[i] = exec.elements[sh.index].str;
+        if (failure.empty() && exec.elements[sh.index].is_error() && sh.serves(jobs[i])) {
+          failure = label[sh.index] + ": " + exec.elements[sh.index].str;
         }
       }
+      if (!failure.empty()) out[i] = Reply{Reply::Type::error, std::move(failure), 0, {}};
     }
-    std::vector<Call> fixup;
-    const std::string lease_until = std::to_string(now_ms + lease_ms);
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
-      if (!failure[i].empty()) {
-        fixup.push_back(plain({"DEL", jobs[i].marker}));
-        fixup.push_back(plain({"ZADD", keys_.reserved(), lease_until, jobs[i].payload}));
-        out[i] = Reply{Reply::Type::error, failure[i], 0, {}};
-      } else {
-        out[i] = Reply{Reply::Type::integer, {}, static_cast<long long>(outcome[i]), {}};
-      }
-    }
-    if (!fixup.empty()) (void)co_await run(tx, std::move(fixup));
     co_return out;
   }
 }

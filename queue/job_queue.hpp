@@ -64,15 +64,18 @@ class JobQueue {
   // recovered) aborts the EXEC and the batch is decided again. `tx`
   // must be a connection that nothing else uses meanwhile (WATCH is per connection). Returns one
   // reply per job, as finish_script(): an integer FinishOutcome (`again` for every job when
-  // the EXEC was aborted), or the error of a failed write (the job's marker is then removed and
-  // the job stays reserved until lease_ms from now). The jobs' writes are moved out.
+  // the EXEC was aborted), or the error of a failed write ("RPUSH key: WRONGTYPE ..."): the
+  // job's other outputs were written and it was acknowledged all the same (Redis goes on with a
+  // transaction after a failed command). The jobs' writes are moved out. More than 64 jobs go
+  // in several transactions, one after the other.
   asio::awaitable<std::vector<Reply>> finish_tx(redis::Connection& tx, std::vector<TxJob>& jobs,
-                                                std::int64_t marker_ttl, std::int64_t now_ms,
-                                                std::int64_t lease_ms) const;
+                                                std::int64_t marker_ttl) const;
   // Test seam: runs between finish_tx's read and its transaction (to write a watched key).
   void set_before_exec(std::function<void()> f) { before_exec_ = std::move(f); }
 
  private:
+  asio::awaitable<std::vector<Reply>> finish_chunk(redis::Connection& tx, std::vector<TxJob>& jobs,
+                                                   std::int64_t marker_ttl) const;
   redis::Connection& conn_;
   const Keys& keys_;
   std::function<void()> before_exec_;

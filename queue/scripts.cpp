@@ -52,22 +52,46 @@ local function wa_deal(src, count, dsts)
   end
 end
 
+local function wa_run_op(i, argc)
+  local op = ARGV[i + 1]
+  if op == 'WA_COPY' then
+    wa_copy(ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))
+  elseif op == 'WA_DEAL' then
+    local dsts = {}
+    for j = i + 4, i + argc do dsts[#dsts + 1] = ARGV[j] end
+    wa_deal(ARGV[i + 2], tonumber(ARGV[i + 3]), dsts)
+  else
+    redis.call(unpack(ARGV, i + 1, i + argc))
+  end
+end
+
+-- Runs the ops; the first error stops them (raised to the caller).
 local function wa_run_ops(first, last)
   local i = first
   while i <= last do
     local argc = tonumber(ARGV[i])
-    local op = ARGV[i + 1]
-    if op == 'WA_COPY' then
-      wa_copy(ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))
-    elseif op == 'WA_DEAL' then
-      local dsts = {}
-      for j = i + 4, i + argc do dsts[#dsts + 1] = ARGV[j] end
-      wa_deal(ARGV[i + 2], tonumber(ARGV[i + 3]), dsts)
-    else
-      redis.call(unpack(ARGV, i + 1, i + argc))
+    wa_run_op(i, argc)
+    i = i + 1 + argc
+  end
+end
+
+-- Runs every op, as MULTI/EXEC would, even after one fails; returns the first error (naming the
+-- op and its key) or nil.
+local function wa_run_ops_all(first, last)
+  local i, failed = first, nil
+  while i <= last do
+    local argc = tonumber(ARGV[i])
+    local ok, err = pcall(wa_run_op, i, argc)
+    if not ok and not failed then
+      local e = type(err) == 'table' and err.err or tostring(err)
+      local what = ARGV[i + 1] .. ' ' .. (ARGV[i + 2] or '')
+      if ARGV[i + 1] == 'WA_COPY' then what = 'copying ' .. ARGV[i + 2] .. ' to ' .. ARGV[i + 3] end
+      if ARGV[i + 1] == 'WA_DEAL' then what = 'dealing ' .. ARGV[i + 2] end
+      failed = what .. ': ' .. e
     end
     i = i + 1 + argc
   end
+  return failed
 end
 )lua";
 
@@ -161,18 +185,17 @@ while i <= n do
   elseif not redis.call('SET', marker, '1', 'NX', 'EX', ttl) then
     r = 2
   else
-    local ok, err = pcall(wa_run_ops, first, last)
-    if ok then
+    local failed = wa_run_ops_all(first, last)
+    if not failed then
       r = 1
     else
-      -- A command failed (a key of the wrong type, say): the job stays reserved, so its lease
-      -- brings it back (and max_deliveries to dead). Writes before the failure stay: Redis has
-      -- no rollback.
-      redis.call('DEL', marker)
-      r = redis.error_reply(tostring(err))
+      -- A command failed (a key of the wrong type, say); the others were written (there is no
+      -- rollback): deciding the job again would write them twice, so it is acknowledged and
+      -- its marker kept; the daemon reports the failure.
+      r = redis.error_reply(failed)
     end
   end
-  if r == 1 or r == 2 then
+  if r ~= 0 and r ~= -1 then
     redis.call('ZREM', reserved, payload)
     if any_deliveries then redis.call('HDEL', deliveries, redis.sha1hex(payload)) end
   end

@@ -20,7 +20,7 @@ struct Script {
 //   "0"; recovered: expired leases put back at the head)
 const Script& take_script();
 
-// Writes the outputs of a batch of decided jobs and acknowledges each, job by job all or nothing.
+// Writes the outputs of a batch of decided jobs and acknowledges each, job by job.
 //   KEYS: reserved deliveries
 //   ARGV: marker_ttl, then per job: payload marker contacts_key expected_len nwords ops...
 //   where ops (nwords ARGV entries) are: argc cmd args..., each a Redis command, or WA_COPY src
@@ -28,7 +28,9 @@ const Script& take_script();
 //   over the first count items of a list).
 //   returns one entry per job: 1 done; 2 already decided (acknowledged without outputs); 0 no
 //   longer reserved (nothing written); -1 contacts_key no longer has expected_len items; or an
-//   error (a command of the job failed: the job stays reserved and its lease brings it back).
+//   error "CMD key: message" (a command of the job failed: its other commands still run, as in
+//   MULTI/EXEC; the job is acknowledged and its marker kept, so that nothing is written twice;
+//   the daemon reports it).
 const Script& finish_script();
 
 // Puts jobs still reserved back at the head of the queue, in their order.

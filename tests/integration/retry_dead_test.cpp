@@ -189,6 +189,55 @@ struct BadCase {
   json::value workspace = nullptr;      // its workspace_id (null when not valid)
 };
 
+// A dispatch list that the app turned into another type: the job's other outputs are written
+// (no rollback in Redis), so the job is acknowledged rather than decided again (its other
+// messages would go out twice), and put on the dead list with the failing command and key.
+// Both ways of finishing: contacts in the payload (MULTI/EXEC) and in a contacts_key list
+// (the finish script).
+TEST(DeadJobs, AJobWhoseOutputsArePartlyWrittenGoesToDeadOnce) {
+  Env env;
+  pin_health(env.c);
+  seed_session(env.c, {.id = "s1", .primary = true, .health = 90});
+  seed_session(env.c, {.id = "s2", .primary = true, .health = 90});
+  env.c.cmd({"SET", "wa:dispatch:401:s2", "not a list"});
+  env.c.cmd({"SET", "wa:dispatch:402:s2", "not a list"});
+  env.c.cmd({"RPUSH", "contacts:402", "a", "b", "c", "d"});
+  push_job(
+      env.c,
+      R"({"job_id":"pw1","campaign_id":401,"workspace_id":"1","template_mode":"direct","contacts":[1,2,3,4]})");
+  push_job(
+      env.c,
+      R"({"job_id":"pw2","campaign_id":402,"workspace_id":"1","template_mode":"direct","contacts_key":"contacts:402"})");
+  env.start(kFastConfig + "queue: {lease_seconds: 1}\n");
+  ASSERT_TRUE(wait_until([&] {
+    return env.c.integer({"LLEN", "queues:wa-campaigns:dead"}) == 2;
+  })) << env.log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // past the lease: not again
+  EXPECT_EQ(env.c.integer({"LLEN", "queues:wa-campaigns:dead"}), 2);
+  EXPECT_EQ(env.c.list("wa:dispatch:401:s1"), (Strings{"1", "2"}));  // once
+  EXPECT_EQ(env.c.list("wa:dispatch:402:s1"), (Strings{"a", "b"}));
+  EXPECT_EQ(laravel_queue_size(env.c), 0);
+  std::map<std::string, int> decisions, dead_events;
+  for (const auto& raw : env.c.list("wa:results")) {
+    const auto o = parse_object(raw);
+    (o.contains("event") ? dead_events : decisions)[str_of(o, "job_id")]++;
+  }
+  EXPECT_EQ(decisions, (std::map<std::string, int>{{"pw1", 1}, {"pw2", 1}}));
+  EXPECT_EQ(dead_events, (std::map<std::string, int>{{"pw1", 1}, {"pw2", 1}}));
+  for (const auto& raw : env.c.list("queues:wa-campaigns:dead")) {
+    const std::string error = str_of(parse_object(raw), "error");
+    EXPECT_NE(error.find("outputs partly written: "), std::string::npos) << error;
+    EXPECT_NE(error.find("WRONGTYPE"), std::string::npos) << error;
+  }
+  // Each names what failed.
+  std::string dead;
+  for (const auto& raw : env.c.list("queues:wa-campaigns:dead"))
+    dead += raw;
+  EXPECT_NE(dead.find("RPUSH wa:dispatch:401:s2: WRONGTYPE"), std::string::npos) << dead;
+  EXPECT_NE(dead.find("copying contacts:402 to wa:dispatch:402:s2: WRONGTYPE"), std::string::npos)
+      << dead;
+}
+
 TEST(DeadJobs, BadPayloadsGoToDeadNamingTheFieldAndTheNextGoodJobIsServed) {
   Env env;
   seed_session(env.c, {.id = "s1", .primary = true});
