@@ -5,7 +5,7 @@
 #   bench/drain.sh [-n JOBS] [-b BATCH_SIZE] [-s SEED] [-r RUNS] [--no-build] [--keep]
 #
 #   -n JOBS        campaign jobs to preload (default 50000, or $WA_DRAIN_JOBS); 20 contacts each
-#   -b BATCH_SIZE  queue.batch_size of the daemon (default 256, or $WA_DRAIN_BATCH)
+#   -b BATCH_SIZE  queue.batch_size of the daemon (default 64, the daemon's own, or $WA_DRAIN_BATCH)
 #   -s SEED        seed of the generated data set (default 20261125, or $WA_DRAIN_SEED)
 #   -r RUNS        repeat the whole run (fresh Redis, same data) RUNS times, then print medians
 #   --no-build     use the binaries already in build-bench/ (e.g. while someone else rebuilds)
@@ -25,7 +25,7 @@ set -euo pipefail
 export LC_ALL=C
 
 jobs=${WA_DRAIN_JOBS:-50000}
-batch=${WA_DRAIN_BATCH:-256}
+batch=${WA_DRAIN_BATCH:-64}
 seed=${WA_DRAIN_SEED:-20261125}
 build=1 keep=0 runs=1
 usage() { sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }

@@ -77,6 +77,7 @@ Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path
       health_timer_(io),
       watchdog_timer_(io),
       depth_timer_(io),
+      snapshot_loaded_(io, asio::steady_timer::time_point::max()),
       token_(make_token()),
       rng_(std::random_device{}()) {
   for (int i = 0; i < kConsumers; ++i) {
@@ -201,7 +202,7 @@ asio::awaitable<void> Daemon::fetch_loop(int consumer) {
     bool failed = false;
     try {
       if (!conn_->ready() || !tx.ready()) {
-        co_await sleep(idle_timer, 0.1);
+        co_await sleep(idle_timer, 0.02);  // (at start-up the connections come up in turn)
         continue;
       }
       auto taken = co_await queue_.take(to_ms(wall_now()), cfg_.queue);

@@ -89,9 +89,10 @@ class Daemon {
   std::set<std::string> in_hand_;  // payloads reserved by this process
   std::map<std::string, double> warned_at_;
   std::map<std::string, queue::WorkspaceData> snapshots_;  // workspace id → last read
-  std::map<std::string, double>
-      snapshot_at_;    // workspace id → when  // message → when it was last logged
-  std::string token_;  // this process's lock token
+  std::map<std::string, double> snapshot_at_;              // workspace id → when it was read
+  std::set<std::string> loading_;                          // workspaces being read by a consumer
+  asio::steady_timer snapshot_loaded_;  // never expires; cancelled when a read ends
+  std::string token_;                   // this process's lock token
   std::mt19937_64 rng_;
   Metrics metrics_;
   bool stopping_ = false;
