@@ -64,7 +64,7 @@ class Daemon {
   // Decides a job on the snapshot of its workspace (pointers in the result point into it).
   core::Decision decide_with_snapshot(const core::Job& job, std::uint64_t contacts) const;
   static constexpr double kSnapshotSeconds = 1.0;
-  static constexpr int kConsumers = 4;
+  static constexpr int kConsumers = 6;
   static constexpr std::size_t kSnapshotLimit = 100000;
   asio::awaitable<void> health_cycle();
   asio::awaitable<void> switch_campaigns(double now);
