@@ -1,6 +1,6 @@
 // The wa-routerd process: one Asio event loop running the queue consumer, the lease keeper,
-// the event ingester and the health cycle, over two Redis connections (commands, and one for
-// the blocking wait on the notify list).
+// the event ingester and the health cycle, over Redis connections for commands, for the blocking
+// wait on the notify list, and one per consumer for its MULTI/EXEC transactions.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
