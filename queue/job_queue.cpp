@@ -177,10 +177,12 @@ asio::awaitable<std::vector<Reply>> JobQueue::finish_chunk(redis::Connection& tx
       for (Command& c : j.writes)
         queue_cmd(std::move(c));
       own[i].second = queued;
-      for (const auto& rec : j.results)
-        results.push_back(rec);
-      for (const auto& d : j.dead)
-        dead.push_back(d);
+      // Moved: an aborted EXEC has the batch decided again from the start. (The vectors keep
+      // their sizes, which say below which batch-wide commands served the job.)
+      for (auto& rec : j.results)
+        results.push_back(std::move(rec));
+      for (auto& d : j.dead)
+        dead.push_back(std::move(d));
       if (!j.delayed.empty()) {
         delayed.push_back(j.delayed_score);
         delayed.push_back(j.delayed);
