@@ -52,18 +52,7 @@ wa_build
 # ---- -r RUNS: run this script RUNS times and print the medians of its RESULT lines --------------
 if [[ $runs -gt 1 ]]; then
   wa_rerun "$runs" -n "$jobs" -b "$batch" -s "$seed" --no-build
-  # Median of each field over the runs (the middle one; the mean of the two middle ones).
-  awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1], NR] = kv[2]; if (NR == 1) k[++nk] = kv[1] } }
-    END {
-      printf "\nmedian of %d runs:", NR
-      for (j = 1; j <= nk; j++) {
-        n = 0; for (r = 1; r <= NR; r++) a[++n] = v[k[j], r] + 0
-        for (x = 2; x <= n; x++) { t = a[x]; for (y = x - 1; y >= 1 && a[y] > t; y--) a[y + 1] = a[y]; a[y + 1] = t }
-        m = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-        printf "%s %s=%s", (j % 6 == 1 ? "\n " : ""), k[j], (m >= 1000 ? sprintf("%.0f", m) : sprintf("%.4g", m))
-      }
-      printf "\n"
-    }' "$rerun_file"
+  wa_rerun_medians
   exit 0
 fi
 

@@ -50,17 +50,7 @@ wa_build
 # ---- -r RUNS: this script RUNS times, then the medians of its RESULT lines ----------------------
 if [[ $runs -gt 1 ]]; then
   wa_rerun "$runs" -e "$events" -o "$order" --no-build
-  printf '\nmedian of %d runs:\nRESULT' "$runs"
-  awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); if (NR == 1) k[++nk] = kv[1]; v[kv[1], NR] = kv[2] } }
-    END {
-      for (j = 1; j <= nk; j++) {
-        n = 0; for (r = 1; r <= NR; r++) a[++n] = v[k[j], r]
-        for (x = 2; x <= n; x++) { t = a[x]; for (y = x - 1; y >= 1 && a[y] + 0 > t + 0; y--) a[y + 1] = a[y]; a[y + 1] = t }
-        if (v[k[j], 1] !~ /^[0-9.]+$/) printf " %s=%s", k[j], v[k[j], 1]
-        else printf " %s=%s", k[j], (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2)
-      }
-      print ""
-    }' "$rerun_file"
+  wa_rerun_medians
   exit 0
 fi
 

@@ -78,6 +78,23 @@ wa_rerun() {
   done
 }
 
+# After wa_rerun: "median of N runs:" and one RESULT line with the median of each numeric field
+# (the middle run; the mean of the two middle ones) and the first run's value of the others.
+wa_rerun_medians() {
+  printf '\nmedian of %d runs:\nRESULT' "$(wc -l <"$rerun_file")"
+  awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); if (NR == 1) k[++nk] = kv[1]; v[kv[1], NR] = kv[2] } }
+    END {
+      for (j = 1; j <= nk; j++) {
+        if (v[k[j], 1] !~ /^-?[0-9.]+([eE][-+]?[0-9]+)?$/) { printf " %s=%s", k[j], v[k[j], 1]; continue }
+        n = 0; for (r = 1; r <= NR; r++) a[++n] = v[k[j], r] + 0
+        for (x = 2; x <= n; x++) { t = a[x]; for (y = x - 1; y >= 1 && a[y] > t; y--) a[y + 1] = a[y]; a[y + 1] = t }
+        m = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        printf " %s=%s", k[j], (m >= 1000 || m <= -1000 ? sprintf("%.0f", m) : sprintf("%.4g", m))
+      }
+      print ""
+    }' "$rerun_file"
+}
+
 # ---- private Redis ---------------------------------------------------------------------------
 # shellcheck disable=SC2120  # optional extra redis-server arguments
 wa_start_redis() {

@@ -23,8 +23,8 @@ namespace {
 
 constexpr std::size_t kEventBatch = 5000;
 constexpr int kNotifyWaitSeconds = 1;
-// How often the event and health loops look again while Redis is not connected yet: the first
-// batch and the first cycle start as soon as the connection is up.
+// How often the consumers, the event and the health loops look again while their connections are
+// not up yet: the first batch and the first cycle start as soon as they are.
 constexpr double kNotReadyPollSeconds = 0.02;
 
 redis::Endpoint endpoint_of(const config::Redis& r) {
@@ -202,7 +202,7 @@ asio::awaitable<void> Daemon::fetch_loop(int consumer) {
     bool failed = false;
     try {
       if (!conn_->ready() || !tx.ready()) {
-        co_await sleep(idle_timer, 0.02);  // (at start-up the connections come up in turn)
+        co_await sleep(idle_timer, kNotReadyPollSeconds);
         continue;
       }
       auto taken = co_await queue_.take(to_ms(wall_now()), cfg_.queue);

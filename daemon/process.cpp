@@ -21,6 +21,17 @@ std::string ms_text(double seconds) {
   return std::to_string(static_cast<long long>(std::llround(seconds * 1000.0)));
 }
 
+// A dead job's entry for the dead list and, when its campaign_id can be read, its dead event for
+// wa:results (CONTRACT.md section 5).
+void add_dead(queue::TxJob& o, const std::string& payload, const core::ParsedJob& pj,
+              const std::string& error, double now) {
+  o.dead.push_back(core::dead_entry_json(payload, error, now));
+  if (pj.campaign_id) {
+    o.results.push_back(
+        core::dead_event_json(pj.job_id, *pj.campaign_id, pj.workspace_id, error, now));
+  }
+}
+
 }  // namespace
 
 struct Daemon::Item {
@@ -172,19 +183,16 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
     const core::ParsedJob& pj = it.parsed;
     std::string marker_attempt;
     auto dead_out = [&](const std::string& error) {
-      o.dead.push_back(core::dead_entry_json(it.taken.payload, error, now));
-      if (pj.campaign_id) {
-        o.results.push_back(
-            core::dead_event_json(pj.job_id, *pj.campaign_id, pj.workspace_id, error, now));
-      }
+      add_dead(o, it.taken.payload, pj, error, now);
     };
     if (it.taken.poison) {
-      marker_attempt = it.dead_cause = "poison";
+      marker_attempt = queue::Keys::kPoisonAttempt;
+      it.dead_cause = "poison";
       it.dead_error = "lease expired " + std::to_string(cfg_.queue.max_deliveries) +
                       " times without acknowledgement (poison job)";
       dead_out(it.dead_error);
     } else if (!pj.job) {
-      marker_attempt = "bad";
+      marker_attempt = queue::Keys::kBadAttempt;
       it.dead_cause = "bad_payload";
       it.dead_error = pj.error;
       dead_out(it.dead_error);
@@ -250,6 +258,8 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
     }
     o.payload = it.taken.payload;
     o.marker = keys_.decided(pj.job_id, marker_attempt);
+    o.contacts_key = it.contacts_key;
+    o.contacts_len = it.contacts;
   }
 
   std::vector<redis::Reply> replies(items.size());
@@ -259,34 +269,12 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
     (items[n].contacts_key.empty() ? by_tx : by_script).push_back(n);
   }
   if (!by_script.empty()) {
-    std::vector<std::string> finish;  // the arguments of one FINISH call
-    for (const std::size_t n : by_script) {
-      queue::TxJob& o = outs[n];
-      std::vector<std::string> ops;
-      for (const redis::Command& c : o.writes) {
-        ops.push_back(std::to_string(c.size()));
-        ops.insert(ops.end(), c.begin(), c.end());
-      }
-      for (const auto& rec : o.results)
-        queue::add_op(ops, {"RPUSH", keys_.results(), rec});
-      for (const auto& d : o.dead)
-        queue::add_op(ops, {"RPUSH", keys_.dead(), d});
-      if (!o.delayed.empty())
-        queue::add_op(ops, {"ZADD", keys_.delayed(), o.delayed_score, o.delayed});
-      if (!o.active.empty()) queue::add_op(ops, {"ZADD", keys_.active(), o.active_score, o.active});
-      queue::JobQueue::add_finish(finish, o.payload, o.marker, items[n].contacts_key,
-                                  items[n].contacts, std::move(ops));
-    }
-    queue::Call call = queue_.finish_call(cfg_.results.ttl_seconds, std::move(finish));
-    const redis::Reply reply = co_await queue::run1(*conn_, std::move(call));
-    if (!reply.is_array() || reply.elements.size() != by_script.size()) {
-      // Nothing was written (the script was refused, e.g. OOM): the jobs stay reserved and are
-      // decided again from here.
-      throw std::runtime_error("writing the outputs of " + std::to_string(by_script.size()) +
-                               " jobs failed: " + (reply.is_error() ? reply.str : "bad reply"));
-    }
+    std::vector<queue::TxJob> script_jobs;
+    for (const std::size_t n : by_script)
+      script_jobs.push_back(std::move(outs[n]));
+    auto r = co_await queue_.finish_by_script(script_jobs, cfg_.results.ttl_seconds);
     for (std::size_t k = 0; k < by_script.size(); ++k)
-      replies[by_script[k]] = reply.elements[k];
+      replies[by_script[k]] = std::move(r[k]);
   }
   if (!by_tx.empty()) {
     tx_jobs.reserve(by_tx.size());
@@ -299,7 +287,7 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::vector<queue::TakenJob> redo;
-  std::vector<queue::Call> partly;  // dead entries of jobs whose outputs were partly written
+  queue::TxJob partly;  // the dead entries of jobs whose outputs were partly written
   for (std::size_t i = 0; i < items.size(); ++i) {
     Item& it = items[i];
     const redis::Reply& r = replies[i];
@@ -317,13 +305,7 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
           "; the job's other outputs were written and it was acknowledged (retrying it writes "
           "them again)";
       spdlog::error("job {}: {}", job_id, error);
-      partly.push_back(queue::plain(
-          {"RPUSH", keys_.dead(), core::dead_entry_json(it.taken.payload, error, now)}));
-      if (it.parsed.campaign_id) {
-        partly.push_back(queue::plain({"RPUSH", keys_.results(),
-                                       core::dead_event_json(job_id, *it.parsed.campaign_id,
-                                                             it.parsed.workspace_id, error, now)}));
-      }
+      add_dead(partly, it.taken.payload, it.parsed, error, now);
       in_hand_.erase(it.taken.payload);
       continue;
     }
@@ -374,8 +356,14 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
         break;
     }
   }
-  if (!partly.empty()) {
-    for (const auto& reply : co_await queue::run(*conn_, std::move(partly))) {
+  if (!partly.dead.empty()) {
+    std::vector<queue::Call> calls;
+    redis::Command dead{"RPUSH", keys_.dead()}, events{"RPUSH", keys_.results()};
+    dead.insert(dead.end(), partly.dead.begin(), partly.dead.end());
+    events.insert(events.end(), partly.results.begin(), partly.results.end());
+    calls.push_back(queue::plain(std::move(dead)));
+    if (events.size() > 2) calls.push_back(queue::plain(std::move(events)));
+    for (const auto& reply : co_await queue::run(*conn_, std::move(calls))) {
       if (reply.is_error()) spdlog::error("writing a dead entry failed: {}", reply.str);
     }
   }

@@ -54,21 +54,41 @@ asio::awaitable<bool> JobQueue::wait_notify(redis::Connection& blocking, const K
   co_return r.is_array();
 }
 
-void JobQueue::add_finish(std::vector<std::string>& args, const std::string& payload,
-                          const std::string& marker, const std::string& contacts_key,
-                          std::uint64_t expected_len, std::vector<std::string> ops) {
-  args.push_back(payload);
-  args.push_back(marker);
-  args.push_back(contacts_key);
-  args.push_back(std::to_string(expected_len));
-  args.push_back(std::to_string(ops.size()));
-  for (auto& o : ops)
-    args.push_back(std::move(o));
-}
-
-Call JobQueue::finish_call(std::int64_t marker_ttl, std::vector<std::string> args) const {
-  args.insert(args.begin(), std::to_string(marker_ttl));
-  return script_call(finish_script(), {keys_.reserved(), keys_.deliveries()}, std::move(args));
+asio::awaitable<std::vector<Reply>> JobQueue::finish_by_script(const std::vector<TxJob>& jobs,
+                                                               std::int64_t marker_ttl) const {
+  std::vector<std::string> args{std::to_string(marker_ttl)};
+  const auto op = [](std::vector<std::string>& ops, std::initializer_list<std::string_view> w) {
+    ops.push_back(std::to_string(w.size()));
+    ops.insert(ops.end(), w.begin(), w.end());
+  };
+  for (const TxJob& j : jobs) {
+    std::vector<std::string> ops;
+    for (const Command& c : j.writes) {
+      ops.push_back(std::to_string(c.size()));
+      ops.insert(ops.end(), c.begin(), c.end());
+    }
+    for (const auto& rec : j.results)
+      op(ops, {"RPUSH", keys_.results(), rec});
+    for (const auto& d : j.dead)
+      op(ops, {"RPUSH", keys_.dead(), d});
+    if (!j.delayed.empty()) op(ops, {"ZADD", keys_.delayed(), j.delayed_score, j.delayed});
+    if (!j.active.empty()) op(ops, {"ZADD", keys_.active(), j.active_score, j.active});
+    args.push_back(j.payload);
+    args.push_back(j.marker);
+    args.push_back(j.contacts_key);
+    args.push_back(std::to_string(j.contacts_len));
+    args.push_back(std::to_string(ops.size()));
+    for (auto& o : ops)
+      args.push_back(std::move(o));
+  }
+  Call call = script_call(finish_script(), {keys_.reserved(), keys_.deliveries()}, std::move(args));
+  Reply reply = co_await run1(conn_, std::move(call));
+  if (!reply.is_array() || reply.elements.size() != jobs.size()) {
+    // Nothing was written (the script was refused, e.g. OOM): the jobs stay reserved.
+    throw std::runtime_error("writing the outputs of " + std::to_string(jobs.size()) +
+                             " jobs failed: " + (reply.is_error() ? reply.str : "bad reply"));
+  }
+  co_return std::move(reply.elements);
 }
 
 asio::awaitable<std::vector<Reply>> JobQueue::finish_tx(redis::Connection& tx,
@@ -260,21 +280,6 @@ void add_op(std::vector<std::string>& ops, std::initializer_list<std::string_vie
   ops.push_back(std::to_string(words.size()));
   for (const auto w : words)
     ops.emplace_back(w);
-}
-
-void add_rpush_chunks(std::vector<std::string>& ops, const std::string& key,
-                      const std::vector<std::string>& values, std::size_t first, std::size_t stride,
-                      std::size_t count) {
-  constexpr std::size_t kChunk = 1000;
-  for (std::size_t done = 0; done < count;) {
-    const std::size_t n = std::min(kChunk, count - done);
-    ops.push_back(std::to_string(n + 2));
-    ops.emplace_back("RPUSH");
-    ops.push_back(key);
-    for (std::size_t k = 0; k < n; ++k)
-      ops.push_back(values[first + (done + k) * stride]);
-    done += n;
-  }
 }
 
 }  // namespace wa::queue

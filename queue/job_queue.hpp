@@ -24,10 +24,12 @@ struct TakeResult {
   std::uint64_t recovered = 0;   // expired leases put back at the head of the queue
 };
 
-// One job's outputs for JobQueue::finish_tx (a job whose contacts are in its payload).
+// One job's outputs, for JobQueue::finish_tx or (a job with a contacts_key) finish_by_script.
 struct TxJob {
-  std::string payload;  // the reserved zset's member
-  std::string marker;   // its exactly-once marker key
+  std::string payload;             // the reserved zset's member
+  std::string marker;              // its exactly-once marker key
+  std::string contacts_key;        // prefixed; finish_by_script checks its length is still...
+  std::uint64_t contacts_len = 0;  // ...this, and WA_COPY/WA_DEAL writes copy from it
   // Its own commands (dispatch lists, the campaign's decision), in order.
   std::vector<Command> writes;
   // Appended to batch-wide commands, in job order.
@@ -51,12 +53,11 @@ class JobQueue {
   static asio::awaitable<bool> wait_notify(redis::Connection& blocking, const Keys& keys,
                                            int seconds);
 
-  // Adds a job to a FINISH call: acknowledge `payload` and run `ops` atomically, once per marker.
-  static void add_finish(std::vector<std::string>& args, const std::string& payload,
-                         const std::string& marker, const std::string& contacts_key,
-                         std::uint64_t expected_len, std::vector<std::string> ops);
-  // The FINISH call of a batch whose jobs were added with add_finish.
-  Call finish_call(std::int64_t marker_ttl, std::vector<std::string> args) const;
+  // Writes the outputs of `jobs` and acknowledges them with the finish script (jobs with a
+  // contacts_key: the script copies the contacts inside Redis). One reply per job, as
+  // finish_script() returns. Throws when the script was refused (nothing written).
+  asio::awaitable<std::vector<Reply>> finish_by_script(const std::vector<TxJob>& jobs,
+                                                       std::int64_t marker_ttl) const;
 
   // Writes the outputs of `jobs` and acknowledges them, as the finish script does, but without
   // Lua: WATCH on the markers (and the deliveries hash), one read (markers, leases), then
@@ -81,12 +82,8 @@ class JobQueue {
   std::function<void()> before_exec_;
 };
 
-// Appends one op (a Redis command or a WA_ pseudo-command) to a FINISH or APPLY op list.
+// Appends one op (a Redis command or a WA_ pseudo-command) to an op list of a script.
 void add_op(std::vector<std::string>& ops, std::initializer_list<std::string_view> words);
-// Appends RPUSH key values... in chunks small enough for Lua's unpack.
-void add_rpush_chunks(std::vector<std::string>& ops, const std::string& key,
-                      const std::vector<std::string>& values, std::size_t first, std::size_t stride,
-                      std::size_t count);
 
 // contacts_changed: a contacts_key list changed length while deciding; again: another daemon
 // decided one of the batch's jobs meanwhile, a lease was recovered, or the connection was

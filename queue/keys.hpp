@@ -45,7 +45,10 @@ class Keys {
   std::string results() const { return p_ + "wa:results"; }
   std::string active() const { return p_ + "wa:campaigns:active"; }
   std::string alerts() const { return p_ + "wa:alerts"; }
-  // Marker of a decided job_id and attempt (exactly-once outputs).
+  // Marker of a decided job_id and attempt (exactly-once outputs). The attempt of a payload that
+  // could not be parsed, and of a poison job, are these words.
+  static constexpr std::string_view kBadAttempt = "bad";
+  static constexpr std::string_view kPoisonAttempt = "poison";
   std::string decided(std::string_view job_id, std::string_view attempt) const {
     return p_ + "wa:decided:" + std::string(job_id) + ":" + std::string(attempt);
   }

@@ -218,8 +218,8 @@ int run_dead_retry(Context& ctx, const po::variables_map& vm) {
         "EVAL", kRetryScript, "", ctx.keys().dead(), ctx.keys().queue(), ctx.keys().notify()};
     if (e.job.job)
       cmd.push_back(ctx.keys().decided(e.job.job_id, std::to_string(e.job.job->attempts)));
-    cmd.push_back(ctx.keys().decided(e.job.job_id, "bad"));
-    cmd.push_back(ctx.keys().decided(e.job.job_id, "poison"));
+    cmd.push_back(ctx.keys().decided(e.job.job_id, queue::Keys::kBadAttempt));
+    cmd.push_back(ctx.keys().decided(e.job.job_id, queue::Keys::kPoisonAttempt));
     cmd[2] = std::to_string(cmd.size() - 3);
     cmd.push_back(e.raw);
     cmd.push_back(e.payload);

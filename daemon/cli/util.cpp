@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/events.hpp"
 #include "daemon/cli/cli.hpp"
 
 namespace wa::cli {
@@ -162,11 +163,7 @@ Day parse_day(std::string_view text, std::string_view what) {
 }
 
 std::string format_day(Day d) {
-  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{d}}};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
+  return core::utc_day(static_cast<double>(d) * 86400.0);  // the daemon's own day names
 }
 
 double now_seconds() {

@@ -727,6 +727,34 @@ TEST(ContactsKey, ListsGetNoTtlFromTheSourceAndASecondJobAppends) {
   EXPECT_EQ(env.c.list("wa:dispatch:94:s2"), e2);
 }
 
+// The finish script's side of exactly once (contacts_key jobs do not go through MULTI/EXEC):
+// the marker and the decision live results.ttl_seconds, and the same job delivered again is
+// acknowledged without new outputs.
+TEST(ContactsKey, ARedeliveredJobIsAcknowledgedWithoutNewOutputs) {
+  Env env;
+  pin_health(env.c);
+  seed_session(env.c, {.id = "s1", .primary = true, .health = 90});
+  env.c.cmd({"RPUSH", "contacts:rd", "a", "b", "c"});
+  const std::string payload =
+      R"({"job_id":"krd","campaign_id":95,"workspace_id":"1","template_mode":"direct","contacts_key":"contacts:rd"})";
+  push_job(env.c, payload);
+  env.start();  // kFastConfig: results.ttl_seconds 3600
+  expect_decision(env, "krd", "webjs", "primary_session");
+  ASSERT_TRUE(env.wait_idle()) << env.log();
+  for (const std::string key : {"wa:decided:krd:0", "wa:campaign:95:decision"}) {
+    const long long ttl = env.c.integer({"TTL", key});
+    EXPECT_GT(ttl, 3500) << key;
+    EXPECT_LE(ttl, 3600) << key;
+  }
+  push_job(env.c, payload);  // redelivered (a duplicate push, or after a crash)
+  ASSERT_TRUE(env.wait_idle()) << env.log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(env.c.integer({"LLEN", "wa:results"}), 1);
+  EXPECT_EQ(env.c.list("wa:dispatch:95:s1"), (Strings{"a", "b", "c"}));
+  EXPECT_EQ(env.c.integer({"LLEN", "queues:wa-campaigns:dead"}), 0);
+  EXPECT_EQ(laravel_queue_size(env.c), 0);
+}
+
 TEST(ContactsKey, RoundRobinDealsEveryContactOnce) {
   Env env;
   pin_health(env.c);

@@ -21,8 +21,6 @@ using queue::FinishOutcome;
 using queue::TxJob;
 using Strings = std::vector<std::string>;
 
-constexpr const char* kReserved = "queues:wa-campaigns:reserved";
-
 class JobQueueTest : public ::testing::Test {
  protected:
   JobQueueTest()
@@ -49,7 +47,7 @@ class JobQueueTest : public ::testing::Test {
   // A reserved job with one dispatch list, its decision and a result record.
   TxJob job(const std::string& id, const std::string& marker_attempt = "0") {
     const std::string payload = R"({"job_id":")" + id + R"("})";
-    c_.cmd({"ZADD", kReserved, "99999999999999", payload});
+    c_.cmd({"ZADD", keys_.reserved(), "99999999999999", payload});
     TxJob j;
     j.payload = payload;
     j.marker = keys_.decided(id, marker_attempt);
@@ -98,7 +96,7 @@ TEST_F(JobQueueTest, WritesEverythingAndAcknowledges) {
   EXPECT_EQ(c_.list("wa:dispatch:b:s1"), (Strings{"c1", "c2"}));
   EXPECT_EQ(c_.list("wa:results"), (Strings{"result-a", "result-b"}));
   EXPECT_EQ(c_.integer({"ZCARD", "wa:campaigns:active"}), 2);
-  EXPECT_EQ(c_.integer({"ZCARD", kReserved}), 0);
+  EXPECT_EQ(c_.integer({"ZCARD", keys_.reserved()}), 0);
   EXPECT_EQ(c_.str({"GET", "wa:decided:a:0"}), "1");
   EXPECT_GT(c_.integer({"TTL", "wa:decided:a:0"}), 500);
 }
@@ -106,9 +104,9 @@ TEST_F(JobQueueTest, WritesEverythingAndAcknowledges) {
 TEST_F(JobQueueTest, DecidedLostAndTwiceInOneBatch) {
   std::vector<TxJob> jobs{job("done"), job("dup"), job("lost"), job("done")};
   jobs[3].payload += " ";  // other bytes, same job_id and attempt
-  c_.cmd({"ZADD", kReserved, "99999999999999", jobs[3].payload});
+  c_.cmd({"ZADD", keys_.reserved(), "99999999999999", jobs[3].payload});
   c_.cmd({"SET", "wa:decided:dup:0", "1"});
-  c_.cmd({"ZREM", kReserved, jobs[2].payload});
+  c_.cmd({"ZREM", keys_.reserved(), jobs[2].payload});
   const auto r = finish(jobs);
   ASSERT_EQ(r.size(), 4u);
   EXPECT_EQ(outcome(r[0]), static_cast<long long>(FinishOutcome::done));
@@ -119,7 +117,7 @@ TEST_F(JobQueueTest, DecidedLostAndTwiceInOneBatch) {
   EXPECT_TRUE(c_.list("wa:dispatch:dup:s1").empty());
   EXPECT_TRUE(c_.list("wa:dispatch:lost:s1").empty());
   EXPECT_EQ(c_.list("wa:results"), (Strings{"result-done"}));
-  EXPECT_EQ(c_.integer({"ZCARD", kReserved}), 0);  // the duplicates are acknowledged
+  EXPECT_EQ(c_.integer({"ZCARD", keys_.reserved()}), 0);  // the duplicates are acknowledged
 }
 
 TEST_F(JobQueueTest, ALargeBatchGoesInSeveralTransactions) {
@@ -128,7 +126,7 @@ TEST_F(JobQueueTest, ALargeBatchGoesInSeveralTransactions) {
     jobs.push_back(job("n" + std::to_string(i)));
   jobs.push_back(job("n3"));  // the same job_id and attempt as job 3, two transactions later
   jobs.back().payload += " ";
-  c_.cmd({"ZADD", kReserved, "99999999999999", jobs.back().payload});
+  c_.cmd({"ZADD", keys_.reserved(), "99999999999999", jobs.back().payload});
   c_.cmd({"SET", "wa:dispatch:n100:s1", "not a list"});  // fails in the second transaction
   const auto r = finish(jobs);
   ASSERT_EQ(r.size(), 151u);
@@ -143,7 +141,7 @@ TEST_F(JobQueueTest, ALargeBatchGoesInSeveralTransactions) {
   }
   EXPECT_EQ(outcome(r[150]), static_cast<long long>(FinishOutcome::duplicate));
   EXPECT_EQ(c_.integer({"LLEN", "wa:results"}), 150);
-  EXPECT_EQ(c_.integer({"ZCARD", kReserved}), 0);
+  EXPECT_EQ(c_.integer({"ZCARD", keys_.reserved()}), 0);
   EXPECT_EQ(jobs[100].payload, R"({"job_id":"n100"})");  // the jobs are given back in order
 }
 
@@ -157,7 +155,7 @@ TEST_F(JobQueueTest, AFailingWriteIsReportedAndTheJobAcknowledged) {
   EXPECT_EQ(outcome(r[1]), static_cast<long long>(FinishOutcome::done));
   // Its other outputs are written: it must not be decided again (they would be written twice).
   EXPECT_EQ(c_.str({"GET", "wa:decided:bad:0"}), "1");
-  EXPECT_EQ(c_.integer({"ZCARD", kReserved}), 0);
+  EXPECT_EQ(c_.integer({"ZCARD", keys_.reserved()}), 0);
   EXPECT_EQ(c_.list("wa:results"), (Strings{"result-bad", "result-good"}));
   EXPECT_EQ(c_.list("wa:dispatch:good:s1"), (Strings{"c1", "c2"}));
 }
@@ -185,7 +183,7 @@ TEST_F(JobQueueTest, AWatchedKeyWrittenMeanwhileAbortsEverything) {
     for (const auto& x : r)
       EXPECT_EQ(outcome(x), static_cast<long long>(FinishOutcome::again));
     EXPECT_EQ(c_.integer({"EXISTS", "wa:dispatch:a:s1", "wa:dispatch:b:s1", "wa:results"}), 0);
-    EXPECT_EQ(c_.integer({"ZCARD", kReserved}), 2);
+    EXPECT_EQ(c_.integer({"ZCARD", keys_.reserved()}), 2);
     EXPECT_EQ(c_.integer({"EXISTS", "wa:decided:a:0"}), 0);
     queue_.set_before_exec({});
   }
@@ -195,9 +193,9 @@ TEST_F(JobQueueTest, AWatchedKeyWrittenMeanwhileAbortsEverything) {
 // expired lease) or a release at shutdown, gets its notify entry, and every job taken removes
 // one: the notify list keeps counting the jobs in the queue, so blocked consumers wake up.
 TEST_F(JobQueueTest, EveryJobPutBackGetsItsNotifyEntry) {
-  const std::string queue = "queues:wa-campaigns", notify = queue + ":notify";
-  c_.cmd({"ZADD", queue + ":delayed", "500", "due-1", "600", "due-2", "99999999999999", "later"});
-  c_.cmd({"ZADD", kReserved, "700", "expired"});
+  const std::string queue = keys_.queue(), notify = keys_.notify(), delayed = keys_.delayed();
+  c_.cmd({"ZADD", delayed, "500", "due-1", "600", "due-2", "99999999999999", "later"});
+  c_.cmd({"ZADD", keys_.reserved(), "700", "expired"});
   config::Queue q;
   q.batch_size = 1;
   q.lease_seconds = 60;
@@ -208,13 +206,13 @@ TEST_F(JobQueueTest, EveryJobPutBackGetsItsNotifyEntry) {
   EXPECT_EQ(t.recovered, 1u);
   EXPECT_EQ(c_.list(queue), (Strings{"due-1", "due-2"}));  // due jobs at the tail, in order
   EXPECT_EQ(c_.integer({"LLEN", notify}), 2);              // 3 put back, 1 taken
-  EXPECT_EQ(c_.integer({"ZCARD", queue + ":delayed"}), 1);
+  EXPECT_EQ(c_.integer({"ZCARD", delayed}), 1);
 
   // Released at shutdown: back at the head, each with its entry.
   EXPECT_EQ(await(queue_.release({"expired"})), 1);
   EXPECT_EQ(c_.list(queue), (Strings{"expired", "due-1", "due-2"}));
   EXPECT_EQ(c_.integer({"LLEN", notify}), 3);
-  EXPECT_EQ(c_.integer({"ZCARD", kReserved}), 0);
+  EXPECT_EQ(c_.integer({"ZCARD", keys_.reserved()}), 0);
 }
 
 }  // namespace
