@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "core/events.hpp"
 #include "e2e_util.hpp"
 
 namespace wa::test {
@@ -283,6 +284,39 @@ TEST(Events, MinuteBucketsAddUpAcrossBatchesAndOldMinutesExpire) {
   EXPECT_EQ(daily_sum(env.c, "total"), 12002);
   EXPECT_EQ(daily_sum(env.c, "failed"), 3002);
   EXPECT_EQ(daily_sum(env.c, "successful"), 9000);
+}
+
+// CONTRACT.md section 2: per workspace, provider and day, total, successful, delivered, read,
+// failed, delivery time sum and count, kept retention_period_days; a malformed event is counted.
+TEST(Events, DailyCountersKeepEveryFieldForTheRetentionPeriod) {
+  Env env;
+  seed_session(env.c, {.id = "s9", .workspace = "9"});
+  const long long now = now_seconds();
+  const std::string at = R"(,"at":)" + std::to_string(now);
+  push_events(
+      env.c, {event("s9", "sent", at + R"(,"response_time_ms":100)", "9"),
+              event("s9", "delivered", at + R"(,"delivery_time_ms":2000)", "9"),
+              event("s9", "read", at + R"(,"delivery_time_ms":1000.5,"response_time_ms":300)", "9"),
+              event("s9", "failed", at, "9"), R"({"status":"lost"})"});
+  env.start();
+  ASSERT_TRUE(wait_until([&] { return env.c.integer({"LLEN", "wa:events"}) == 0; })) << env.log();
+  const std::string key = "wa:stats:daily:9:webjs:" + core::utc_day(static_cast<double>(now));
+  ASSERT_TRUE(wait_until([&] { return env.c.str({"HGET", key, "total"}) == "4"; })) << env.log();
+  const std::map<std::string, std::string> expected{{"total", "4"},
+                                                    {"successful", "3"},
+                                                    {"delivered", "2"},
+                                                    {"read", "1"},
+                                                    {"failed", "1"},
+                                                    {"response_time_sum", "400"},
+                                                    {"response_time_count", "2"},
+                                                    {"delivery_time_sum", "3000.5"},
+                                                    {"delivery_time_count", "2"}};
+  for (const auto& [field, value] : expected)
+    EXPECT_EQ(env.c.str({"HGET", key, field}), value) << field;
+  const long long ttl = env.c.integer({"TTL", key});  // retention_period_days: 30 by default
+  EXPECT_GT(ttl, 30LL * 86400 - 60);
+  EXPECT_LE(ttl, 31LL * 86400);
+  EXPECT_EQ(env.c.str({"GET", "wa:stats:events:malformed"}), "1");
 }
 
 // A statistics key the daemon cannot write (another type) loses that key's counters, not the
