@@ -40,10 +40,33 @@ std::string iso8601(Seconds t) {
   int y;
   unsigned mo, d;
   civil_from_days(days, y, mo, d);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", y, mo, d,
-                rem / 3600000, rem / 60000 % 60, rem / 1000 % 60, rem % 1000);
-  return buf;
+  // Written digit by digit: snprintf cost 2 % of the daemon's CPU in the drain benchmark.
+  char buf[32];
+  char* p = buf;
+  const auto put = [&p](long long v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10)
+      p[i] = static_cast<char>('0' + v % 10);
+    p += width;
+  };
+  if (y < 0 || y > 9999) {  // outside ISO 8601's four digits: as snprintf's %04d would
+    p += std::snprintf(buf, sizeof buf, "%04d", y);
+  } else {
+    put(y, 4);
+  }
+  *p++ = '-';
+  put(mo, 2);
+  *p++ = '-';
+  put(d, 2);
+  *p++ = 'T';
+  put(rem / 3600000, 2);
+  *p++ = ':';
+  put(rem / 60000 % 60, 2);
+  *p++ = ':';
+  put(rem / 1000 % 60, 2);
+  *p++ = '.';
+  put(rem % 1000, 3);
+  *p++ = 'Z';
+  return std::string(buf, p);
 }
 
 std::string dispatch_key(std::string_view campaign_id, std::string_view target) {
@@ -57,7 +80,7 @@ std::string dispatch_key(std::string_view campaign_id, std::string_view target) 
 std::string decision_json(const Job& job, const Decision& d, Seconds selected_at,
                           std::optional<Seconds> retry_at) {
   std::string out;
-  out.reserve(512 + 96 * d.distribution.size());
+  out.reserve(1536 + 112 * d.distribution.size());  // one allocation for most records
   JsonWriter w(out);
   w.begin_object().member("job_id", job.job_id);
   id_value(w.key("campaign_id"), job.campaign_id);

@@ -8,10 +8,12 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "core/types.hpp"
 #include "queue/redis.hpp"
 
 namespace wa::daemon {
@@ -23,8 +25,9 @@ class Metrics {
  public:
   Metrics();
 
-  // Decisions by type and reason ("webjs", "primary_session").
-  void decided(const std::string& type, const std::string& reason);
+  // Decisions by type and reason ("webjs", "primary_session"). The counters are looked up once
+  // per pair (a label lookup per decision cost 2 % of the daemon's CPU in the drain).
+  void decided(core::DecisionType type, core::Reason reason);
   // Jobs that went to the dead list, by cause: bad_payload, poison, permanent, max_attempts.
   void dead(const std::string& cause);
   // Sessions per health band, as of the last health cycle.
@@ -60,6 +63,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& redis_timeouts_;
   prometheus::Family<prometheus::Counter>& redis_failures_;
   std::map<std::string, redis::ConnectionStats> seen_;
+  static constexpr std::size_t kTypes = 3, kReasons = 9;  // core::DecisionType, core::Reason
+  std::array<std::array<prometheus::Counter*, kReasons>, kTypes> decided_{};
 };
 
 }  // namespace wa::daemon

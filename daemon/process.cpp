@@ -39,8 +39,9 @@ struct Daemon::Item {
   core::ParsedJob parsed;
   std::string contacts_key;  // prefixed, when the job names one
   std::uint64_t contacts = 0;
-  std::string type, reason;  // the decision, when one was made
-  std::string dead_cause;    // bad_payload, poison, permanent or max_attempts: to the dead list
+  std::optional<core::DecisionType> type;  // the decision, when one was made
+  core::Reason reason{};
+  std::string dead_cause;  // bad_payload, poison, permanent or max_attempts: to the dead list
   std::string dead_error;
   double retry_in = -1;  // seconds, when put back for a retry
   // Made on a reused snapshot; valid only while no co_await lets the snapshot be replaced.
@@ -201,8 +202,8 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
       marker_attempt = std::to_string(job.attempts);
       const core::Decision d =
           it.decision ? std::move(*it.decision) : decide_with_snapshot(job, it.contacts);
-      it.type = core::to_string(d.type);
-      it.reason = core::to_string(d.reason);
+      it.type = d.type;
+      it.reason = d.reason;
       if (d.type != core::DecisionType::queue) {
         std::string record = core::decision_json(job, d, now, std::nullopt);
         const bool dealt = d.distribution.size() > 1 && d.distribution[0].slice.stride > 1;
@@ -229,7 +230,15 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
           deal.insert(deal.end(), deal_targets.begin(), deal_targets.end());
           o.writes.push_back(std::move(deal));
         }
-        o.writes.push_back({"SET", keys_.decision(job.campaign_id.text), record, "EX", ttl});
+        // (Built word by word: a braced list would copy the 1.5 KB record twice.)
+        redis::Command set;
+        set.reserve(5);
+        set.emplace_back("SET");
+        set.push_back(keys_.decision(job.campaign_id.text));
+        set.push_back(record);
+        set.emplace_back("EX");
+        set.push_back(ttl);
+        o.writes.push_back(std::move(set));
         o.results.push_back(std::move(record));
         o.active_score = ms_text(now);
         o.active = job.campaign_id.text;
@@ -317,10 +326,11 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
     switch (outcome) {
       case queue::FinishOutcome::done:
         metrics_.decision_seconds.Observe(elapsed);
-        if (!it.type.empty()) {
-          metrics_.decided(it.type, it.reason);
+        if (it.type) {
+          metrics_.decided(*it.type, it.reason);
           spdlog::debug("job {}: campaign {}: {} ({}), {} contacts", job_id,
-                        it.parsed.job->campaign_id.text, it.type, it.reason, it.contacts);
+                        it.parsed.job->campaign_id.text, core::to_string(*it.type),
+                        core::to_string(it.reason), it.contacts);
         }
         if (it.retry_in >= 0) {
           metrics_.retried.Increment();

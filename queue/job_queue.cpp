@@ -189,11 +189,18 @@ asio::awaitable<std::vector<Reply>> JobQueue::finish_chunk(redis::Connection& tx
     for (std::size_t i = 0; i < jobs.size(); ++i) {
       TxJob& j = jobs[i];
       if (outcome[i] == FinishOutcome::lease_lost) continue;
-      ack.push_back(j.payload);
       if (any_deliveries) hdel.push_back(sha1_hex(j.payload));
+      ack.push_back(j.payload);
       if (outcome[i] != FinishOutcome::done) continue;
       writers.push_back(i);
-      own[i].first = queue_cmd({"SET", j.marker, "1", "EX", ttl});
+      Command marker;
+      marker.reserve(5);
+      marker.emplace_back("SET");
+      marker.push_back(std::move(j.marker));  // (watched and read above; not needed after this)
+      marker.emplace_back("1");
+      marker.emplace_back("EX");
+      marker.push_back(ttl);
+      own[i].first = queue_cmd(std::move(marker));
       for (Command& c : j.writes)
         queue_cmd(std::move(c));
       own[i].second = queued;

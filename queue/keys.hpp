@@ -13,7 +13,7 @@ class Keys {
       : p_(std::move(prefix)), q_(p_ + "queues:" + queue_name) {}
 
   const std::string& prefix() const noexcept { return p_; }
-  std::string with_prefix(std::string_view k) const { return p_ + std::string(k); }
+  std::string with_prefix(std::string_view k) const { return cat(p_, k); }
 
   // Section 1: the Laravel queue layout.
   const std::string& queue() const noexcept { return q_; }
@@ -27,20 +27,20 @@ class Keys {
   // Section 2: written by the app.
   std::string workspaces() const { return p_ + "wa:workspaces"; }
   std::string workspace_sessions(std::string_view ws) const {
-    return p_ + "wa:workspace:" + std::string(ws) + ":sessions";
+    return cat(p_, "wa:workspace:", ws, ":sessions");
   }
   std::string workspace_meta(std::string_view ws) const {
-    return p_ + "wa:workspace:" + std::string(ws) + ":meta";
+    return cat(p_, "wa:workspace:", ws, ":meta");
   }
-  std::string session(std::string_view id) const { return p_ + "wa:session:" + std::string(id); }
+  std::string session(std::string_view id) const { return cat(p_, "wa:session:", id); }
   std::string events() const { return p_ + "wa:events"; }
 
   // Section 4: outputs.
   std::string dispatch(std::string_view campaign, std::string_view target) const {
-    return p_ + "wa:dispatch:" + std::string(campaign) + ":" + std::string(target);
+    return cat(p_, "wa:dispatch:", campaign, ":", target);
   }
   std::string decision(std::string_view campaign) const {
-    return p_ + "wa:campaign:" + std::string(campaign) + ":decision";
+    return cat(p_, "wa:campaign:", campaign, ":decision");
   }
   std::string results() const { return p_ + "wa:results"; }
   std::string active() const { return p_ + "wa:campaigns:active"; }
@@ -50,31 +50,35 @@ class Keys {
   static constexpr std::string_view kBadAttempt = "bad";
   static constexpr std::string_view kPoisonAttempt = "poison";
   std::string decided(std::string_view job_id, std::string_view attempt) const {
-    return p_ + "wa:decided:" + std::string(job_id) + ":" + std::string(attempt);
+    return cat(p_, "wa:decided:", job_id, ":", attempt);
   }
 
   // The daemon's own state.
-  std::string session_stats(std::string_view id) const {
-    return p_ + "wa:stats:session:" + std::string(id);
-  }
-  std::string session_health(std::string_view id) const {
-    return p_ + "wa:health:" + std::string(id);
-  }
+  std::string session_stats(std::string_view id) const { return cat(p_, "wa:stats:session:", id); }
+  std::string session_health(std::string_view id) const { return cat(p_, "wa:health:", id); }
   std::string daily(std::string_view ws, std::string_view provider, std::string_view day) const {
-    return p_ + "wa:stats:daily:" + std::string(ws) + ":" + std::string(provider) + ":" +
-           std::string(day);
+    return cat(p_, "wa:stats:daily:", ws, ":", provider, ":", day);
   }
   std::string switch_reported(std::string_view campaign) const {
-    return p_ + "wa:campaign:" + std::string(campaign) + ":switch_reported";
+    return cat(p_, "wa:campaign:", campaign, ":switch_reported");
   }
   std::string campaign_lock(std::string_view campaign) const {
-    return p_ + "wa:lock:campaign:" + std::string(campaign);
+    return cat(p_, "wa:lock:campaign:", campaign);
   }
   std::string health_lock() const { return p_ + "wa:lock:health"; }
   std::string events_lock() const { return p_ + "wa:lock:events"; }
   std::string events_malformed() const { return p_ + "wa:stats:events:malformed"; }
 
  private:
+  // One allocation for the whole key (the keys are built for every job).
+  template <typename... Parts>
+  static std::string cat(const Parts&... parts) {
+    std::string out;
+    out.reserve((std::string_view(parts).size() + ...));
+    (out.append(std::string_view(parts)), ...);
+    return out;
+  }
+
   std::string p_;
   std::string q_;
 };
