@@ -1,17 +1,32 @@
 #include "core/json_writer.hpp"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 
 namespace wa::core {
 
+namespace {
+
+// Bytes that a JSON string must escape: control characters, the quote and the backslash.
+constexpr std::array<bool, 256> kEscaped = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c)
+    t[static_cast<std::size_t>(c)] = true;
+  t['"'] = t['\\'] = true;
+  return t;
+}();
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
+  out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
   std::size_t run = 0;  // start of the pending run of characters that need no escape
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto u = static_cast<unsigned char>(s[i]);
-    if (u >= 0x20 && u != '"' && u != '\\') continue;
+    if (!kEscaped[u]) continue;
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (u) {

@@ -68,6 +68,8 @@ class Daemon {
   static constexpr std::size_t kSnapshotLimit = 100000;
   asio::awaitable<void> health_cycle();
   asio::awaitable<void> switch_campaigns(double now);
+  // Checks the campaigns `ids` (one page of wa:campaigns:active) and moves what must move.
+  asio::awaitable<void> switch_page(const std::vector<std::string>& ids, double now);
   asio::awaitable<void> sleep(asio::steady_timer& t, double seconds);
   void finish_loop();
   // Logs a recurring problem (a missing session hash, say) once per 10 minutes, not per batch.

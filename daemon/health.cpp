@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <stdexcept>
 
 #include "core/health.hpp"
 #include "core/records.hpp"
@@ -230,14 +231,27 @@ asio::awaitable<void> Daemon::health_cycle() {
 }
 
 asio::awaitable<void> Daemon::switch_campaigns(double now) {
-  redis::Command zrange{"ZRANGE", keys_.active(), "0", "-1"};
-  const auto r1 = co_await queue::run1(*conn_, queue::plain(std::move(zrange)));
-  std::vector<std::string> ids;
-  for (const auto& e : r1.elements) {
-    ids.push_back(e.str);
-  }
-  if (ids.empty()) co_return;
+  // The active campaigns are walked in pages (ZSCAN), so that memory stays bounded however many
+  // there are (an app that never removes finished campaigns keeps a day of them). A campaign
+  // that ZSCAN returns twice is checked twice: the second check finds its targets moved.
+  std::string cursor = "0";
+  do {
+    redis::Command zscan{"ZSCAN", keys_.active(), cursor, "COUNT", std::to_string(kChunk)};
+    const auto r = co_await queue::run1(*conn_, queue::plain(std::move(zscan)));
+    if (!r.is_array() || r.elements.size() != 2 || !r.elements[1].is_array()) {
+      throw std::runtime_error("switch: unexpected reply to ZSCAN " + keys_.active() +
+                               (r.is_error() ? ": " + r.str : ""));
+    }
+    cursor = r.elements[0].str;
+    std::vector<std::string> ids;
+    const auto& page = r.elements[1].elements;
+    for (std::size_t i = 0; i < page.size(); i += 2)  // member, score
+      ids.push_back(page[i].str);
+    if (!ids.empty()) co_await switch_page(ids, now);
+  } while (cursor != "0" && !stopping_);
+}
 
+asio::awaitable<void> Daemon::switch_page(const std::vector<std::string>& ids, double now) {
   std::vector<queue::Call> gets;
   for (const auto& id : ids)
     gets.push_back(queue::plain({"GET", keys_.decision(id)}));

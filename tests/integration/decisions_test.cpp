@@ -974,6 +974,27 @@ TEST(Notify, JobsPushedWithoutNotifyAreFoundWithinASecond) {
   EXPECT_EQ(env.c.integer({"LLEN", "queues:wa-campaigns:notify"}), 0);
 }
 
+// A job in the delayed zset is taken within a second of its due time, with nothing pushed (the
+// daemon idles on the notify list meanwhile), and gets its notify entry on the way back.
+TEST(Notify, ADelayedJobIsTakenWithinASecondOfItsDueTime) {
+  Env env;
+  pin_health(env.c);
+  seed_session(env.c, {.id = "s1", .primary = true, .health = 90});
+  env.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));  // idle, waiting on notify
+  const long long due = now_ms() + 1500;
+  env.c.cmd({"ZADD", "queues:wa-campaigns:delayed", std::to_string(due),
+             R"({"job_id":"later","campaign_id":132,"workspace_id":"1","template_mode":"direct",)"
+             R"("contacts":[1],"attempts":1})"});
+  ASSERT_TRUE(wait_decision(env.c, "later", 1, std::chrono::seconds(6))) << env.log();
+  const long long taken = now_ms();
+  EXPECT_GE(taken, due);                        // not before it is due
+  EXPECT_LT(taken, due + 1600) << taken - due;  // and within the second after (+ slack)
+  EXPECT_EQ(env.c.integer({"ZCARD", "queues:wa-campaigns:delayed"}), 0);
+  EXPECT_EQ(env.c.integer({"LLEN", "queues:wa-campaigns:notify"}), 0);  // its entry was taken too
+  EXPECT_EQ(env.c.list("wa:dispatch:132:s1"), (std::vector<std::string>{"1"}));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Workspace snapshots (reused for up to a second) never delay a job.
 

@@ -729,6 +729,47 @@ TEST(Switching, ContactsAreBalancedOverTheRemainingSessions) {
                                                              {"s2", 15, "wa:dispatch:45:s2"}}));
 }
 
+TEST(Switching, EveryActiveCampaignIsCheckedWhenThereAreManyPages) {
+  // wa:campaigns:active is walked in pages of 500 (ZSCAN): 1,200 campaigns take several, and
+  // every one of them is switched, once.
+  Env env;
+  seed_session(env.c, {.id = "s1", .primary = true});
+  seed_session(env.c, {.id = "s2"});
+  constexpr int kCampaigns = 1200;
+  for (int i = 0; i < kCampaigns; ++i) {
+    push_job(env.c, R"({"job_id":"many-)" + std::to_string(i) + R"(","campaign_id":)" +
+                        std::to_string(10000 + i) +
+                        R"(,"workspace_id":"1","template_mode":"direct","contacts":[1,2,3,4]})");
+  }
+  env.start();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return env.c.integer({"LLEN", "wa:results"}) >= kCampaigns;
+      },
+      20s))
+      << env.log();
+  ASSERT_EQ(env.c.integer({"ZCARD", "wa:campaigns:active"}), kCampaigns);
+  env.c.cmd({"HSET", "wa:session:s2", "status", "disconnected"});
+  ASSERT_TRUE(wait_until(
+      [&] { return events_of(env.c, "provider_switch").size() >= std::size_t{kCampaigns}; }, 20s))
+      << env.log();
+  std::this_thread::sleep_for(1200ms);  // a later cycle has nothing more to do
+  const auto sw = events_of(env.c, "provider_switch");
+  ASSERT_EQ(sw.size(), std::size_t{kCampaigns});
+  std::set<std::int64_t> switched;
+  for (const auto& e : sw) {
+    EXPECT_EQ(str_of(e, "from"), "s2");
+    EXPECT_EQ(e.at("moved"), json::value(2));
+    switched.insert(e.at("campaign_id").as_int64());
+  }
+  EXPECT_EQ(switched.size(), std::size_t{kCampaigns});
+  for (const int i : {0, 499, 500, 1199}) {
+    const std::string c = std::to_string(10000 + i);
+    EXPECT_EQ(env.c.list("wa:dispatch:" + c + ":s1"), (Strings{"1", "2", "3", "4"})) << c;
+    EXPECT_EQ(env.c.integer({"LLEN", "wa:dispatch:" + c + ":s2"}), 0) << c;
+  }
+}
+
 TEST(Switching, ActiveEntriesOlderThanADayAreDropped) {
   // The daemon drops them whether or not auto switching is on.
   for (const std::string switching : {"true", "false"}) {
