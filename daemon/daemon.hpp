@@ -90,6 +90,7 @@ class Daemon {
   asio::steady_timer lease_timer_, events_timer_, health_timer_, watchdog_timer_, depth_timer_;
   std::set<std::string> in_hand_;  // payloads reserved by this process
   std::map<std::string, double> warned_at_;
+  std::uint64_t staging_seq_ = 0;  // names this process's stage lists (Keys::staging)
   std::map<std::string, queue::WorkspaceData> snapshots_;  // workspace id → last read
   std::map<std::string, double> snapshot_at_;              // workspace id → when it was read
   std::set<std::string> loading_;                          // workspaces being read by a consumer

@@ -54,6 +54,78 @@ asio::awaitable<bool> JobQueue::wait_notify(redis::Connection& blocking, const K
   co_return r.is_array();
 }
 
+asio::awaitable<std::optional<std::vector<std::uint64_t>>> JobQueue::stage_deal(
+    const std::string& src, std::uint64_t count, const std::vector<std::string>& stages,
+    std::int64_t ttl_seconds) const {
+  constexpr std::uint64_t kChunk = 10000;  // elements per LRANGE
+  const std::size_t k = stages.size();
+  const std::string ttl = std::to_string(ttl_seconds);
+  std::vector<std::uint64_t> lens(k, 0);
+  bool ok = k > 0;
+  const auto read = [&](std::uint64_t pos) {
+    std::vector<Call> c;
+    c.push_back(plain(
+        {"LRANGE", src, std::to_string(pos), std::to_string(std::min(count, pos + kChunk) - 1)}));
+    return Pending(conn_, std::move(c));
+  };
+  // The stage each write serves (its RPUSH reply is the stage's length), or k for an EXPIRE.
+  std::vector<std::size_t> served;
+  const auto check = [&](const std::vector<Reply>& replies) {
+    for (std::size_t n = 0; n < replies.size(); ++n) {
+      if (replies[n].is_error()) {
+        ok = false;
+      } else if (served[n] < k) {
+        lens[served[n]] = static_cast<std::uint64_t>(std::max(0LL, int_or(replies[n])));
+      }
+    }
+  };
+  std::optional<Pending> next, writing;
+  std::vector<std::size_t> writing_served;
+  if (ok && count > 0) next.emplace(read(0));
+  for (std::uint64_t pos = 0; ok && pos < count; pos += kChunk) {
+    std::vector<Reply> r = co_await next->get();
+    next.reset();
+    if (pos + kChunk < count) next.emplace(read(pos + kChunk));  // read while this one is dealt
+    if (r.size() != 1 || !r[0].is_array() ||
+        r[0].elements.size() != std::min(count, pos + kChunk) - pos) {
+      ok = false;  // not a list, or shorter than counted: WA_DEAL decides
+      break;
+    }
+    std::vector<Reply>& elems = r[0].elements;
+    std::vector<Call> writes;
+    std::vector<std::size_t> this_served;
+    for (std::size_t j = 0; j < k; ++j) {
+      Command push{"RPUSH", stages[j]};
+      push.reserve(2 + elems.size() / k + 1);
+      for (std::size_t c = (j + k - pos % k) % k; c < elems.size(); c += k)
+        push.push_back(std::move(elems[c].str));
+      if (push.size() == 2) continue;
+      writes.push_back(plain(std::move(push)));
+      this_served.push_back(j);
+      writes.push_back(plain({"EXPIRE", stages[j], ttl}));
+      this_served.push_back(k);
+    }
+    if (writing) {
+      served = std::move(writing_served);
+      check(co_await writing->get());
+    }
+    writing.emplace(conn_, std::move(writes));
+    writing_served = std::move(this_served);
+  }
+  if (writing) {
+    served = std::move(writing_served);
+    check(co_await writing->get());
+  }
+  if (next) (void)co_await next->get();  // (stopped early: its reply is not needed)
+  if (!ok) {
+    Command del{"DEL"};
+    del.insert(del.end(), stages.begin(), stages.end());
+    (void)co_await run1(conn_, plain(std::move(del)));
+    co_return std::nullopt;
+  }
+  co_return lens;
+}
+
 asio::awaitable<std::vector<Reply>> JobQueue::finish_by_script(const std::vector<TxJob>& jobs,
                                                                std::int64_t marker_ttl) const {
   std::vector<std::string> args{std::to_string(marker_ttl)};

@@ -4,6 +4,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,15 @@ class JobQueue {
   // Waits up to `seconds` for a notify entry on this (blocking) connection; true if one came.
   static asio::awaitable<bool> wait_notify(redis::Connection& blocking, const Keys& keys,
                                            int seconds);
+
+  // Deals the first `count` elements of the list `src` round-robin into `stages` (element i to
+  // stages[i mod k]) outside Lua, where Redis copies strings without converting them to Lua and
+  // back: LRANGE chunks read ahead, pipelined RPUSHes, every stage expiring after `ttl_seconds`.
+  // Returns each stage's length, or nothing when `src` cannot be read as a list (the stages are
+  // then deleted, and WA_DEAL in the finish script does the work and reports the error).
+  asio::awaitable<std::optional<std::vector<std::uint64_t>>> stage_deal(
+      const std::string& src, std::uint64_t count, const std::vector<std::string>& stages,
+      std::int64_t ttl_seconds) const;
 
   // Writes the outputs of `jobs` and acknowledges them with the finish script (jobs with a
   // contacts_key: the script copies the contacts inside Redis). One reply per job, as

@@ -2,6 +2,7 @@
 // writes *into JSON* (a distribution entry's `key`) are built without the prefix by core/.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -64,6 +65,11 @@ class Keys {
   }
   std::string campaign_lock(std::string_view campaign) const {
     return cat(p_, "wa:lock:campaign:", campaign);
+  }
+  // A list the daemon deals a big contacts_key list into before the finish script moves it into
+  // place (expires by itself when the daemon dies in between).
+  std::string staging(std::string_view token, std::uint64_t seq, std::size_t target) const {
+    return cat(p_, "wa:staging:", token, ":", std::to_string(seq), ":", std::to_string(target));
   }
   std::string health_lock() const { return p_ + "wa:lock:health"; }
   std::string events_lock() const { return p_ + "wa:lock:events"; }

@@ -52,9 +52,39 @@ local function wa_deal(src, count, dsts)
   end
 end
 
+local function wa_place(i, argc)
+  -- WA_PLACE src count (stage dst n)...: the daemon dealt src into the stage lists (round_robin
+  -- of a big contacts_key list, cheaper outside Lua); each moves into place, by RENAME when its
+  -- dispatch list does not exist yet. A stage that is not whole (expired, say) makes the op
+  -- deal from src itself, as WA_DEAL does: the outputs are right whatever happened to them.
+  local src, count = ARGV[i + 2], tonumber(ARGV[i + 3])
+  local stages, dsts = {}, {}
+  for j = i + 4, i + argc, 3 do
+    if redis.call('LLEN', ARGV[j]) ~= tonumber(ARGV[j + 2]) then stages = nil end
+    if stages then stages[#stages + 1] = ARGV[j] end
+    dsts[#dsts + 1] = ARGV[j + 1]
+  end
+  if not stages then
+    for j = i + 4, i + argc, 3 do redis.call('DEL', ARGV[j]) end
+    wa_deal(src, count, dsts)
+    return
+  end
+  for j = 1, #stages do
+    if redis.call('EXISTS', dsts[j]) == 0 then
+      redis.call('RENAME', stages[j], dsts[j])
+      redis.call('PERSIST', dsts[j])
+    else
+      wa_copy(stages[j], dsts[j], 0, redis.call('LLEN', stages[j]))
+      redis.call('DEL', stages[j])
+    end
+  end
+end
+
 local function wa_run_op(i, argc)
   local op = ARGV[i + 1]
-  if op == 'WA_COPY' then
+  if op == 'WA_PLACE' then
+    wa_place(i, argc)
+  elseif op == 'WA_COPY' then
     wa_copy(ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))
   elseif op == 'WA_DEAL' then
     local dsts = {}
@@ -86,7 +116,9 @@ local function wa_run_ops_all(first, last)
       local e = type(err) == 'table' and err.err or tostring(err)
       local what = ARGV[i + 1] .. ' ' .. (ARGV[i + 2] or '')
       if ARGV[i + 1] == 'WA_COPY' then what = 'copying ' .. ARGV[i + 2] .. ' to ' .. ARGV[i + 3] end
-      if ARGV[i + 1] == 'WA_DEAL' then what = 'dealing ' .. ARGV[i + 2] end
+      if ARGV[i + 1] == 'WA_DEAL' or ARGV[i + 1] == 'WA_PLACE' then
+        what = 'dealing ' .. ARGV[i + 2]
+      end
       failed = what .. ': ' .. e
     end
     i = i + 1 + argc

@@ -780,6 +780,10 @@ TEST(ContactsKey, RoundRobinDealsEveryContactOnce) {
   for (std::size_t k = 0; k < 3; ++k) {
     EXPECT_EQ(env.c.list("wa:dispatch:92:" + sids[k]), expected[k]) << sids[k];
   }
+  // 25,001 contacts are dealt by the daemon into stage lists, renamed into place: none is left.
+  EXPECT_TRUE(env.c.cmd({"KEYS", "wa:staging:*"}).strings().empty());
+  for (std::size_t k = 0; k < 3; ++k)
+    EXPECT_EQ(env.c.integer({"TTL", "wa:dispatch:92:" + sids[k]}), -1) << sids[k];
   expect_decision(env, "rr2", "webjs", "primary_session");
   EXPECT_EQ(env.c.list("wa:dispatch:93:s1"), (Strings{"1", "4", "7"}));
   EXPECT_EQ(env.c.list("wa:dispatch:93:s2"), (Strings{"2", "5"}));

@@ -189,6 +189,68 @@ TEST_F(JobQueueTest, AWatchedKeyWrittenMeanwhileAbortsEverything) {
   }
 }
 
+// Round-robin over a big contacts_key list: the daemon deals it into stage lists (stage_deal),
+// and the finish script's WA_PLACE moves them into place, or appends them to a dispatch list that
+// exists already, or deals from the source itself when a stage is not whole.
+TEST_F(JobQueueTest, StagedDealingIsPlacedOrRedoneFromTheSource) {
+  Strings all;
+  for (int i = 0; i < 25001; ++i)  // three LRANGE chunks, 10,000 % 3 != 0: offsets shift
+    all.push_back("c" + std::to_string(i));
+  for (std::size_t from = 0; from < all.size(); from += 5000) {
+    redis::Command push{"RPUSH", "src"};
+    push.insert(push.end(), all.begin() + static_cast<long>(from),
+                all.begin() + static_cast<long>(std::min(all.size(), from + 5000)));
+    c_.cmd(push);
+  }
+  std::vector<Strings> expected(3);
+  for (std::size_t i = 0; i < all.size(); ++i)
+    expected[i % 3].push_back(all[i]);
+
+  for (const bool broken : {false, true}) {
+    SCOPED_TRACE(broken ? "a stage not whole" : "whole stages");
+    c_.cmd({"DEL", "d0", "d1", "d2", "wa:results"});
+    c_.cmd({"RPUSH", "d1", "old"});  // d1 exists: appended to, not replaced
+    const Strings stages{"st0", "st1", "st2"}, dsts{"d0", "d1", "d2"};
+    const auto lens = await(queue_.stage_deal("src", all.size(), stages, 600));
+    ASSERT_TRUE(lens);
+    EXPECT_EQ(*lens, (std::vector<std::uint64_t>{8334, 8334, 8333}));
+    for (std::size_t j = 0; j < 3; ++j) {
+      EXPECT_EQ(c_.list(stages[j]), expected[j]) << j;
+      const long long ttl = c_.integer({"TTL", stages[j]});
+      EXPECT_GT(ttl, 500) << j;
+      EXPECT_LE(ttl, 600) << j;
+    }
+    if (broken) c_.cmd({"LPOP", "st2"});  // e.g. expired or touched: WA_PLACE must not trust it
+    TxJob j = job(broken ? "p2" : "p1");
+    j.contacts_key = "src";
+    j.contacts_len = all.size();
+    redis::Command place{"WA_PLACE", "src", std::to_string(all.size())};
+    for (std::size_t t = 0; t < 3; ++t) {
+      place.push_back(stages[t]);
+      place.push_back(dsts[t]);
+      place.push_back(std::to_string((*lens)[t]));
+    }
+    j.writes = {place};
+    const auto r = await(queue_.finish_by_script({j}, 600));
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(outcome(r[0]), static_cast<long long>(FinishOutcome::done));
+    Strings d1{"old"};
+    d1.insert(d1.end(), expected[1].begin(), expected[1].end());
+    EXPECT_EQ(c_.list("d0"), expected[0]);
+    EXPECT_EQ(c_.list("d1"), d1);
+    EXPECT_EQ(c_.list("d2"), expected[2]);
+    for (const std::string d : {"d0", "d1", "d2"})
+      EXPECT_EQ(c_.integer({"TTL", d}), -1) << d;  // dispatch lists are the app's: no TTL
+    EXPECT_EQ(c_.integer({"EXISTS", "st0", "st1", "st2"}), 0);
+  }
+  // A source that is not a list: nothing staged, the stages deleted.
+  c_.cmd({"SET", "not-a-list", "x"});
+  c_.cmd({"RPUSH", "st0", "leftover"});
+  EXPECT_FALSE(await(queue_.stage_deal("not-a-list", 20000, {"st0", "st1"}, 600)));
+  EXPECT_EQ(c_.integer({"EXISTS", "st0", "st1"}), 0);
+  EXPECT_EQ(c_.list("src").size(), all.size());  // the source is only read
+}
+
 // CONTRACT.md section 1: every job put back on the queue, from any of delayed, reserved (an
 // expired lease) or a release at shutdown, gets its notify entry, and every job taken removes
 // one: the notify list keeps counting the jobs in the queue, so blocked consumers wake up.
