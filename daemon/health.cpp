@@ -16,7 +16,8 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::size_t kChunk = 500;  // sessions per pipeline of the health cycle
+constexpr std::size_t kChunk = 500;       // sessions per pipeline of the health cycle
+constexpr std::size_t kSwitchPage = 500;  // active campaigns per ZSCAN page of switching
 constexpr std::int64_t kSwitchLockMs = 30000;
 
 std::string text_of(const json::value* v) {
@@ -236,7 +237,7 @@ asio::awaitable<void> Daemon::switch_campaigns(double now) {
   // that ZSCAN returns twice is checked twice: the second check finds its targets moved.
   std::string cursor = "0";
   do {
-    redis::Command zscan{"ZSCAN", keys_.active(), cursor, "COUNT", std::to_string(kChunk)};
+    redis::Command zscan{"ZSCAN", keys_.active(), cursor, "COUNT", std::to_string(kSwitchPage)};
     const auto r = co_await queue::run1(*conn_, queue::plain(std::move(zscan)));
     if (!r.is_array() || r.elements.size() != 2 || !r.elements[1].is_array()) {
       throw std::runtime_error("switch: unexpected reply to ZSCAN " + keys_.active() +

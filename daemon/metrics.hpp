@@ -64,6 +64,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& redis_failures_;
   std::map<std::string, redis::ConnectionStats> seen_;
   static constexpr std::size_t kTypes = 3, kReasons = 9;  // core::DecisionType, core::Reason
+  static_assert(static_cast<std::size_t>(core::DecisionType::queue) + 1 == kTypes);
+  static_assert(static_cast<std::size_t>(core::Reason::no_provider_available) + 1 == kReasons);
   std::array<std::array<prometheus::Counter*, kReasons>, kTypes> decided_{};
 };
 

@@ -793,6 +793,35 @@ TEST(ContactsKey, RoundRobinDealsEveryContactOnce) {
 // ---------------------------------------------------------------------------------------------
 // redis.prefix.
 
+// The stage lists of a big round-robin job are daemon keys like any other: prefixed (CONTRACT.md
+// conventions), and gone once the dispatch lists, prefixed too, hold every contact.
+TEST(Prefix, StagedRoundRobinDealingUsesPrefixedKeysOnly) {
+  Env env;
+  const std::string P = "laravel_database_";
+  pin_health(env.c, P);
+  seed_session(env.c, {.id = "s1", .health = 90}, P);
+  seed_session(env.c, {.id = "s2", .health = 85}, P);
+  const Strings all = big_list(env.c, P + "contacts:rr", 10001);  // staged: >= 10,000
+  push_job(
+      env.c,
+      R"({"job_id":"prr","campaign_id":97,"workspace_id":"1","template_mode":"direct","contacts_key":"contacts:rr"})",
+      P);
+  env.start("redis: {unix_socket: \"" + env.redis.socket() + "\", prefix: " + P + "}\n" +
+            kFastConfig + "load_balancing: {strategy: round_robin}\n");
+  auto d = wait_decision(env.c, "prr", 0, std::chrono::seconds(8), P);
+  ASSERT_TRUE(d) << env.log();
+  EXPECT_EQ(distribution_of(*d), (std::vector<DistEntry>{{"s1", 5001, "wa:dispatch:97:s1"},
+                                                         {"s2", 5000, "wa:dispatch:97:s2"}}));
+  Strings s1, s2;
+  for (std::size_t i = 0; i < all.size(); ++i)
+    (i % 2 == 0 ? s1 : s2).push_back(all[i]);
+  EXPECT_EQ(env.c.list(P + "wa:dispatch:97:s1"), s1);
+  EXPECT_EQ(env.c.list(P + "wa:dispatch:97:s2"), s2);
+  EXPECT_TRUE(env.c.cmd({"KEYS", "*staging*"}).strings().empty());
+  for (const auto& key : env.c.cmd({"KEYS", "*"}).strings())
+    EXPECT_TRUE(key.starts_with(P)) << key;
+}
+
 TEST(Prefix, AppliedToEveryKeyButNotToTheJsonKey) {
   Env env;
   const std::string P = "laravel_database_";
@@ -956,12 +985,18 @@ TEST(Duplicates, RedeliveredJobIsAcknowledgedWithoutNewOutputs) {
 // ---------------------------------------------------------------------------------------------
 // Jobs pushed without a notify entry.
 
-TEST(Notify, JobsPushedWithoutNotifyAreFoundWithinASecond) {
-  Env env;
+// A daemon serving workspace 1 with one primary session, left idle long enough to be blocked
+// on the notify list.
+void start_idle(Env& env) {
   pin_health(env.c);
   seed_session(env.c, {.id = "s1", .primary = true, .health = 90});
   env.start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1300));  // idle, waiting on notify
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+}
+
+TEST(Notify, JobsPushedWithoutNotifyAreFoundWithinASecond) {
+  Env env;
+  start_idle(env);
   for (int i = 0; i < 2; ++i) {
     const std::string id = "nn" + std::to_string(i);
     const auto t0 = std::chrono::steady_clock::now();
@@ -979,13 +1014,11 @@ TEST(Notify, JobsPushedWithoutNotifyAreFoundWithinASecond) {
 }
 
 // A job in the delayed zset is taken within a second of its due time, with nothing pushed (the
-// daemon idles on the notify list meanwhile), and gets its notify entry on the way back.
+// daemon idles on the notify list meanwhile), and leaves no notify entry behind. (That the entry
+// is pushed and taken with it is JobQueueTest.EveryJobPutBackGetsItsNotifyEntry.)
 TEST(Notify, ADelayedJobIsTakenWithinASecondOfItsDueTime) {
   Env env;
-  pin_health(env.c);
-  seed_session(env.c, {.id = "s1", .primary = true, .health = 90});
-  env.start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1300));  // idle, waiting on notify
+  start_idle(env);
   const long long due = now_ms() + 1500;
   env.c.cmd({"ZADD", "queues:wa-campaigns:delayed", std::to_string(due),
              R"({"job_id":"later","campaign_id":132,"workspace_id":"1","template_mode":"direct",)"
