@@ -29,6 +29,19 @@ struct Pending::State {
   std::vector<Reply> replies;
 };
 
+namespace {
+
+auto completion(const std::shared_ptr<Pending::State>& state) {
+  return [st = state](boost::system::error_code ec, std::vector<Reply> replies) {
+    st->done = true;
+    st->ec = ec;
+    st->replies = std::move(replies);
+    st->timer.cancel();
+  };
+}
+
+}  // namespace
+
 Pending::Pending(redis::Connection& conn, std::vector<Call> calls,
                  std::chrono::milliseconds extra_timeout)
     : conn_(&conn), extra_(extra_timeout) {
@@ -43,15 +56,13 @@ Pending::Pending(redis::Connection& conn, std::vector<Call> calls,
     }
   }
   state_ = std::make_shared<State>(conn.executor());
-  conn.async_exec(
-      std::move(cmds),
-      [st = state_](boost::system::error_code ec, std::vector<Reply> replies) {
-        st->done = true;
-        st->ec = ec;
-        st->replies = std::move(replies);
-        st->timer.cancel();
-      },
-      extra_timeout);
+  conn.async_exec(std::move(cmds), completion(state_), extra_timeout);
+}
+
+Pending::Pending(redis::Connection& conn, redis::Wire wire, redis::Visitor visitor,
+                 std::chrono::milliseconds extra_timeout)
+    : conn_(&conn), extra_(extra_timeout), state_(std::make_shared<State>(conn.executor())) {
+  conn.async_exec(std::move(wire), std::move(visitor), completion(state_), extra_timeout);
 }
 
 Pending::~Pending() = default;

@@ -39,13 +39,18 @@ class Pending {
  public:
   Pending(redis::Connection& conn, std::vector<Call> calls,
           std::chrono::milliseconds extra_timeout = {});
+  // Plain commands already in RESP, their replies read in place by `visitor` when given (see
+  // redis::Visitor).
+  Pending(redis::Connection& conn, redis::Wire wire, redis::Visitor visitor = {},
+          std::chrono::milliseconds extra_timeout = {});
   Pending(Pending&&) noexcept = default;
   Pending& operator=(Pending&&) noexcept = default;
   ~Pending();
   asio::awaitable<std::vector<Reply>> get();
 
+  struct State;  // (opaque: where the batch's outcome lands)
+
  private:
-  struct State;
   redis::Connection* conn_;
   std::chrono::milliseconds extra_;
   std::vector<std::pair<std::size_t, Call>> scripts_;  // script calls by index, for NOSCRIPT

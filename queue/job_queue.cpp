@@ -1,7 +1,9 @@
 #include "queue/job_queue.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <iterator>
+#include <memory>
 #include <unordered_set>
 
 #include "queue/sha1.hpp"
@@ -54,22 +56,74 @@ asio::awaitable<bool> JobQueue::wait_notify(redis::Connection& blocking, const K
   co_return r.is_array();
 }
 
+namespace {
+
+// One LRANGE chunk of a staged deal, dealt as it is read: the visitor (run inside the
+// connection's read callback, so everything it needs is shared with it) writes the RPUSH of
+// each stage's stride straight from hiredis's reply into RESP, each followed by an EXPIRE.
+struct Dealt {
+  redis::Wire writes;
+  std::vector<std::size_t> served;  // stage each write serves, or the stage count for an EXPIRE
+  std::uint64_t n = 0;              // elements the LRANGE returned
+};
+
+struct StagePlan {
+  std::vector<std::string> stages;
+  long long ttl = 0;
+};
+
+redis::Visitor deal_into(std::shared_ptr<Dealt> d, std::shared_ptr<const StagePlan> plan,
+                         std::uint64_t pos) {
+  return [d = std::move(d), plan = std::move(plan), pos](std::size_t, redis::ReplyView r) {
+    if (!r.is_array()) return;
+    const std::size_t n = r.size();
+    const std::size_t k = plan->stages.size();
+    d->n = n;
+    d->writes.reserve(n * 24 + k * 128);
+    for (std::size_t j = 0; j < k; ++j) {
+      // Contact pos + c goes to stage (pos + c) mod k.
+      const std::size_t first = (j + k - pos % k) % k;
+      if (first >= n) continue;
+      d->writes.command(2 + (n - first + k - 1) / k);
+      d->writes.arg("RPUSH");
+      d->writes.arg(plan->stages[j]);
+      for (std::size_t c = first; c < n; c += k)
+        d->writes.arg(r[c].str());
+      d->served.push_back(j);
+      d->writes.command(3);
+      d->writes.arg("EXPIRE");
+      d->writes.arg(plan->stages[j]);
+      d->writes.arg(plan->ttl);
+      d->served.push_back(k);
+    }
+  };
+}
+
+}  // namespace
+
 asio::awaitable<std::optional<std::vector<std::uint64_t>>> JobQueue::stage_deal(
     const std::string& src, std::uint64_t count, const std::vector<std::string>& stages,
     std::int64_t ttl_seconds) const {
   constexpr std::uint64_t kChunk = 10000;  // elements per LRANGE
   const std::size_t k = stages.size();
-  const std::string ttl = std::to_string(ttl_seconds);
+  auto plan = std::make_shared<const StagePlan>(StagePlan{stages, ttl_seconds});
   std::vector<std::uint64_t> lens(k, 0);
   bool ok = k > 0;
-  const auto read = [&](std::uint64_t pos) {
-    std::vector<Call> c;
-    c.push_back(plain(
-        {"LRANGE", src, std::to_string(pos), std::to_string(std::min(count, pos + kChunk) - 1)}));
-    return Pending(conn_, std::move(c));
+  struct Read {
+    Pending reply;
+    std::shared_ptr<Dealt> dealt;
   };
-  // The stage each write serves (its RPUSH reply is the stage's length), or k for an EXPIRE.
-  std::vector<std::size_t> served;
+  const auto read = [&](std::uint64_t pos) {
+    auto d = std::make_shared<Dealt>();
+    redis::Wire w;
+    w.command(4);
+    w.arg("LRANGE");
+    w.arg(src);
+    w.arg(static_cast<long long>(pos));
+    w.arg(static_cast<long long>(std::min(count, pos + kChunk) - 1));
+    return Read{Pending(conn_, std::move(w), deal_into(d, plan, pos)), d};
+  };
+  std::vector<std::size_t> served;  // of the writes being checked
   const auto check = [&](const std::vector<Reply>& replies) {
     for (std::size_t n = 0; n < replies.size(); ++n) {
       if (replies[n].is_error()) {
@@ -79,44 +133,43 @@ asio::awaitable<std::optional<std::vector<std::uint64_t>>> JobQueue::stage_deal(
       }
     }
   };
-  std::optional<Pending> next, writing;
-  std::vector<std::size_t> writing_served;
-  if (ok && count > 0) next.emplace(read(0));
+  // Reads ahead and writes in flight while a chunk is dealt, so that Redis always has work
+  // queued: kDepth of each (a few megabytes at most).
+  constexpr std::size_t kDepth = 3;
+  std::deque<Read> reads;
+  std::deque<std::pair<Pending, std::vector<std::size_t>>> writes;
+  const auto settle = [&](std::size_t keep) -> asio::awaitable<void> {
+    while (writes.size() > keep) {
+      served = std::move(writes.front().second);
+      check(co_await writes.front().first.get());
+      writes.pop_front();
+    }
+  };
+  std::uint64_t asked = 0;  // elements asked for so far
+  const auto read_ahead = [&] {
+    while (ok && asked < count && reads.size() < kDepth) {
+      reads.push_back(read(asked));
+      asked = std::min(count, asked + kChunk);
+    }
+  };
+  read_ahead();
   for (std::uint64_t pos = 0; ok && pos < count; pos += kChunk) {
-    std::vector<Reply> r = co_await next->get();
-    next.reset();
-    if (pos + kChunk < count) next.emplace(read(pos + kChunk));  // read while this one is dealt
-    if (r.size() != 1 || !r[0].is_array() ||
-        r[0].elements.size() != std::min(count, pos + kChunk) - pos) {
+    std::vector<Reply> r = co_await reads.front().reply.get();
+    const std::shared_ptr<Dealt> dealt = std::move(reads.front().dealt);
+    reads.pop_front();
+    if (r.size() != 1 || !r[0].is_array() || dealt->n != std::min(count, pos + kChunk) - pos) {
       ok = false;  // not a list, or shorter than counted: WA_DEAL decides
       break;
     }
-    std::vector<Reply>& elems = r[0].elements;
-    std::vector<Call> writes;
-    std::vector<std::size_t> this_served;
-    for (std::size_t j = 0; j < k; ++j) {
-      Command push{"RPUSH", stages[j]};
-      push.reserve(2 + elems.size() / k + 1);
-      for (std::size_t c = (j + k - pos % k) % k; c < elems.size(); c += k)
-        push.push_back(std::move(elems[c].str));
-      if (push.size() == 2) continue;
-      writes.push_back(plain(std::move(push)));
-      this_served.push_back(j);
-      writes.push_back(plain({"EXPIRE", stages[j], ttl}));
-      this_served.push_back(k);
-    }
-    if (writing) {
-      served = std::move(writing_served);
-      check(co_await writing->get());
-    }
-    writing.emplace(conn_, std::move(writes));
-    writing_served = std::move(this_served);
+    read_ahead();
+    writes.emplace_back(Pending(conn_, std::move(dealt->writes)), std::move(dealt->served));
+    co_await settle(kDepth);
   }
-  if (writing) {
-    served = std::move(writing_served);
-    check(co_await writing->get());
+  co_await settle(0);
+  while (!reads.empty()) {  // (stopped early: their replies are not needed)
+    (void)co_await reads.front().reply.get();
+    reads.pop_front();
   }
-  if (next) (void)co_await next->get();  // (stopped early: its reply is not needed)
   if (!ok) {
     Command del{"DEL"};
     del.insert(del.end(), stages.begin(), stages.end());

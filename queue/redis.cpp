@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <cassert>
+#include <charconv>
 
 namespace wa::redis {
 
@@ -85,6 +87,7 @@ struct Connection::Batch {
   std::size_t remaining = 0;
   error_code ec;
   Handler handler;
+  Visitor visitor;
 };
 
 std::shared_ptr<Connection> Connection::create(asio::any_io_executor ex, Endpoint ep,
@@ -313,7 +316,7 @@ void Connection::handshake() {
       }));
   b->remaining = cmds.size();
   in_flight_.emplace_back(connect_deadline_, b);
-  send(b, cmds);
+  send(b, to_wire(cmds));
 }
 
 void Connection::become_ready() {
@@ -324,7 +327,7 @@ void Connection::become_ready() {
                               (master_.empty() ? std::string() : " at " + master_));
 }
 
-void Connection::submit(std::vector<Command> cmds, Handler h, std::chrono::milliseconds extra) {
+void Connection::submit(Wire wire, Visitor visitor, Handler h, std::chrono::milliseconds extra) {
   if (state_ != State::ready || ctx_ == nullptr) {
     asio::post(ex_, [h = std::move(h), stopped = state_ == State::stopped]() mutable {
       std::move(h)(make_error_code(stopped ? Errc::stopped : Errc::not_connected),
@@ -332,22 +335,21 @@ void Connection::submit(std::vector<Command> cmds, Handler h, std::chrono::milli
     });
     return;
   }
-  if (cmds.empty()) {
+  if (wire.commands() == 0) {
     asio::post(ex_,
                [h = std::move(h)]() mutable { std::move(h)(error_code{}, std::vector<Reply>{}); });
     return;
   }
   auto* b = new Batch(std::move(h));
-  b->remaining = cmds.size();
-  b->replies.reserve(cmds.size());
+  b->remaining = wire.commands();
+  b->replies.reserve(wire.commands());
+  b->visitor = std::move(visitor);
   in_flight_.emplace_back(std::chrono::steady_clock::now() + ep_.command_timeout + extra, b);
-  send(b, cmds);
+  send(b, wire);
 }
 
 namespace {
 
-// RESP of one command appended to `out` (what redisFormatSdsCommandArgv makes, without its
-// generic formatter and its growing buffer).
 void append_decimal(std::string& out, std::size_t n) {
   char buf[24];
   char* p = buf + sizeof buf;
@@ -358,27 +360,93 @@ void append_decimal(std::string& out, std::size_t n) {
   out.append(p, static_cast<std::size_t>(buf + sizeof buf - p));
 }
 
-std::size_t resp_size(const Command& cmd) {
-  std::size_t n = 16;
-  for (const std::string& a : cmd)
-    n += a.size() + 16;
-  return n;
-}
-
-void append_resp(std::string& out, const Command& cmd) {
-  out.push_back('*');
-  append_decimal(out, cmd.size());
-  out.append("\r\n");
-  for (const std::string& a : cmd) {
-    out.push_back('$');
-    append_decimal(out, a.size());
-    out.append("\r\n");
-    out.append(a);
-    out.append("\r\n");
-  }
+const redisReply* as_reply(const void* r) noexcept {
+  return static_cast<const redisReply*>(r);
 }
 
 }  // namespace
+
+// RESP as redisFormatSdsCommandArgv makes it, without its generic formatter and growing buffer.
+void Wire::command(std::size_t args) {
+  assert(open_ == 0 && args > 0);
+  starts_.push_back(bytes_.size());
+  open_ = args;
+  bytes_.push_back('*');
+  append_decimal(bytes_, args);
+  bytes_.append("\r\n");
+}
+
+void Wire::arg(std::string_view a) {
+  assert(open_ > 0);
+  --open_;
+  bytes_.push_back('$');
+  append_decimal(bytes_, a.size());
+  bytes_.append("\r\n");
+  bytes_.append(a);
+  bytes_.append("\r\n");
+}
+
+void Wire::arg(long long n) {
+  char buf[24];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  (void)ec;  // 24 characters hold any long long
+  arg(std::string_view(buf, static_cast<std::size_t>(end - buf)));
+}
+
+Wire Connection::to_wire(const std::vector<Command>& cmds) {
+  std::size_t total = 0;
+  for (const Command& cmd : cmds) {
+    total += 16;
+    for (const std::string& a : cmd)
+      total += a.size() + 16;
+  }
+  Wire w;
+  w.reserve(total);
+  for (const Command& cmd : cmds) {
+    w.command(cmd.size());
+    for (const std::string& a : cmd)
+      w.arg(a);
+  }
+  return w;
+}
+
+Reply::Type ReplyView::type() const noexcept {
+  switch (as_reply(r_)->type) {
+    case REDIS_REPLY_STRING:
+      return Reply::Type::string;
+    case REDIS_REPLY_STATUS:
+      return Reply::Type::status;
+    case REDIS_REPLY_ERROR:
+      return Reply::Type::error;
+    case REDIS_REPLY_INTEGER:
+      return Reply::Type::integer;
+    case REDIS_REPLY_ARRAY:
+      return Reply::Type::array;
+    default:
+      return Reply::Type::nil;
+  }
+}
+
+std::string_view ReplyView::str() const noexcept {
+  const redisReply* r = as_reply(r_);
+  const bool has_str = r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
+                       r->type == REDIS_REPLY_ERROR;
+  return has_str ? std::string_view(r->str, r->len) : std::string_view();
+}
+
+long long ReplyView::integer() const noexcept {
+  const redisReply* r = as_reply(r_);
+  return r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+}
+
+std::size_t ReplyView::size() const noexcept {
+  const redisReply* r = as_reply(r_);
+  return r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+}
+
+ReplyView ReplyView::operator[](std::size_t i) const noexcept {
+  return ReplyView(as_reply(r_)->element[i]);
+}
 
 void Connection::flush() {
   if (ctx_ == nullptr || !writing_ || state_ != State::ready) return;
@@ -386,33 +454,23 @@ void Connection::flush() {
   redisAsyncHandleWrite(ctx_);
 }
 
-void Connection::send(Batch* b, const std::vector<Command>& cmds) {
-  std::size_t total = 0;
-  for (const Command& cmd : cmds)
-    total += resp_size(cmd);
-  std::string wire;
-  wire.reserve(total);
-  std::vector<std::pair<std::size_t, std::size_t>> spans;  // (offset, length) of each command
-  spans.reserve(cmds.size());
-  for (const Command& cmd : cmds) {
-    const std::size_t from = wire.size();
-    append_resp(wire, cmd);
-    spans.emplace_back(from, wire.size() - from);
-  }
+void Connection::send(Batch* b, const Wire& wire) {
+  assert(wire.complete());
   // hiredis appends each command to its output buffer (a growing sds: a batch of a megabyte is
   // reallocated and copied many times over). The whole batch goes in with the first command's
   // callback; every other command registers its callback with no bytes of its own (hiredis
   // reads the command's name from `cmd` to spot SUBSCRIBE and the like, and appends `len`
   // bytes: zero). Replies still come one per command, in order.
   bool appended = false;
-  for (std::size_t i = 0; i < spans.size(); ++i) {
+  const std::string& bytes = wire.bytes();
+  for (std::size_t i = 0; i < wire.commands(); ++i) {
     // (When the first command is refused, so are the others: its bytes carry theirs.)
     const bool ok_so_far = i == 0 || appended;
     const int rc =
         ctx_ == nullptr || !ok_so_far
             ? REDIS_ERR
             : redisAsyncFormattedCommand(ctx_, &Connection::on_reply, b,
-                                         wire.data() + spans[i].first, i == 0 ? wire.size() : 0);
+                                         bytes.data() + wire.start(i), i == 0 ? bytes.size() : 0);
     if (i == 0) appended = rc == REDIS_OK;
     if (rc != REDIS_OK) {
       b->ec = make_error_code(Errc::connection_lost);
@@ -438,7 +496,26 @@ void Connection::on_reply(redisAsyncContext* c, void* reply, void* privdata) {
     }
     b->replies.emplace_back();
   } else {
-    b->replies.push_back(convert(static_cast<const redisReply*>(reply)));
+    const auto* rr = static_cast<const redisReply*>(reply);
+    if (!b->visitor) {
+      b->replies.push_back(convert(rr));
+    } else {
+      // Read in place; the handler gets the array's count, not a copy of its elements.
+      Reply shallow;
+      if (rr->type == REDIS_REPLY_ARRAY) {
+        shallow.type = Reply::Type::array;
+        shallow.integer = static_cast<long long>(rr->elements);
+      } else {
+        shallow = convert(rr);
+      }
+      try {
+        b->visitor(b->replies.size(), ReplyView(rr));
+      } catch (const std::exception& e) {
+        shallow =
+            Reply{Reply::Type::error, std::string("reply visitor failed: ") + e.what(), 0, {}};
+      }
+      b->replies.push_back(std::move(shallow));
+    }
     const Reply& r = b->replies.back();
     if (self != nullptr && !self->ep_.sentinels.empty() && r.is_error() &&
         r.str.starts_with("READONLY")) {

@@ -54,6 +54,50 @@ struct Reply {
 
 using Command = std::vector<std::string>;
 
+// Commands already in RESP, back to back: for bulk writes, built straight from the data
+// without a Command (a vector of strings) per call. command(n) opens a command of n arguments;
+// exactly n arg() calls follow it.
+class Wire {
+ public:
+  void reserve(std::size_t bytes) { bytes_.reserve(bytes); }
+  void command(std::size_t args);
+  void arg(std::string_view a);
+  void arg(long long n);
+  std::size_t commands() const noexcept { return starts_.size(); }
+  bool complete() const noexcept { return open_ == 0; }
+  const std::string& bytes() const noexcept { return bytes_; }
+  std::size_t start(std::size_t i) const noexcept { return starts_[i]; }
+
+ private:
+  std::string bytes_;
+  std::vector<std::size_t> starts_;  // offset of each command in bytes_
+  std::size_t open_ = 0;             // arguments the last command still expects
+};
+
+// One reply inside hiredis's reply tree, read in place (no copy): valid only during the
+// Visitor call that received it.
+class ReplyView {
+ public:
+  Reply::Type type() const noexcept;
+  bool is_array() const noexcept { return type() == Reply::Type::array; }
+  std::string_view str() const noexcept;  // string, status and error replies
+  long long integer() const noexcept;
+  std::size_t size() const noexcept;  // elements of an array
+  ReplyView operator[](std::size_t i) const noexcept;
+
+ private:
+  friend class Connection;
+  explicit ReplyView(const void* r) noexcept : r_(r) {}
+  const void* r_;
+};
+
+// Called with every reply of a batch (its index, the reply in place) as it is read, inside
+// hiredis's read callback: it must not use the Connection, and whatever it refers to must
+// outlive the batch. The batch's handler then gets arrays without their elements (`integer`
+// holds their count); other replies are copied as usual. A visitor that throws turns its reply
+// into an error reply carrying the exception's message.
+using Visitor = std::function<void(std::size_t index, ReplyView reply)>;
+
 enum class Errc {
   not_connected = 1,  // nothing was sent
   connection_lost,    // sent, outcome unknown
@@ -123,18 +167,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
                   std::chrono::milliseconds extra = std::chrono::milliseconds{0}) {
     return asio::async_initiate<Token, void(error_code, std::vector<Reply>)>(
         [this, extra](auto handler, std::vector<Command> c) {
-          submit(std::move(c), Handler(std::move(handler)), extra);
+          submit(to_wire(c), {}, Handler(std::move(handler)), extra);
         },
         token, std::move(cmds));
   }
+
+  // The same for commands already in RESP; a visitor, when given, reads each reply in place.
+  template <typename Token>
+  auto async_exec(Wire wire, Visitor visitor, Token&& token,
+                  std::chrono::milliseconds extra = std::chrono::milliseconds{0}) {
+    return asio::async_initiate<Token, void(error_code, std::vector<Reply>)>(
+        [this, extra](auto handler, Wire w, Visitor v) {
+          submit(std::move(w), std::move(v), Handler(std::move(handler)), extra);
+        },
+        token, std::move(wire), std::move(visitor));
+  }
+
+  static Wire to_wire(const std::vector<Command>& cmds);
 
  private:
   enum class State { idle, resolving, connecting, handshaking, ready, stopped };
   struct Batch;
 
   Connection(asio::any_io_executor ex, Endpoint ep, std::string name);
-  void submit(std::vector<Command> cmds, Handler h, std::chrono::milliseconds extra);
-  void send(Batch* b, const std::vector<Command>& cmds);
+  void submit(Wire wire, Visitor visitor, Handler h, std::chrono::milliseconds extra);
+  void send(Batch* b, const Wire& wire);
   void connect();
   void resolve_master(std::size_t index);
   void connect_to(const std::string& host, int port);

@@ -1,7 +1,9 @@
 // The daemon's own statistics layouts (queue/codec.hpp): the packed minute buckets of
 // wa:stats:session:<id>, the last-hour sum with its stale buckets, and the arguments the events
-// batch hands to the apply_events script (queue/store.hpp).
+// batch hands to the apply_events script (queue/store.hpp); and redis::Wire, the RESP that bulk
+// writes are built in, byte for byte what hiredis formats.
 #include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
 
 #include <boost/asio/io_context.hpp>
 #include <cstring>
@@ -247,6 +249,56 @@ TEST(EventBatch, ArgumentsGroupMinutesPerSessionAndDaysPerWorkspace) {
   EXPECT_EQ(i, a.size());
   EXPECT_EQ(total, b.count - b.malformed);
   EXPECT_GE(daily, 3u);  // meta_api and webjs today, and earlier days of c
+}
+
+// What hiredis itself makes of the same arguments.
+std::string hiredis_resp(const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  char* out = nullptr;
+  const int n =
+      redisFormatCommandArgv(&out, static_cast<int>(args.size()), argv.data(), lens.data());
+  std::string s(out, static_cast<std::size_t>(n));
+  redisFreeCommand(out);
+  return s;
+}
+
+TEST(Wire, WritesCommandsBackToBackAsHiredisFormatsThem) {
+  const std::vector<std::string> first{"RPUSH", "k", "", std::string("a\r\n\0b", 5),
+                                       std::string(300, 'x')};
+  const std::vector<std::string> second{"EXPIRE", "k", "-12"};
+  redis::Wire w;
+  EXPECT_TRUE(w.complete());
+  w.command(first.size());
+  for (const auto& a : first)
+    w.arg(a);
+  w.command(3);
+  EXPECT_FALSE(w.complete());
+  w.arg("EXPIRE");
+  w.arg("k");
+  w.arg(-12LL);
+  EXPECT_TRUE(w.complete());
+  ASSERT_EQ(w.commands(), 2u);
+  const std::string a = hiredis_resp(first), b = hiredis_resp(second);
+  EXPECT_EQ(w.bytes(), a + b);
+  EXPECT_EQ(w.start(0), 0u);
+  EXPECT_EQ(w.start(1), a.size());
+  // Commands given as vectors of strings make the same bytes.
+  EXPECT_EQ(redis::Connection::to_wire({first, second}).bytes(), w.bytes());
+}
+
+TEST(Wire, WritesEveryLongLongInDecimal) {
+  redis::Wire w;
+  w.command(4);
+  w.arg(0LL);
+  w.arg(std::numeric_limits<long long>::min());
+  w.arg(std::numeric_limits<long long>::max());
+  w.arg(10000LL);
+  EXPECT_EQ(w.bytes(), hiredis_resp({"0", "-9223372036854775808", "9223372036854775807", "10000"}));
 }
 
 }  // namespace

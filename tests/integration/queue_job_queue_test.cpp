@@ -1,7 +1,8 @@
 // JobQueue against a real redis-server, in process: the outcomes of the Lua-free finish (done,
 // already decided, lease lost, the same marker twice in one batch), a failing write, a watched
 // key written between its read and its transaction; and the notify entry of every job that take
-// or release puts back on the queue.
+// or release puts back on the queue; staged round-robin dealing; replies read in place by a
+// visitor (redis::Visitor).
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "queue/exec.hpp"
 #include "queue/job_queue.hpp"
 
 namespace wa::test {
@@ -249,6 +251,80 @@ TEST_F(JobQueueTest, StagedDealingIsPlacedOrRedoneFromTheSource) {
   EXPECT_FALSE(await(queue_.stage_deal("not-a-list", 20000, {"st0", "st1"}, 600)));
   EXPECT_EQ(c_.integer({"EXISTS", "st0", "st1"}), 0);
   EXPECT_EQ(c_.list("src").size(), all.size());  // the source is only read
+}
+
+// redis::Visitor: replies read in place inside hiredis's tree, in order, each with its index;
+// the handler gets arrays as their count only and every other reply as usual.
+TEST_F(JobQueueTest, AVisitorReadsEveryReplyInPlace) {
+  c_.cmd({"RPUSH", "l", "a", "", "c\r\nd"});
+  c_.cmd({"SET", "s", "x"});
+  redis::Wire w;
+  for (const Strings& cmd : std::vector<Strings>{{"LRANGE", "l", "0", "-1"},
+                                                 {"GET", "missing"},
+                                                 {"LPUSH", "s", "y"},
+                                                 {"LLEN", "l"},
+                                                 {"GET", "s"}}) {
+    w.command(cmd.size());
+    for (const auto& a : cmd)
+      w.arg(a);
+  }
+  struct Seen {
+    std::size_t index;
+    redis::Reply::Type type;
+    std::string str;
+    long long integer;
+    Strings elements;
+  };
+  std::vector<Seen> seen;
+  queue::Pending p(*conn_, std::move(w), [&](std::size_t i, redis::ReplyView r) {
+    Seen s{i, r.type(), std::string(r.str()), r.integer(), {}};
+    for (std::size_t e = 0; e < r.size(); ++e)
+      s.elements.emplace_back(r[e].str());
+    seen.push_back(std::move(s));
+  });
+  const auto replies = await(p.get());
+  ASSERT_EQ(seen.size(), 5u);
+  for (std::size_t i = 0; i < seen.size(); ++i)
+    EXPECT_EQ(seen[i].index, i);
+  EXPECT_EQ(seen[0].type, redis::Reply::Type::array);
+  EXPECT_EQ(seen[0].elements, (Strings{"a", "", "c\r\nd"}));
+  EXPECT_EQ(seen[1].type, redis::Reply::Type::nil);
+  EXPECT_EQ(seen[2].type, redis::Reply::Type::error);
+  EXPECT_TRUE(seen[2].str.starts_with("WRONGTYPE")) << seen[2].str;
+  EXPECT_EQ(seen[3].type, redis::Reply::Type::integer);
+  EXPECT_EQ(seen[3].integer, 3);
+  EXPECT_EQ(seen[4].type, redis::Reply::Type::string);
+  EXPECT_EQ(seen[4].str, "x");
+  ASSERT_EQ(replies.size(), 5u);
+  EXPECT_TRUE(replies[0].is_array());
+  EXPECT_EQ(replies[0].integer, 3);
+  EXPECT_TRUE(replies[0].elements.empty());
+  EXPECT_TRUE(replies[1].is_nil());
+  EXPECT_TRUE(replies[2].is_error());
+  EXPECT_EQ(replies[3].integer, 3);
+  EXPECT_EQ(replies[4].str, "x");
+}
+
+TEST_F(JobQueueTest, AVisitorThatThrowsTurnsOnlyItsReplyIntoAnError) {
+  redis::Wire w;
+  w.command(1);
+  w.arg("PING");
+  w.command(1);
+  w.arg("PING");
+  queue::Pending p(*conn_, std::move(w), [](std::size_t i, redis::ReplyView) {
+    if (i == 0) throw std::runtime_error("boom");
+  });
+  const auto replies = await(p.get());
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_TRUE(replies[0].is_error());
+  EXPECT_EQ(replies[0].str, "reply visitor failed: boom");
+  EXPECT_EQ(replies[1].str, "PONG");
+  redis::Wire again;  // the connection carries on
+  again.command(2);
+  again.arg("ECHO");
+  again.arg("still here");
+  queue::Pending q(*conn_, std::move(again));
+  EXPECT_EQ(await(q.get()).at(0).str, "still here");
 }
 
 // CONTRACT.md section 1: every job put back on the queue, from any of delayed, reserved (an
