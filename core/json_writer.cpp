@@ -1,6 +1,8 @@
 #include "core/json_writer.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cassert>
 #include <charconv>
 #include <cmath>
 
@@ -102,6 +104,17 @@ JsonWriter& JsonWriter::key(std::string_view k) {
   separate();
   append_json_string(out_, k);
   out_.push_back(':');
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::literal_key(std::string_view k) {
+  assert(std::none_of(k.begin(), k.end(),
+                      [](char c) { return c == '\0' || kEscaped[static_cast<unsigned char>(c)]; }));
+  separate();
+  out_.push_back('"');
+  out_.append(k);
+  out_.append("\":", 2);
   after_key_ = true;
   return *this;
 }

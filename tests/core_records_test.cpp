@@ -482,6 +482,22 @@ TEST(JsonEscapingTest, ShortEscapes) {
   EXPECT_EQ(out, R"("\"\\\n\r\t\b\f\u0001\u001f")");
 }
 
+// Literal keys are copied as they are; keys made at run time are still escaped.
+TEST(JsonEscapingTest, LiteralKeysAreCopiedAndOtherKeysEscaped) {
+  std::string out;
+  JsonWriter w(out);
+  const std::string made = "q\"uote\n";
+  w.begin_object()
+      .member("plain", 1)
+      .member(made, 2)
+      .key(std::string_view("back\\slash"))
+      .number(3)
+      .key("last")
+      .null()
+      .end_object();
+  EXPECT_EQ(out, R"({"plain":1,"q\"uote\n":2,"back\\slash":3,"last":null})");
+}
+
 TEST(JsonEscapingTest, WriterProducesValidJsonAndNoNan) {
   std::string out;
   JsonWriter w(out);
