@@ -294,18 +294,40 @@ asio::awaitable<std::vector<Reply>> JobQueue::finish_chunk(redis::Connection& tx
       }
     }
 
-    // 3. One transaction: every output, the markers, the acknowledgements.
-    std::vector<Call> txn;
-    txn.reserve(jobs.size() * 4 + 8);
-    txn.push_back(plain({"MULTI"}));
+    // 3. One transaction: every output, the markers, the acknowledgements, written straight
+    // into RESP.
+    std::size_t bytes = 64;
+    for (const TxJob& j : jobs) {
+      bytes += 2 * j.payload.size() + j.marker.size() + 160;
+      for (const Command& c : j.writes) {
+        for (const std::string& a : c)
+          bytes += a.size() + 16;
+      }
+      for (const auto& rec : j.results)
+        bytes += rec.size() + 16;
+      for (const auto& d : j.dead)
+        bytes += d.size() + 16;
+      bytes += j.delayed.size() + j.active.size() + 64;
+    }
+    redis::Wire txn;
+    txn.reserve(bytes);
+    txn.command(1);
+    txn.arg("MULTI");
     std::vector<std::pair<std::size_t, std::size_t>> own(jobs.size(), {0, 0});  // EXEC indexes
     std::size_t queued = 0;
-    std::vector<std::string> label;  // "COMMAND key" of each queued command, for errors
-    label.reserve(jobs.size() * 4 + 8);
-    auto queue_cmd = [&](Command c) {
-      label.push_back(c[0] + " " + (c.size() > 1 ? c[1] : std::string()));
-      txn.push_back(plain(std::move(c)));
+    // Name and key of each queued command, for errors (views of strings that stay put until
+    // the replies are read: the jobs' and the batch-wide commands, complete when queued).
+    std::vector<std::pair<std::string_view, std::string_view>> names;
+    names.reserve(jobs.size() * 8 + 8);
+    auto queue_cmd = [&](const Command& c) {
+      txn.command(c.size());
+      for (const std::string& a : c)
+        txn.arg(a);
+      names.emplace_back(c[0], c.size() > 1 ? std::string_view(c[1]) : std::string_view());
       return queued++;
+    };
+    const auto label = [&](std::size_t k) {
+      return std::string(names[k].first) + " " + std::string(names[k].second);
     };
     Command results{"RPUSH", keys_.results()}, dead{"RPUSH", keys_.dead()};
     Command delayed{"ZADD", keys_.delayed()}, active{"ZADD", keys_.active()};
@@ -318,16 +340,16 @@ asio::awaitable<std::vector<Reply>> JobQueue::finish_chunk(redis::Connection& tx
       ack.push_back(j.payload);
       if (outcome[i] != FinishOutcome::done) continue;
       writers.push_back(i);
-      Command marker;
-      marker.reserve(5);
-      marker.emplace_back("SET");
-      marker.push_back(std::move(j.marker));  // (watched and read above; not needed after this)
-      marker.emplace_back("1");
-      marker.emplace_back("EX");
-      marker.push_back(ttl);
-      own[i].first = queue_cmd(std::move(marker));
-      for (Command& c : j.writes)
-        queue_cmd(std::move(c));
+      txn.command(5);
+      txn.arg("SET");
+      txn.arg(j.marker);
+      txn.arg("1");
+      txn.arg("EX");
+      txn.arg(ttl);
+      names.emplace_back("SET", j.marker);
+      own[i].first = queued++;
+      for (const Command& c : j.writes)
+        queue_cmd(c);
       own[i].second = queued;
       // Moved: an aborted EXEC has the batch decided again from the start. (The vectors keep
       // their sizes, which say below which batch-wide commands served the job.)
@@ -351,27 +373,25 @@ asio::awaitable<std::vector<Reply>> JobQueue::finish_chunk(redis::Connection& tx
     };
     std::vector<Shared> shared;
     if (results.size() > 2) {
-      shared.push_back(
-          {queue_cmd(std::move(results)), [](const TxJob& j) { return !j.results.empty(); }});
+      shared.push_back({queue_cmd(results), [](const TxJob& j) { return !j.results.empty(); }});
     }
     if (dead.size() > 2) {
-      shared.push_back(
-          {queue_cmd(std::move(dead)), [](const TxJob& j) { return !j.dead.empty(); }});
+      shared.push_back({queue_cmd(dead), [](const TxJob& j) { return !j.dead.empty(); }});
     }
     if (delayed.size() > 2) {
-      shared.push_back(
-          {queue_cmd(std::move(delayed)), [](const TxJob& j) { return !j.delayed.empty(); }});
+      shared.push_back({queue_cmd(delayed), [](const TxJob& j) { return !j.delayed.empty(); }});
     }
     if (active.size() > 2) {
-      shared.push_back(
-          {queue_cmd(std::move(active)), [](const TxJob& j) { return !j.active.empty(); }});
+      shared.push_back({queue_cmd(active), [](const TxJob& j) { return !j.active.empty(); }});
     }
-    if (ack.size() > 2) queue_cmd(std::move(ack));
-    if (hdel.size() > 2) queue_cmd(std::move(hdel));
-    txn.push_back(plain({"EXEC"}));
+    if (ack.size() > 2) queue_cmd(ack);
+    if (hdel.size() > 2) queue_cmd(hdel);
+    txn.command(1);
+    txn.arg("EXEC");
     if (before_exec_) before_exec_();
     if (tx.stats().connects != epoch || !tx.ready()) co_return again();
-    const std::vector<Reply> r2 = co_await run(tx, std::move(txn));
+    Pending sent(tx, std::move(txn));
+    const std::vector<Reply> r2 = co_await sent.get();
     const Reply& exec = r2.back();
     if (exec.is_nil()) co_return again();  // a watched key changed meanwhile
     if (exec.is_error() || !exec.is_array() || exec.elements.size() != queued) {
@@ -395,11 +415,11 @@ asio::awaitable<std::vector<Reply>> JobQueue::finish_chunk(redis::Connection& tx
     for (const std::size_t i : writers) {
       std::string failure;
       for (std::size_t k = own[i].first; k < own[i].second && failure.empty(); ++k) {
-        if (exec.elements[k].is_error()) failure = label[k] + ": " + exec.elements[k].str;
+        if (exec.elements[k].is_error()) failure = label(k) + ": " + exec.elements[k].str;
       }
       for (const Shared& sh : shared) {
         if (failure.empty() && exec.elements[sh.index].is_error() && sh.serves(jobs[i])) {
-          failure = label[sh.index] + ": " + exec.elements[sh.index].str;
+          failure = label(sh.index) + ": " + exec.elements[sh.index].str;
         }
       }
       if (!failure.empty()) out[i] = Reply{Reply::Type::error, std::move(failure), 0, {}};
