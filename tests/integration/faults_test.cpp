@@ -1,8 +1,11 @@
 // Fault tests: the daemon and Redis killed, paused and restarted while jobs flow, two daemons on
-// one queue, expired leases and poison jobs. Every test ends with an exactly-once audit: every
-// job decided by one record, every contact in one dispatch list once, nothing left pending.
+// one queue, a kill in the middle of a staged round-robin deal, expired leases and poison jobs.
+// Every test ends with an exactly-once audit: every job decided by one record, every contact in
+// one dispatch list once, nothing left pending.
 #include <gtest/gtest.h>
 #include <signal.h>
+
+#include <algorithm>
 
 #include "fault_util.hpp"
 #include "harness.hpp"
@@ -53,6 +56,76 @@ TEST(Faults, DaemonKilledRepeatedlyMidFlowDecidesEveryJobOnce) {
   EXPECT_TRUE(audit_jobs(c, 1, kManyJobs, kPer));
   // At least one kill hit jobs in hand (their leases expired and they were decided later).
   EXPECT_GE(kills_with_jobs_in_hand, 1);
+}
+
+// A big round-robin job is dealt by the daemon into stage lists that the finish script then
+// renames into place. SIGKILLed while its stages are being written, the daemon loses and doubles
+// nothing: the job comes back with its lease, the next daemon deals it again into stages of its
+// own, and every contact ends in one dispatch list once, in order; the killed daemon's stages
+// are left to their TTL.
+TEST(Faults, DaemonKilledWhileDealingABigRoundRobinJob) {
+  constexpr int kContacts = 600000;
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  std::vector<std::string> all;
+  all.reserve(kContacts);
+  for (int i = 0; i < kContacts; ++i)
+    all.push_back(std::to_string(70000000000LL + i));
+  for (int i = 0; i < kContacts; i += 1000) {
+    std::vector<std::string> push{"RPUSH", "contacts:big"};
+    push.insert(push.end(), all.begin() + i, all.begin() + std::min(kContacts, i + 1000));
+    c.cmd(push);
+  }
+  c.cmd({"RPUSH", kQueue,
+         R"({"job_id":"big","campaign_id":7,"workspace_id":"1","template_mode":"direct",)"
+         R"("contacts_key":"contacts:big"})"});
+  c.cmd({"RPUSH", kNotify, "1"});
+  Daemon d(dir, redis.socket(), kYaml + "load_balancing: {strategy: round_robin}\n");
+  d.start();
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (c.cmd({"KEYS", "wa:staging:*"}).strings().empty() &&
+         std::chrono::steady_clock::now() < deadline) {
+    sleep_ms(1);
+  }
+  d.kill();
+  const std::vector<std::string> left = c.cmd({"KEYS", "wa:staging:*"}).strings();
+  ASSERT_FALSE(left.empty()) << "no stage list seen\n" << d.log();
+  ASSERT_EQ(results_len(c), 0) << "the job was finished before the kill";
+  for (const std::string& k : left) {
+    const long long ttl = c.integer({"TTL", k});
+    EXPECT_GT(ttl, 0) << k;
+    EXPECT_LE(ttl, 600) << k;
+  }
+
+  d.start();
+  ASSERT_TRUE(wait_all_decided(c, 1, 60s)) << d.log();
+  EXPECT_EQ(d.stop(), 0) << d.log();
+  ASSERT_EQ(results_len(c), 1);
+  const auto rec = parse_object(c.str({"LINDEX", "wa:results", "0"}));
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(str_of(*rec, "type"), "webjs");
+  const auto& dist = rec->at("distribution").as_array();
+  ASSERT_EQ(dist.size(), 2u);
+  std::size_t total = 0;
+  for (std::size_t k = 0; k < dist.size(); ++k) {
+    const std::string key(dist[k].as_object().at("key").as_string());
+    std::vector<std::string> expected;
+    for (std::size_t i = k; i < all.size(); i += dist.size())
+      expected.push_back(all[i]);
+    const std::vector<std::string> got = c.list(key);
+    EXPECT_EQ(got.size(), expected.size()) << key;
+    EXPECT_TRUE(got == expected) << key << ": not every " << dist.size() << "th contact in order";
+    total += got.size();
+  }
+  EXPECT_EQ(total, all.size());
+  // What is staged now is only what the killed daemon left, expiring.
+  for (const std::string& k : c.cmd({"KEYS", "wa:staging:*"}).strings()) {
+    EXPECT_NE(std::find(left.begin(), left.end(), k), left.end()) << k;
+    EXPECT_GT(c.integer({"TTL", k}), 0) << k;
+  }
+  EXPECT_EQ(c.integer({"LLEN", "contacts:big"}), kContacts);  // the source is only read
 }
 
 // Redis is not there when the daemon starts: it keeps trying (it does not exit) and serves the
