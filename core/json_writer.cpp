@@ -110,7 +110,7 @@ JsonWriter& JsonWriter::key(std::string_view k) {
 
 JsonWriter& JsonWriter::literal_key(std::string_view k) {
   assert(std::none_of(k.begin(), k.end(),
-                      [](char c) { return c == '\0' || kEscaped[static_cast<unsigned char>(c)]; }));
+                      [](char c) { return kEscaped[static_cast<unsigned char>(c)]; }));
   separate();
   out_.push_back('"');
   out_.append(k);

@@ -498,6 +498,15 @@ TEST(JsonEscapingTest, LiteralKeysAreCopiedAndOtherKeysEscaped) {
   EXPECT_EQ(out, R"({"plain":1,"q\"uote\n":2,"back\\slash":3,"last":null})");
 }
 
+// A char array holding a shorter string is a key up to its NUL, not its whole size.
+TEST(JsonEscapingTest, AKeyInACharArrayEndsAtItsNul) {
+  char buf[16] = "id";
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().member(buf, 7).end_object();
+  EXPECT_EQ(out, R"({"id":7})");
+}
+
 TEST(JsonEscapingTest, WriterProducesValidJsonAndNoNan) {
   std::string out;
   JsonWriter w(out);
