@@ -17,14 +17,15 @@ asio::awaitable<TakeResult> JobQueue::take(std::int64_t now_ms, const config::Qu
   std::vector<std::string> args{std::to_string(now_ms), std::to_string(q.lease_seconds * 1000LL),
                                 std::to_string(q.batch_size), std::to_string(q.max_deliveries)};
   Call call = script_call(take_script(), keys, std::move(args));
-  const Reply r = co_await run1(conn_, std::move(call));
+  Reply r = co_await run1(conn_, std::move(call));
   TakeResult out;
   if (r.is_error()) throw std::runtime_error("take script failed: " + r.str);
   if (!r.is_array() || r.elements.size() < 2) co_return out;
   out.duplicates = static_cast<std::uint64_t>(int_or(r.elements[0]));
   out.recovered = static_cast<std::uint64_t>(int_or(r.elements[1]));
+  out.jobs.reserve((r.elements.size() - 2) / 2);
   for (std::size_t i = 2; i + 1 < r.elements.size(); i += 2) {
-    out.jobs.push_back({r.elements[i].str, r.elements[i + 1].str == "1"});
+    out.jobs.push_back({std::move(r.elements[i].str), r.elements[i + 1].str == "1"});
   }
   co_return out;
 }
