@@ -316,7 +316,7 @@ void Connection::handshake() {
       }));
   b->remaining = cmds.size();
   in_flight_.emplace_back(connect_deadline_, b);
-  send(b, to_wire(cmds));
+  send(b, Wire::of(cmds));
 }
 
 void Connection::become_ready() {
@@ -393,7 +393,7 @@ void Wire::arg(long long n) {
   arg(std::string_view(buf, static_cast<std::size_t>(end - buf)));
 }
 
-Wire Connection::to_wire(const std::vector<Command>& cmds) {
+Wire Wire::of(const std::vector<Command>& cmds) {
   std::size_t total = 0;
   for (const Command& cmd : cmds) {
     total += 16;
@@ -445,6 +445,7 @@ std::size_t ReplyView::size() const noexcept {
 }
 
 ReplyView ReplyView::operator[](std::size_t i) const noexcept {
+  assert(i < size());
   return ReplyView(as_reply(r_)->element[i]);
 }
 

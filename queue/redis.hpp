@@ -59,6 +59,7 @@ using Command = std::vector<std::string>;
 // exactly n arg() calls follow it.
 class Wire {
  public:
+  static Wire of(const std::vector<Command>& cmds);  // the same commands, in RESP
   void reserve(std::size_t bytes) { bytes_.reserve(bytes); }
   void command(std::size_t args);
   void arg(std::string_view a);
@@ -82,8 +83,8 @@ class ReplyView {
   bool is_array() const noexcept { return type() == Reply::Type::array; }
   std::string_view str() const noexcept;  // string, status and error replies
   long long integer() const noexcept;
-  std::size_t size() const noexcept;  // elements of an array
-  ReplyView operator[](std::size_t i) const noexcept;
+  std::size_t size() const noexcept;                   // elements of an array
+  ReplyView operator[](std::size_t i) const noexcept;  // i < size()
 
  private:
   friend class Connection;
@@ -167,7 +168,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                   std::chrono::milliseconds extra = std::chrono::milliseconds{0}) {
     return asio::async_initiate<Token, void(error_code, std::vector<Reply>)>(
         [this, extra](auto handler, std::vector<Command> c) {
-          submit(to_wire(c), {}, Handler(std::move(handler)), extra);
+          submit(Wire::of(c), {}, Handler(std::move(handler)), extra);
         },
         token, std::move(cmds));
   }
@@ -182,8 +183,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
         },
         token, std::move(wire), std::move(visitor));
   }
-
-  static Wire to_wire(const std::vector<Command>& cmds);
 
  private:
   enum class State { idle, resolving, connecting, handshaking, ready, stopped };

@@ -288,7 +288,7 @@ TEST(Wire, WritesCommandsBackToBackAsHiredisFormatsThem) {
   EXPECT_EQ(w.start(0), 0u);
   EXPECT_EQ(w.start(1), a.size());
   // Commands given as vectors of strings make the same bytes.
-  EXPECT_EQ(redis::Connection::to_wire({first, second}).bytes(), w.bytes());
+  EXPECT_EQ(redis::Wire::of({first, second}).bytes(), w.bytes());
 }
 
 TEST(Wire, WritesEveryLongLongInDecimal) {
