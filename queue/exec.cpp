@@ -29,9 +29,7 @@ struct Pending::State {
   std::vector<Reply> replies;
 };
 
-namespace {
-
-auto completion(const std::shared_ptr<Pending::State>& state) {
+auto Pending::completion(const std::shared_ptr<State>& state) {
   return [st = state](boost::system::error_code ec, std::vector<Reply> replies) {
     st->done = true;
     st->ec = ec;
@@ -39,8 +37,6 @@ auto completion(const std::shared_ptr<Pending::State>& state) {
     st->timer.cancel();
   };
 }
-
-}  // namespace
 
 Pending::Pending(redis::Connection& conn, std::vector<Call> calls,
                  std::chrono::milliseconds extra_timeout)

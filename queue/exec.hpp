@@ -48,9 +48,9 @@ class Pending {
   ~Pending();
   asio::awaitable<std::vector<Reply>> get();
 
-  struct State;  // (opaque: where the batch's outcome lands)
-
  private:
+  struct State;
+  static auto completion(const std::shared_ptr<State>& state);  // the batch's handler
   redis::Connection* conn_;
   std::chrono::milliseconds extra_;
   std::vector<std::pair<std::size_t, Call>> scripts_;  // script calls by index, for NOSCRIPT

@@ -77,9 +77,10 @@ class JobQueue {
   // reply per job, as finish_script(): an integer FinishOutcome (`again` for every job when
   // the EXEC was aborted), or the error of a failed write ("RPUSH key: WRONGTYPE ..."): the
   // job's other outputs were written and it was acknowledged all the same (Redis goes on with a
-  // transaction after a failed command). The jobs' writes, records and markers
-  // are moved out (what is left says only which batch-wide commands served a job). More than 64
-  // jobs go in several transactions, one after the other.
+  // transaction after a failed command). The jobs' result and dead records are moved out (what
+  // is left says only which batch-wide commands served a job); their writes and markers are
+  // copied into the transaction. More than 64 jobs go in several transactions, one after the
+  // other.
   asio::awaitable<std::vector<Reply>> finish_tx(redis::Connection& tx, std::vector<TxJob>& jobs,
                                                 std::int64_t marker_ttl) const;
   // Test seam: runs between finish_tx's read and its transaction (to write a watched key).
