@@ -78,7 +78,8 @@ std::string dispatch_key(std::string_view campaign_id, std::string_view target) 
 }
 
 std::string decision_json(const Job& job, const Decision& d, Seconds selected_at,
-                          std::optional<Seconds> retry_at) {
+                          std::optional<Seconds> retry_at,
+                          std::span<const std::string_view> warnings) {
   std::string out;
   out.reserve(1536 + 112 * d.distribution.size());  // one allocation for most records
   JsonWriter w(out);
@@ -161,6 +162,12 @@ std::string decision_json(const Job& job, const Decision& d, Seconds selected_at
   }
   w.member("attempts", job.attempts);
   if (retry_at) w.member("retry_at", iso8601(*retry_at));
+  if (!warnings.empty()) {
+    w.key("warnings").begin_array();
+    for (const std::string_view warning : warnings)
+      w.string(warning);
+    w.end_array();
+  }
   w.member("selected_at", iso8601(selected_at)).end_object();
   return out;
 }

@@ -21,8 +21,10 @@ std::string iso8601(Seconds t);
 std::string dispatch_key(std::string_view campaign_id, std::string_view target);
 
 // The decision record of section 4. `retry_at` is set for a queue decision that will be retried.
+// `warnings` (e.g. "contacts_key_missing") become a `warnings` array when there are any.
 std::string decision_json(const Job& job, const Decision& d, Seconds selected_at,
-                          std::optional<Seconds> retry_at);
+                          std::optional<Seconds> retry_at,
+                          std::span<const std::string_view> warnings = {});
 
 // The dead list entry of section 5: the payload as a JSON string, or base64 when it is not UTF-8.
 std::string dead_entry_json(std::string_view payload, std::string_view error, Seconds failed_at);

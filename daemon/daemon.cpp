@@ -57,11 +57,11 @@ std::string make_token() {
   return std::string(host) + ":" + std::to_string(getpid()) + ":" + std::to_string(rd());
 }
 
+}  // namespace
+
 std::int64_t to_ms(double seconds) {
   return static_cast<std::int64_t>(std::llround(seconds * 1000.0));
 }
-
-}  // namespace
 
 double wall_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -81,6 +81,7 @@ Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path
       health_timer_(io),
       watchdog_timer_(io),
       depth_timer_(io),
+      append_timer_(io),
       snapshot_loaded_(io, asio::steady_timer::time_point::max()),
       token_(make_token()),
       rng_(std::random_device{}()) {
@@ -136,6 +137,7 @@ void Daemon::start() {
   spawn(health_loop());
   spawn(watchdog_loop());
   spawn(depth_loop());
+  spawn(append_loop());
   spdlog::info("wa-routerd started: queue {} on {}", keys_.queue(), conn_->endpoint().describe());
   sd_notify(0, "READY=1\nSTATUS=running");
 }
@@ -146,7 +148,8 @@ void Daemon::request_stop() {
   spdlog::info("stopping: finishing the jobs in hand");
   sd_notify(0, "STOPPING=1");
   blocking_->stop();  // ends a pending BLPOP at once
-  for (auto* t : {&lease_timer_, &events_timer_, &health_timer_, &watchdog_timer_, &depth_timer_}) {
+  for (auto* t : {&lease_timer_, &events_timer_, &health_timer_, &watchdog_timer_, &depth_timer_,
+                  &append_timer_}) {
     t->cancel();
   }
   for (auto& t : consumer_timers_)

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -16,8 +17,10 @@
 
 #include "config/config.hpp"
 #include "core/job.hpp"
+#include "core/plan.hpp"
 #include "core/select.hpp"
 #include "daemon/metrics.hpp"
+#include "queue/finish.hpp"
 #include "queue/job_queue.hpp"
 #include "queue/keys.hpp"
 #include "queue/redis.hpp"
@@ -46,7 +49,19 @@ class Daemon {
   bool stopping() const noexcept { return stopping_; }
 
  private:
-  struct Item;
+  // One taken job on its way through process().
+  struct Item {
+    queue::TakenJob taken;
+    core::ParsedJob parsed;
+    std::string contacts_key;  // prefixed, when the job names one
+    std::uint64_t contacts = 0;
+    std::vector<std::string_view> warnings;  // for the decision record (contacts_key_missing)
+    std::string rejected;                    // why it can never be served (contacts_key type)
+    core::JobPlan plan;                      // plain data: no pointer into a snapshot
+    std::vector<std::string> stages;         // its stage lists, when its contacts are staged
+    std::optional<queue::FinishResult> result;
+    bool unstable = false;  // put back because its contacts_key list kept changing
+  };
   asio::awaitable<void> fetch_loop(int consumer);
   asio::awaitable<void> lease_loop();
   asio::awaitable<void> events_loop();
@@ -55,14 +70,31 @@ class Daemon {
   asio::awaitable<void> depth_loop();
   // Warns when the server may evict keys (maxmemory-policy other than noeviction).
   asio::awaitable<void> check_server();  // samples the queue depths for the metrics
-  // Decides and finishes a batch; returns payloads to process again (contacts list changed).
-  // `tx` is the consumer's own connection for the outputs' MULTI/EXEC.
+  // Decides and finishes a batch; returns the jobs to decide again at once (a marker of the
+  // batch was written meanwhile). `tx` is the consumer's own connection for the MULTI/EXEC.
   asio::awaitable<std::vector<queue::TakenJob>> process(std::vector<queue::TakenJob> batch,
                                                         redis::Connection& tx);
+  // The steps of process() (daemon/process.cpp), in order.
+  std::vector<Item> parse_batch(std::vector<queue::TakenJob>& batch) const;
+  asio::awaitable<void> measure_contacts(std::vector<Item>& items);
+  asio::awaitable<void> plan_batch(std::vector<Item>& items, double now);
+  core::JobPlan plan_item(const Item& it, double now);
+  static bool decidable(const Item& it);
+  static bool staged(const Item& it);
+  asio::awaitable<void> stage(Item& it, queue::TxJob& o);
+  asio::awaitable<void> finish_batch(std::vector<Item>& items, std::vector<queue::TxJob>& outs,
+                                     redis::Connection& tx);
+  asio::awaitable<void> second_pass(std::vector<Item>& items, redis::Connection& tx, double now);
+  // Metrics and logs per outcome (daemon/record.cpp).
+  asio::awaitable<std::vector<queue::TakenJob>> record_batch(std::vector<Item>& items,
+                                                             double elapsed, double now);
+  void record_done(const Item& it, double elapsed);
+  void record_write_failed(const Item& it, queue::TxJob& partly, double now);
+  asio::awaitable<void> write_partly_dead(queue::TxJob& partly);
   // Makes snapshots_ hold the given workspaces, read from Redis at most every kSnapshotSeconds.
   asio::awaitable<void> refresh_snapshots(const std::vector<std::string>& ids, double now);
-  // Decides a job on the snapshot of its workspace (pointers in the result point into it).
-  core::Decision decide_with_snapshot(const core::Job& job, std::uint64_t contacts) const;
+  // Appends registered stage lists to their dispatch lists in bounded steps (daemon/appender).
+  asio::awaitable<void> append_loop();
   static constexpr double kSnapshotSeconds = 1.0;
   static constexpr int kConsumers = 6;
   static constexpr std::size_t kSnapshotLimit = 100000;
@@ -88,6 +120,7 @@ class Daemon {
   queue::JobQueue queue_;
   queue::Store store_;
   asio::steady_timer lease_timer_, events_timer_, health_timer_, watchdog_timer_, depth_timer_;
+  asio::steady_timer append_timer_;
   std::set<std::string> in_hand_;  // payloads reserved by this process
   std::map<std::string, double> warned_at_;
   std::uint64_t staging_seq_ = 0;  // names this process's stage lists (Keys::staging)
@@ -104,5 +137,6 @@ class Daemon {
 
 // Wall-clock now in Unix seconds.
 double wall_now();
+std::int64_t to_ms(double seconds);
 
 }  // namespace wa::daemon

@@ -71,6 +71,9 @@ class Keys {
   std::string staging(std::string_view token, std::uint64_t seq, std::size_t target) const {
     return cat(p_, "wa:staging:", token, ":", std::to_string(seq), ":", std::to_string(target));
   }
+  // Stage lists waiting to be appended to a dispatch list that already existed when their job
+  // was finished (zset: member "<stage length>:<stage><dispatch list>", scored by ms).
+  std::string appending() const { return p_ + "wa:appending"; }
   std::string health_lock() const { return p_ + "wa:lock:health"; }
   std::string events_lock() const { return p_ + "wa:lock:events"; }
   std::string events_malformed() const { return p_ + "wa:stats:events:malformed"; }

@@ -199,42 +199,118 @@ return out
 }
 
 const Script& finish_script() {
-  static const Script s = make("finish", std::string(kRunOps) + R"lua(
-local reserved, deliveries = KEYS[1], KEYS[2]
-local ttl = ARGV[1]
+  static const Script s = make("finish", R"lua(
+local reserved, deliveries, appending = KEYS[1], KEYS[2], KEYS[3]
+local ttl, now = ARGV[1], ARGV[2]
 local any_deliveries = redis.call('EXISTS', deliveries) == 1
-local out = {}
-local i, n = 2, #ARGV
-while i <= n do
-  local payload, marker, ckey = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local expected, nops = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
-  local first, last = i + 5, i + 4 + nops
-  local r
-  if not redis.call('ZSCORE', reserved, payload) then
-    r = 0
-  elseif ckey ~= '' and redis.call('LLEN', ckey) ~= expected then
-    r = -1
-  elseif not redis.call('SET', marker, '1', 'NX', 'EX', ttl) then
-    r = 2
-  else
-    local failed = wa_run_ops_all(first, last)
-    if not failed then
-      r = 1
-    else
-      -- A command failed (a key of the wrong type, say); the others were written (there is no
-      -- rollback): deciding the job again would write them twice, so it is acknowledged and
-      -- its marker kept; the daemon reports the failure.
-      r = redis.error_reply(failed)
+
+local function each_op(first, last, fn)
+  local i = first
+  while i <= last do
+    local argc = tonumber(ARGV[i])
+    local r = fn(i, argc)
+    if r then return r end
+    i = i + 1 + argc
+  end
+end
+
+-- Whether the job can be written as decided: nil, or a code and why not.
+local function check(ckey, expected, first, last)
+  if ckey ~= '' then
+    local len = redis.pcall('LLEN', ckey)
+    if type(len) == 'table' then
+      return 5, 'contacts_key ' .. ckey .. ' holds a ' .. redis.call('TYPE', ckey)['ok'] ..
+        ', not a list'
+    end
+    if len ~= expected then
+      return -1, 'contacts_key ' .. ckey .. ' has ' .. len .. ' contacts, ' .. expected ..
+        ' when the job was decided'
     end
   end
-  if r ~= 0 and r ~= -1 then
-    redis.call('ZREM', reserved, payload)
-    if any_deliveries then redis.call('HDEL', deliveries, redis.sha1hex(payload)) end
+  local why = each_op(first, last, function(i)
+    if ARGV[i + 1] == 'WA_PLACE' and redis.call('LLEN', ARGV[i + 2]) ~= tonumber(ARGV[i + 4]) then
+      return 'stage list ' .. ARGV[i + 2] .. ' is not whole'
+    end
+  end)
+  if why then return -1, why end
+  return nil
+end
+
+local function place(stage, dst)
+  if redis.call('EXISTS', dst) == 0 then
+    redis.call('RENAME', stage, dst)
+    redis.call('PERSIST', dst)
+  else
+    redis.call('PERSIST', stage)
+    redis.call('ZADD', appending, 'NX', now, string.len(stage) .. ':' .. stage .. dst)
   end
+end
+
+-- Runs every op, as MULTI/EXEC would, even after one fails; returns the first error (naming
+-- the op and its key) or nil.
+local function run_all(first, last)
+  local failed
+  each_op(first, last, function(i, argc)
+    local ok, err
+    if ARGV[i + 1] == 'WA_PLACE' then
+      ok, err = pcall(place, ARGV[i + 2], ARGV[i + 3])
+    else
+      ok, err = pcall(redis.call, unpack(ARGV, i + 1, i + argc))
+    end
+    if not ok and not failed then
+      failed = ARGV[i + 1] .. ' ' .. (ARGV[i + 2] or '') .. ': ' ..
+        (type(err) == 'table' and err.err or tostring(err))
+    end
+  end)
+  return failed
+end
+
+local function finish_job(payload, marker, ckey, expected, first, last)
+  if not redis.call('ZSCORE', reserved, payload) then return {0} end
+  local code, why = check(ckey, expected, first, last)
+  if code then return {code, why} end
+  local r = {1}
+  if not redis.call('SET', marker, '1', 'NX', 'EX', ttl) then
+    r = {2}
+  else
+    local failed = run_all(first, last)
+    if failed then r = {6, failed} end
+  end
+  redis.call('ZREM', reserved, payload)
+  if any_deliveries then redis.call('HDEL', deliveries, redis.sha1hex(payload)) end
+  return r
+end
+
+local out = {}
+local i, n = 3, #ARGV
+while i <= n do
+  local nops = tonumber(ARGV[i + 4])
+  local ok, r = pcall(finish_job, ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]),
+                      i + 5, i + 4 + nops)
+  if not ok then r = {7, type(r) == 'table' and r.err or tostring(r)} end
   out[#out + 1] = r
-  i = last + 1
+  i = i + 5 + nops
 end
 return out
+)lua");
+  return s;
+}
+
+const Script& append_step_script() {
+  static const Script s = make("append_step", R"lua(
+local t = redis.call('TYPE', KEYS[3])['ok']
+if t ~= 'list' and t ~= 'none' then
+  return redis.error_reply('dispatch list ' .. KEYS[3] .. ' holds a ' .. t .. ', not a list')
+end
+local moved = redis.call('LPOP', KEYS[2], tonumber(ARGV[2]))
+if moved then
+  for s = 1, #moved, 1000 do
+    redis.call('RPUSH', KEYS[3], unpack(moved, s, math.min(s + 999, #moved)))
+  end
+end
+local left = redis.call('LLEN', KEYS[2])
+if left == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
+return left
 )lua");
   return s;
 }

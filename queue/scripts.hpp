@@ -20,18 +20,28 @@ struct Script {
 //   "0"; recovered: expired leases put back at the head)
 const Script& take_script();
 
-// Writes the outputs of a batch of decided jobs and acknowledges each, job by job.
-//   KEYS: reserved deliveries
-//   ARGV: marker_ttl, then per job: payload marker contacts_key expected_len nwords ops...
-//   where ops (nwords ARGV entries) are: argc cmd args..., each a Redis command, or WA_COPY src
-//   dst first count (a contiguous block of a list), or WA_DEAL src count dst1..dstk (round robin
-//   over the first count items of a list).
-//   returns one entry per job: 1 done; 2 already decided (acknowledged without outputs); 0 no
-//   longer reserved (nothing written); -1 contacts_key no longer has expected_len items; or an
-//   error "CMD key: message" (a command of the job failed: its other commands still run, as in
-//   MULTI/EXEC; the job is acknowledged and its marker kept, so that nothing is written twice;
-//   the daemon reports it).
+// Writes the outputs of a batch of decided jobs and acknowledges each, job by job, each job in a
+// protected call: one job's failure never holds another.
+//   KEYS: reserved deliveries appending
+//   ARGV: marker_ttl now_ms, then per job: payload marker contacts_key expected_len nwords ops...
+//   where ops (nwords ARGV entries) are: argc cmd args..., each a Redis command, or WA_PLACE
+//   stage dst n: the stage list (n contacts) becomes the dispatch list dst by RENAME, or, when
+//   dst exists, is kept and registered in `appending` for bounded appends (append_step_script).
+//   Nothing in it copies contacts: its work per job is bounded whatever the campaign's size.
+//   returns one {code, message} per job: 1 done; 2 already decided (acknowledged without
+//   outputs); 0 no longer reserved (nothing written); -1 contacts_key or a stage is not as
+//   counted (nothing written); 5 contacts_key is not a list (nothing written); 6 a command of
+//   the job failed, message "CMD key: error" (its other commands still ran, as in MULTI/EXEC;
+//   the job is acknowledged and its marker kept, so that nothing is written twice); 7 another
+//   error (nothing written, the job still reserved).
 const Script& finish_script();
+
+// Appends at most `max` contacts of a registered stage list to its dispatch list, from the
+// stage's head, atomically; the registration goes when the stage is empty.
+//   KEYS: appending stage dst   ARGV: member max
+//   returns the contacts left in the stage, or an error when dst holds another type (nothing
+//   moved).
+const Script& append_step_script();
 
 // Puts jobs still reserved back at the head of the queue, in their order.
 //   KEYS: reserved queue notify   ARGV: payloads (oldest first)

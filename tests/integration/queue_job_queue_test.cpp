@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "queue/appends.hpp"
 #include "queue/exec.hpp"
 #include "queue/job_queue.hpp"
 
@@ -69,13 +70,16 @@ class JobQueueTest : public ::testing::Test {
     return f.get();
   }
 
-  std::vector<redis::Reply> finish(std::vector<TxJob>& jobs) {
+  std::vector<queue::FinishResult> finish(std::vector<TxJob>& jobs) {
     return await(queue_.finish_tx(*conn_, jobs, 600));
   }
 
-  static long long outcome(const redis::Reply& r) {
-    EXPECT_TRUE(r.is_integer()) << r.str;
-    return r.integer;
+  std::vector<queue::FinishResult> finish_script(const std::vector<TxJob>& jobs) {
+    return await(queue_.finish_by_script(jobs, 600, 1000));
+  }
+
+  static long long outcome(const queue::FinishResult& r) {
+    return static_cast<long long>(r.outcome);
   }
 
   TempDir dir_;
@@ -135,7 +139,7 @@ TEST_F(JobQueueTest, ALargeBatchGoesInSeveralTransactions) {
   for (int i = 0; i < 150; ++i) {
     SCOPED_TRACE(i);
     if (i == 100) {
-      EXPECT_TRUE(r[i].is_error());
+      EXPECT_EQ(r[i].outcome, FinishOutcome::write_failed);
       continue;
     }
     EXPECT_EQ(outcome(r[i]), static_cast<long long>(FinishOutcome::done));
@@ -152,8 +156,8 @@ TEST_F(JobQueueTest, AFailingWriteIsReportedAndTheJobAcknowledged) {
   std::vector<TxJob> jobs{job("bad"), job("good")};
   const auto r = finish(jobs);
   ASSERT_EQ(r.size(), 2u);
-  ASSERT_TRUE(r[0].is_error());
-  EXPECT_TRUE(r[0].str.starts_with("RPUSH wa:dispatch:bad:s1: WRONGTYPE")) << r[0].str;
+  ASSERT_EQ(r[0].outcome, FinishOutcome::write_failed);
+  EXPECT_TRUE(r[0].error.starts_with("RPUSH wa:dispatch:bad:s1: WRONGTYPE")) << r[0].error;
   EXPECT_EQ(outcome(r[1]), static_cast<long long>(FinishOutcome::done));
   // Its other outputs are written: it must not be decided again (they would be written twice).
   EXPECT_EQ(c_.str({"GET", "wa:decided:bad:0"}), "1");
@@ -191,10 +195,11 @@ TEST_F(JobQueueTest, AWatchedKeyWrittenMeanwhileAbortsEverything) {
   }
 }
 
-// Round-robin over a big contacts_key list: the daemon deals it into stage lists (stage_deal),
-// and the finish script's WA_PLACE moves them into place, or appends them to a dispatch list that
-// exists already, or deals from the source itself when a stage is not whole.
-TEST_F(JobQueueTest, StagedDealingIsPlacedOrRedoneFromTheSource) {
+// A big contacts_key list: the daemon copies each target's slice into a stage list in bounded
+// commands (stage_slices), and the finish script's WA_PLACE renames it into place, or registers
+// it to be appended to a dispatch list that exists already (queue/appends); a stage that is not
+// whole writes nothing.
+TEST_F(JobQueueTest, StagesArePlacedRegisteredForAppendsOrRefused) {
   Strings all;
   for (int i = 0; i < 25001; ++i)  // three LRANGE chunks, 10,000 % 3 != 0: offsets shift
     all.push_back("c" + std::to_string(i));
@@ -207,13 +212,14 @@ TEST_F(JobQueueTest, StagedDealingIsPlacedOrRedoneFromTheSource) {
   std::vector<Strings> expected(3);
   for (std::size_t i = 0; i < all.size(); ++i)
     expected[i % 3].push_back(all[i]);
+  const std::vector<core::Slice> rr{{0, 3, 8334}, {1, 3, 8334}, {2, 3, 8333}};
 
   for (const bool broken : {false, true}) {
     SCOPED_TRACE(broken ? "a stage not whole" : "whole stages");
-    c_.cmd({"DEL", "d0", "d1", "d2", "wa:results"});
+    c_.cmd({"DEL", "d0", "d1", "d2", "wa:results", "wa:appending"});
     c_.cmd({"RPUSH", "d1", "old"});  // d1 exists: appended to, not replaced
     const Strings stages{"st0", "st1", "st2"}, dsts{"d0", "d1", "d2"};
-    const auto lens = await(queue_.stage_deal("src", all.size(), stages, 600));
+    const auto lens = await(queue_.stage_slices("src", all.size(), rr, stages, 600));
     ASSERT_TRUE(lens);
     EXPECT_EQ(*lens, (std::vector<std::uint64_t>{8334, 8334, 8333}));
     for (std::size_t j = 0; j < 3; ++j) {
@@ -226,31 +232,107 @@ TEST_F(JobQueueTest, StagedDealingIsPlacedOrRedoneFromTheSource) {
     TxJob j = job(broken ? "p2" : "p1");
     j.contacts_key = "src";
     j.contacts_len = all.size();
-    redis::Command place{"WA_PLACE", "src", std::to_string(all.size())};
-    for (std::size_t t = 0; t < 3; ++t) {
-      place.push_back(stages[t]);
-      place.push_back(dsts[t]);
-      place.push_back(std::to_string((*lens)[t]));
-    }
-    j.writes = {place};
-    const auto r = await(queue_.finish_by_script({j}, 600));
+    j.writes.clear();
+    for (std::size_t t = 0; t < 3; ++t)
+      j.writes.push_back({"WA_PLACE", stages[t], dsts[t], std::to_string((*lens)[t])});
+    const auto r = finish_script({j});
     ASSERT_EQ(r.size(), 1u);
-    EXPECT_EQ(outcome(r[0]), static_cast<long long>(FinishOutcome::done));
+    if (broken) {
+      EXPECT_EQ(r[0].outcome, FinishOutcome::contacts_changed);
+      EXPECT_NE(r[0].error.find("st2"), std::string::npos) << r[0].error;
+      EXPECT_EQ(c_.list("d1"), Strings{"old"});  // nothing written
+      EXPECT_EQ(c_.integer({"EXISTS", "d0", "d2", "wa:results", "wa:decided:p2:0"}), 0);
+      EXPECT_EQ(c_.integer({"ZCARD", keys_.reserved()}), 1);  // still in hand
+      continue;
+    }
+    EXPECT_EQ(outcome(r[0]), static_cast<long long>(FinishOutcome::done)) << r[0].error;
+    EXPECT_EQ(c_.list("d0"), expected[0]);
+    EXPECT_EQ(c_.list("d2"), expected[2]);
+    EXPECT_EQ(c_.list("d1"), Strings{"old"});  // registered: appended in steps
+    EXPECT_EQ(c_.integer({"ZCARD", "wa:appending"}), 1);
+    EXPECT_EQ(c_.integer({"TTL", "st1"}), -1);  // kept until appended
+    const auto report = await(queue::run_appends(*conn_, keys_, 16));
+    EXPECT_EQ(report.appended, 1u);
+    EXPECT_TRUE(report.errors.empty());
     Strings d1{"old"};
     d1.insert(d1.end(), expected[1].begin(), expected[1].end());
-    EXPECT_EQ(c_.list("d0"), expected[0]);
     EXPECT_EQ(c_.list("d1"), d1);
-    EXPECT_EQ(c_.list("d2"), expected[2]);
     for (const std::string d : {"d0", "d1", "d2"})
       EXPECT_EQ(c_.integer({"TTL", d}), -1) << d;  // dispatch lists are the app's: no TTL
-    EXPECT_EQ(c_.integer({"EXISTS", "st0", "st1", "st2"}), 0);
+    EXPECT_EQ(c_.integer({"EXISTS", "st0", "st1", "st2", "wa:appending"}), 0);
   }
   // A source that is not a list: nothing staged, the stages deleted.
   c_.cmd({"SET", "not-a-list", "x"});
   c_.cmd({"RPUSH", "st0", "leftover"});
-  EXPECT_FALSE(await(queue_.stage_deal("not-a-list", 20000, {"st0", "st1"}, 600)));
+  EXPECT_FALSE(await(queue_.stage_slices("not-a-list", 20000, {{0, 1, 10000}, {10000, 1, 10000}},
+                                         {"st0", "st1"}, 600)));
   EXPECT_EQ(c_.integer({"EXISTS", "st0", "st1"}), 0);
   EXPECT_EQ(c_.list("src").size(), all.size());  // the source is only read
+}
+
+// Contiguous blocks, and contacts in memory, staged the same way.
+TEST_F(JobQueueTest, StagesHoldContiguousBlocksAndInlineContacts) {
+  Strings all;
+  for (int i = 0; i < 23456; ++i)
+    all.push_back(std::to_string(i));
+  const std::vector<core::Slice> blocks{{0, 1, 15000}, {15000, 1, 0}, {15000, 1, 8456}};
+  const auto lens = await(queue_.stage_inline(all, blocks, {"a", "b", "c"}, 600));
+  ASSERT_TRUE(lens);
+  EXPECT_EQ(*lens, (std::vector<std::uint64_t>{15000, 0, 8456}));
+  EXPECT_EQ(c_.list("a"), Strings(all.begin(), all.begin() + 15000));
+  EXPECT_EQ(c_.list("c"), Strings(all.begin() + 15000, all.end()));
+  EXPECT_EQ(c_.integer({"EXISTS", "b"}), 0);
+}
+
+// One job's failure never holds another: a contacts_key that is not a list is refused with its
+// type named, a job whose check fails unexpectedly is `failed`, the rest are written.
+TEST_F(JobQueueTest, TheFinishScriptSettlesEachJobOnItsOwn) {
+  c_.cmd({"HSET", "hash-key", "f", "v"});
+  c_.cmd({"SET", "string-stage", "x"});
+  c_.cmd({"RPUSH", "list-key", "c1"});
+  std::vector<TxJob> jobs{job("wrongtype"), job("good"), job("badstage")};
+  jobs[0].contacts_key = "hash-key";
+  jobs[1].contacts_key = "list-key";
+  jobs[1].contacts_len = 1;
+  jobs[2].writes.insert(jobs[2].writes.begin(), {"WA_PLACE", "string-stage", "dx", "1"});
+  const auto r = finish_script(jobs);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].outcome, FinishOutcome::rejected);
+  EXPECT_EQ(r[0].error, "contacts_key hash-key holds a hash, not a list");
+  EXPECT_EQ(r[1].outcome, FinishOutcome::done) << r[1].error;
+  EXPECT_EQ(r[2].outcome, FinishOutcome::failed);
+  EXPECT_NE(r[2].error.find("WRONGTYPE"), std::string::npos) << r[2].error;
+  EXPECT_EQ(c_.list("wa:results"), Strings{"result-good"});
+  EXPECT_EQ(c_.integer({"EXISTS", "wa:decided:wrongtype:0", "wa:decided:badstage:0"}), 0);
+  EXPECT_EQ(c_.integer({"ZCARD", keys_.reserved()}), 2);  // the two still in hand
+}
+
+// A transaction refused as a whole (OOM) fails its jobs without writing anything or throwing.
+TEST_F(JobQueueTest, ARefusedTransactionFailsItsJobs) {
+  std::vector<TxJob> jobs{job("a"), job("b")};
+  c_.cmd({"CONFIG", "SET", "maxmemory", "1"});
+  const auto r = finish(jobs);
+  c_.cmd({"CONFIG", "SET", "maxmemory", "0"});
+  ASSERT_EQ(r.size(), 2u);
+  for (const auto& x : r) {
+    EXPECT_EQ(x.outcome, FinishOutcome::failed);
+    EXPECT_NE(x.error.find("OOM"), std::string::npos) << x.error;
+  }
+  EXPECT_EQ(c_.integer({"EXISTS", "wa:dispatch:a:s1", "wa:results", "wa:decided:a:0"}), 0);
+  EXPECT_EQ(c_.integer({"ZCARD", keys_.reserved()}), 2);
+}
+
+// An append into a dispatch list of another type moves nothing and says so; the stage waits.
+TEST_F(JobQueueTest, AnAppendIntoAKeyOfAnotherTypeWaits) {
+  c_.cmd({"RPUSH", "stage", "c1", "c2"});
+  c_.cmd({"SET", "dst", "x"});
+  c_.cmd({"ZADD", "wa:appending", "1", "5:stagedst"});
+  const auto report = await(queue::run_appends(*conn_, keys_, 16));
+  EXPECT_EQ(report.appended, 0u);
+  ASSERT_EQ(report.errors.size(), 1u);
+  EXPECT_NE(report.errors[0].find("holds a string"), std::string::npos) << report.errors[0];
+  EXPECT_EQ(c_.list("stage"), (Strings{"c1", "c2"}));
+  EXPECT_EQ(c_.integer({"ZCARD", "wa:appending"}), 1);
 }
 
 // redis::Visitor: replies read in place inside hiredis's tree, in order, each with its index;

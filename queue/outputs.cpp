@@ -1,0 +1,65 @@
+#include "queue/outputs.hpp"
+
+#include <cmath>
+
+namespace wa::queue {
+
+std::string seconds_score(double seconds) {
+  // Laravel's unit: seconds, with the milliseconds as a fraction.
+  const long long ms = std::llround(seconds * 1000.0);
+  std::string out = std::to_string(ms / 1000) + ".";
+  const std::string frac = std::to_string(1000 + ms % 1000);
+  return out + frac.substr(1);
+}
+
+std::string ms_score(double seconds) {
+  return std::to_string(static_cast<long long>(std::llround(seconds * 1000.0)));
+}
+
+namespace {
+
+void push_dispatch(TxJob& o, const core::Dispatch& d, const std::vector<std::string>& contacts,
+                   std::string key) {
+  Command push;
+  push.reserve(2 + d.slice.count);
+  push.emplace_back("RPUSH");
+  push.push_back(std::move(key));
+  for (std::uint64_t k = 0; k < d.slice.count; ++k)
+    push.push_back(contacts[d.slice.position(k)]);
+  o.contacts += d.slice.count;
+  o.writes.push_back(std::move(push));
+}
+
+}  // namespace
+
+TxJob outputs_of(core::JobPlan& plan, const std::string& payload, std::string_view campaign_id,
+                 const std::vector<std::string>* contacts, bool staged, const Keys& keys,
+                 std::int64_t results_ttl, double now) {
+  TxJob o;
+  o.payload = payload;
+  o.results = std::move(plan.results);
+  if (!plan.dead_entry.empty()) o.dead.push_back(std::move(plan.dead_entry));
+  if (plan.retry_due) {
+    o.delayed_score = ms_score(*plan.retry_due);
+    o.delayed = std::move(plan.retry_payload);
+  }
+  if (plan.decision.empty()) return o;
+  if (contacts != nullptr && !staged) {
+    for (const core::Dispatch& d : plan.dispatch)
+      push_dispatch(o, d, *contacts, keys.dispatch(campaign_id, d.target));
+  }
+  // (Built word by word: a braced list would copy the 1.5 KB record.)
+  Command set;
+  set.reserve(5);
+  set.emplace_back("SET");
+  set.push_back(keys.decision(campaign_id));
+  set.push_back(std::move(plan.decision));
+  set.emplace_back("EX");
+  set.push_back(std::to_string(results_ttl));
+  o.writes.push_back(std::move(set));
+  o.active_score = ms_score(now);
+  o.active = std::string(campaign_id);
+  return o;
+}
+
+}  // namespace wa::queue

@@ -1,0 +1,27 @@
+// A job's plan (core/plan.hpp) as the Redis commands of its finish step.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/plan.hpp"
+#include "queue/finish.hpp"
+#include "queue/keys.hpp"
+
+namespace wa::queue {
+
+// The commands of `plan` for the job taken as `payload`. `contacts` are the job's inline
+// contacts, pushed to their dispatch lists here unless `staged` (then the caller adds a
+// WA_PLACE per target once the stage lists are written). `results_ttl` is results.ttl_seconds.
+// The plan's records and payloads are moved out (its type, reason, dispatch and dead cause stay).
+TxJob outputs_of(core::JobPlan& plan, const std::string& payload, std::string_view campaign_id,
+                 const std::vector<std::string>* contacts, bool staged, const Keys& keys,
+                 std::int64_t results_ttl, double now);
+
+// Unix seconds with milliseconds as Laravel scores the delayed and reserved zsets, and the
+// milliseconds of wa:campaigns:active.
+std::string seconds_score(double seconds);
+std::string ms_score(double seconds);
+
+}  // namespace wa::queue
