@@ -60,7 +60,7 @@ class Daemon {
     core::JobPlan plan;                      // plain data: no pointer into a snapshot
     std::vector<std::string> stages;         // its stage lists, when its contacts are staged
     std::optional<queue::FinishResult> result;
-    bool unstable = false;  // put back because its contacts_key list kept changing
+    std::string unstable;  // why it was put back: its contacts_key list kept changing
   };
   asio::awaitable<void> fetch_loop(int consumer);
   asio::awaitable<void> lease_loop();
@@ -82,6 +82,9 @@ class Daemon {
   static bool decidable(const Item& it);
   static bool staged(const Item& it);
   asio::awaitable<void> stage(Item& it, queue::TxJob& o);
+  void place_stages(Item& it, queue::TxJob& o,
+                    const std::optional<std::vector<std::uint64_t>>& lens,
+                    const std::vector<std::string>& dsts);
   asio::awaitable<void> finish_batch(std::vector<Item>& items, std::vector<queue::TxJob>& outs,
                                      redis::Connection& tx);
   asio::awaitable<void> second_pass(std::vector<Item>& items, redis::Connection& tx, double now);

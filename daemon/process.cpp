@@ -7,6 +7,7 @@
 
 #include "core/records.hpp"
 #include "daemon/daemon.hpp"
+#include "queue/appends.hpp"
 #include "queue/outputs.hpp"
 
 namespace wa::daemon {
@@ -134,15 +135,28 @@ asio::awaitable<void> Daemon::stage(Item& it, queue::TxJob& o) {
   const std::uint64_t seq = ++staging_seq_;
   for (std::size_t j = 0; j < dsts.size(); ++j)
     it.stages.push_back(keys_.staging(token_, seq, j));
-  const auto lens = it.contacts_key.empty()
-                        ? co_await queue_.stage_inline(it.parsed.job->contacts, slices, it.stages,
-                                                       kStageTtlSeconds)
-                        : co_await queue_.stage_slices(it.contacts_key, it.contacts, slices,
-                                                       it.stages, kStageTtlSeconds);
+  // (Each awaited result initialises its own variable: GCC 12 miscompiles co_await inside a
+  // conditional expression.)
+  if (it.contacts_key.empty()) {
+    const auto lens =
+        co_await queue_.stage_inline(it.parsed.job->contacts, slices, it.stages, kStageTtlSeconds);
+    place_stages(it, o, lens, dsts);
+  } else {
+    const auto lens = co_await queue_.stage_slices(it.contacts_key, it.contacts, slices, it.stages,
+                                                   kStageTtlSeconds);
+    place_stages(it, o, lens, dsts);
+  }
+}
+
+void Daemon::place_stages(Item& it, queue::TxJob& o,
+                          const std::optional<std::vector<std::uint64_t>>& lens,
+                          const std::vector<std::string>& dsts) {
   if (!lens) {  // the list changed (or is no longer a list): the job is written again later
-    it.result = {queue::FinishOutcome::contacts_changed,
-                 "contacts_key " + *it.parsed.job->contacts_key + " changed while it was read"};
-    co_return;
+    const std::string what = it.contacts_key.empty()
+                                 ? std::string("a stage list")
+                                 : "contacts_key " + *it.parsed.job->contacts_key;
+    it.result = {queue::FinishOutcome::contacts_changed, what + " changed while it was read"};
+    return;
   }
   std::vector<redis::Command> places;
   for (std::size_t j = 0; j < dsts.size(); ++j)
@@ -159,24 +173,36 @@ asio::awaitable<void> Daemon::finish_batch(std::vector<Item>& items,
     if (items[n].result) continue;  // settled before the finish (staging found a change)
     (items[n].stages.empty() ? by_tx : by_script).push_back(n);
   }
-  const auto run = [&](const std::vector<std::size_t>& which,
-                       bool script) -> asio::awaitable<void> {
-    if (which.empty()) co_return;
-    std::vector<queue::TxJob> jobs;
-    for (const std::size_t n : which)
-      jobs.push_back(std::move(outs[n]));
-    auto r =
-        script ? co_await queue_.finish_by_script(jobs, cfg_.results.ttl_seconds, to_ms(wall_now()))
-               : co_await queue_.finish_tx(tx, jobs, cfg_.results.ttl_seconds);
-    for (std::size_t k = 0; k < which.size(); ++k)
-      items[which[k]].result = std::move(r[k]);
-  };
-  co_await run(by_script, true);
-  co_await run(by_tx, false);
-  redis::Command del{"DEL"};  // stages the script did not move (the job was not written)
-  for (const Item& it : items)
-    del.insert(del.end(), it.stages.begin(), it.stages.end());
+  // (No co_await inside a conditional expression or a lambda: GCC 12 miscompiles both.)
+  std::vector<queue::TxJob> jobs;
+  for (const std::size_t n : by_script)
+    jobs.push_back(std::move(outs[n]));
+  if (!jobs.empty()) {
+    auto r = co_await queue_.finish_by_script(jobs, cfg_.results.ttl_seconds, to_ms(wall_now()));
+    for (std::size_t k = 0; k < by_script.size(); ++k)
+      items[by_script[k]].result = std::move(r[k]);
+  }
+  jobs.clear();
+  for (const std::size_t n : by_tx)
+    jobs.push_back(std::move(outs[n]));
+  if (!jobs.empty()) {
+    auto r = co_await queue_.finish_tx(tx, jobs, cfg_.results.ttl_seconds);
+    for (std::size_t k = 0; k < by_tx.size(); ++k)
+      items[by_tx[k]].result = std::move(r[k]);
+  }
+  // Stages of jobs that wrote nothing are deleted; those of written jobs were renamed, or are
+  // registered for appending (a stage whose write failed expires by itself).
+  redis::Command del{"DEL"};
+  bool appends = false;
+  for (const Item& it : items) {
+    const bool written = it.result->outcome == queue::FinishOutcome::done ||
+                         it.result->outcome == queue::FinishOutcome::write_failed;
+    if (!written) del.insert(del.end(), it.stages.begin(), it.stages.end());
+    appends = appends || (written && !it.stages.empty());
+  }
   if (del.size() > 1) (void)co_await queue::run1(*conn_, queue::plain(std::move(del)));
+  // Appends to dispatch lists that existed start at once (the appender loop finishes any left).
+  if (appends) (void)co_await queue::run_appends(*conn_, keys_, 16);
 }
 
 asio::awaitable<void> Daemon::second_pass(std::vector<Item>& items, redis::Connection& tx,
@@ -197,7 +223,7 @@ asio::awaitable<void> Daemon::second_pass(std::vector<Item>& items, redis::Conne
                                         core::DeadCause::bad_contacts_key, it.result->error, now)
                   : core::plan_unstable(it.taken.payload, *it.parsed.job, it.result->error, now,
                                         cfg_.retry, unit_random());
-    it.unstable = o == queue::FinishOutcome::contacts_changed;
+    if (o == queue::FinishOutcome::contacts_changed) it.unstable = it.result->error;
     jobs.push_back(queue::outputs_of(it.plan, it.taken.payload, {}, nullptr, false, keys_,
                                      cfg_.results.ttl_seconds, now));
     jobs.back().marker = keys_.decided(it.parsed.job_id, it.plan.marker_attempt);
@@ -220,7 +246,8 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
   outs.reserve(items.size());
   for (Item& it : items) {
     const bool big = staged(it);
-    const std::string_view campaign = it.parsed.job ? it.parsed.job->campaign_id.text : "";
+    const std::string_view campaign =
+        it.parsed.job ? std::string_view(it.parsed.job->campaign_id.text) : std::string_view();
     const auto* contacts =
         it.parsed.job && it.contacts_key.empty() ? &it.parsed.job->contacts : nullptr;
     outs.push_back(queue::outputs_of(it.plan, it.taken.payload, campaign, contacts, big, keys_,

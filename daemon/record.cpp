@@ -24,9 +24,9 @@ void Daemon::record_done(const Item& it, double elapsed) {
   }
   if (p.retry_due) {
     metrics_.retried.Increment();
-    if (it.unstable) {
+    if (!it.unstable.empty()) {
       spdlog::warn("job {}: {}; the list is still changing: the job waits {:.1f} s", job_id,
-                   it.result->error, p.retry_in);
+                   it.unstable, p.retry_in);
     } else {
       spdlog::debug("job {}: retried in {:.1f} s", job_id, p.retry_in);
     }

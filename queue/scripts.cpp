@@ -237,9 +237,12 @@ local function check(ckey, expected, first, last)
 end
 
 local function place(stage, dst)
-  if redis.call('EXISTS', dst) == 0 then
+  local t = redis.call('TYPE', dst)['ok']
+  if t == 'none' then
     redis.call('RENAME', stage, dst)
     redis.call('PERSIST', dst)
+  elseif t ~= 'list' then
+    error({err = 'WRONGTYPE the key holds a ' .. t .. ', not a list'})
   else
     redis.call('PERSIST', stage)
     redis.call('ZADD', appending, 'NX', now, string.len(stage) .. ':' .. stage .. dst)
@@ -258,8 +261,9 @@ local function run_all(first, last)
       ok, err = pcall(redis.call, unpack(ARGV, i + 1, i + argc))
     end
     if not ok and not failed then
-      failed = ARGV[i + 1] .. ' ' .. (ARGV[i + 2] or '') .. ': ' ..
-        (type(err) == 'table' and err.err or tostring(err))
+      local what = ARGV[i + 1] .. ' ' .. (ARGV[i + 2] or '')
+      if ARGV[i + 1] == 'WA_PLACE' then what = 'moving contacts to ' .. ARGV[i + 3] end
+      failed = what .. ': ' .. (type(err) == 'table' and err.err or tostring(err))
     end
   end)
   return failed

@@ -155,7 +155,8 @@ asio::awaitable<std::optional<std::vector<std::uint64_t>>> JobQueue::stage_slice
     (void)co_await reads.front().reply.get();
     reads.pop_front();
   }
-  co_return co_await finish_staging(conn_, writes, ok, stages);
+  auto lens = co_await finish_staging(conn_, writes, ok, stages);
+  co_return lens;
 }
 
 asio::awaitable<std::optional<std::vector<std::uint64_t>>> JobQueue::stage_inline(
@@ -171,7 +172,8 @@ asio::awaitable<std::optional<std::vector<std::uint64_t>>> JobQueue::stage_inlin
     writes.push(std::move(d));
     co_await writes.settle(kDepth);
   }
-  co_return co_await finish_staging(conn_, writes, true, stages);
+  auto lens = co_await finish_staging(conn_, writes, true, stages);
+  co_return lens;
 }
 
 }  // namespace wa::queue

@@ -720,6 +720,8 @@ TEST(ContactsKey, ListsGetNoTtlFromTheSourceAndASecondJobAppends) {
       env.c,
       R"({"job_id":"kb","campaign_id":94,"workspace_id":"1","template_mode":"direct","contacts_key":"contacts:b"})");
   expect_decision(env, "kb", "webjs", "primary_session");
+  // Appended in bounded steps right after the decision.
+  ASSERT_TRUE(wait_until([&] { return env.c.integer({"EXISTS", "wa:appending"}) == 0; }));
   Strings e1 = a1, e2 = a2;
   e1.insert(e1.end(), {"x1", "x2"});
   e2.insert(e2.end(), {"x3", "x4"});

@@ -234,7 +234,7 @@ TEST(DeadJobs, AJobWhoseOutputsArePartlyWrittenGoesToDeadOnce) {
   for (const auto& raw : env.c.list("queues:wa-campaigns:dead"))
     dead += raw;
   EXPECT_NE(dead.find("RPUSH wa:dispatch:401:s2: WRONGTYPE"), std::string::npos) << dead;
-  EXPECT_NE(dead.find("copying contacts:402 to wa:dispatch:402:s2: WRONGTYPE"), std::string::npos)
+  EXPECT_NE(dead.find("moving contacts to wa:dispatch:402:s2: WRONGTYPE"), std::string::npos)
       << dead;
 }
 
