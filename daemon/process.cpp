@@ -276,7 +276,7 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
         } else {
           const double due = now + plan.delay_seconds;
           o.results.push_back(core::decision_json(job, d, now, due));
-          o.delayed_score = ms_text(due);
+          o.delayed_score = queue::queue_score_of_seconds(due);
           o.delayed = core::rewrite_payload(it.taken.payload, job.job_id_derived ? job.job_id : "",
                                             plan.attempts);
           it.retry_in = plan.delay_seconds;
