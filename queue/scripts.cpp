@@ -141,6 +141,13 @@ local queue, notify, reserved, delayed, deliveries = KEYS[1], KEYS[2], KEYS[3], 
 local now, lease_until = ARGV[1], ARGV[2]  -- scores: Unix seconds (queue/score.hpp)
 local batch, max_deliveries = tonumber(ARGV[3]), tonumber(ARGV[4])
 
+-- Scores in milliseconds, as daemons before contract v2 wrote them (1e11 s is the year 5138),
+-- are rescaled to seconds, a few at a time.
+for _, k in ipairs({delayed, reserved}) do
+  local ms = redis.call('ZRANGEBYSCORE', k, 1e11, '+inf', 'WITHSCORES', 'LIMIT', 0, 100)
+  for i = 1, #ms, 2 do redis.call('ZADD', k, ms[i + 1] / 1000, ms[i]) end
+end
+
 local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 1000)
 for i = 1, #due do
   redis.call('RPUSH', queue, due[i])

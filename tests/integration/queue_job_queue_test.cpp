@@ -388,5 +388,21 @@ TEST_F(JobQueueTest, ScoresAreUnixSecondsAsLaravelWritesThem) {
   EXPECT_DOUBLE_EQ(reserved_score("scheduled"), 1764072061.000);
 }
 
+// Jobs a daemon before contract v2 left in :delayed and :reserved are scored in milliseconds: they
+// are rescaled to seconds, so that a retry is still taken at its time and a lease still expires.
+TEST_F(JobQueueTest, MillisecondScoresOfAnEarlierVersionAreRescaled) {
+  const std::int64_t now_ms = 1764072000123;
+  c_.cmd({"ZADD", keys_.delayed(), std::to_string(now_ms - 1000), "old-due",
+          std::to_string(now_ms + 3600000), "old-later"});
+  c_.cmd({"ZADD", keys_.reserved(), std::to_string(now_ms - 1000), "old-lease"});
+  config::Queue q;
+  q.batch_size = 10;
+  const queue::TakeResult t = await(queue_.take(now_ms, q));
+  ASSERT_EQ(t.jobs.size(), 2u);
+  EXPECT_EQ(t.jobs[0].payload, "old-lease");
+  EXPECT_EQ(t.jobs[1].payload, "old-due");
+  EXPECT_DOUBLE_EQ(std::stod(c_.str({"ZSCORE", keys_.delayed(), "old-later"})), 1764075600.123);
+}
+
 }  // namespace
 }  // namespace wa::test
