@@ -9,6 +9,7 @@
 #include "core/records.hpp"
 #include "core/switching.hpp"
 #include "daemon/daemon.hpp"
+#include "queue/php_values.hpp"
 
 namespace wa::daemon {
 
@@ -133,8 +134,9 @@ asio::awaitable<void> Daemon::health_cycle() {
   redis::Command smembers{"SMEMBERS", keys_.workspaces()};
   const auto ws_reply = co_await queue::run1(*conn_, queue::plain(std::move(smembers)));
   std::vector<std::string> workspaces;
+  queue::PhpValues php;  // values the app's phpredis serialized: decoded, and reported below
   for (const auto& e : ws_reply.elements)
-    workspaces.push_back(e.str);
+    workspaces.emplace_back(php.member(keys_.workspaces(), e.str));
   std::sort(workspaces.begin(), workspaces.end());
 
   std::vector<queue::Call> c1;
@@ -144,7 +146,7 @@ asio::awaitable<void> Daemon::health_cycle() {
   std::vector<std::pair<std::string, std::string>> all;  // (workspace, session)
   for (std::size_t i = 0; i < workspaces.size(); ++i) {
     for (const auto& e : r1[i].elements)
-      all.emplace_back(workspaces[i], e.str);
+      all.emplace_back(workspaces[i], php.member(keys_.workspace_sessions(workspaces[i]), e.str));
   }
 
   std::size_t checked = 0, alerts = 0;
@@ -181,7 +183,9 @@ asio::awaitable<void> Daemon::health_cycle() {
       const std::size_t k = 3 * (i - base);
       std::string problem;
       bool known = false;
-      core::Session s = queue::parse_session(sid, queue::pairs(r2[k]), problem, known);
+      queue::Fields fields = queue::pairs(r2[k]);
+      php.fields(keys_.session(sid), fields);
+      core::Session s = queue::parse_session(sid, fields, problem, known);
       if (!s.exists) {
         spdlog::warn("health: session {} of workspace {} skipped: {}", sid, ws,
                      problem.empty() ? "hash " + keys_.session(sid) + " is missing" : problem);
@@ -218,6 +222,8 @@ asio::awaitable<void> Daemon::health_cycle() {
     writing.emplace(*conn_, std::move(writes));
   }
   if (writing) (void)co_await writing->get();
+  for (const auto& w : php.warnings)
+    warn_once("health: " + w, now);
   metrics_.alerts.Increment(static_cast<double>(alerts));
   metrics_.set_health_bands(bands[0], bands[1], bands[2]);
   spdlog::info("health: {} sessions in {} workspaces checked, {} new alerts", checked,

@@ -26,7 +26,7 @@ struct TxJob {
   // Appended to batch-wide commands, in job order.
   std::vector<std::string> results;    // records for wa:results
   std::vector<std::string> dead;       // entries for the dead list
-  std::string delayed_score, delayed;  // a retry: the rewritten payload, due (s); or empty
+  std::string delayed_score, delayed;  // a retry: due (queue_score), the new payload; or empty
   std::string active_score, active;    // wa:campaigns:active member; or empty
 };
 

@@ -6,7 +6,7 @@ asio::awaitable<TakeResult> JobQueue::take(std::int64_t now_ms, const config::Qu
   // (Arguments are built before co_await: GCC 12 miscompiles braced lists inside it.)
   const std::vector<std::string> keys{keys_.queue(), keys_.notify(), keys_.reserved(),
                                       keys_.delayed(), keys_.deliveries()};
-  std::vector<std::string> args{std::to_string(now_ms), std::to_string(q.lease_seconds * 1000LL),
+  std::vector<std::string> args{queue_score(now_ms), queue_score(now_ms + q.lease_seconds * 1000LL),
                                 std::to_string(q.batch_size), std::to_string(q.max_deliveries)};
   Call call = script_call(take_script(), keys, std::move(args));
   Reply r = co_await run1(conn_, std::move(call));
@@ -26,7 +26,7 @@ asio::awaitable<void> JobQueue::extend(const std::vector<std::string>& payloads,
                                        std::int64_t now_ms, const config::Queue& q) {
   if (payloads.empty()) co_return;
   Command cmd{"ZADD", keys_.reserved(), "XX"};
-  const std::string score = std::to_string(now_ms + q.lease_seconds * 1000LL);
+  const std::string score = queue_score(now_ms + q.lease_seconds * 1000LL);
   for (const auto& p : payloads) {
     cmd.push_back(score);
     cmd.push_back(p);

@@ -13,6 +13,7 @@
 #include "queue/exec.hpp"
 #include "queue/finish.hpp"
 #include "queue/keys.hpp"
+#include "queue/score.hpp"
 
 namespace wa::queue {
 

@@ -1,16 +1,10 @@
 #include "queue/outputs.hpp"
 
+#include "queue/score.hpp"
+
 #include <cmath>
 
 namespace wa::queue {
-
-std::string seconds_score(double seconds) {
-  // Laravel's unit: seconds, with the milliseconds as a fraction.
-  const long long ms = std::llround(seconds * 1000.0);
-  std::string out = std::to_string(ms / 1000) + ".";
-  const std::string frac = std::to_string(1000 + ms % 1000);
-  return out + frac.substr(1);
-}
 
 std::string ms_score(double seconds) {
   return std::to_string(static_cast<long long>(std::llround(seconds * 1000.0)));
@@ -40,7 +34,7 @@ TxJob outputs_of(core::JobPlan& plan, const std::string& payload, std::string_vi
   o.results = std::move(plan.results);
   if (!plan.dead_entry.empty()) o.dead.push_back(std::move(plan.dead_entry));
   if (plan.retry_due) {
-    o.delayed_score = ms_score(*plan.retry_due);
+    o.delayed_score = queue_score_of_seconds(*plan.retry_due);
     o.delayed = std::move(plan.retry_payload);
   }
   if (plan.decision.empty()) return o;

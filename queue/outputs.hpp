@@ -19,9 +19,7 @@ TxJob outputs_of(core::JobPlan& plan, const std::string& payload, std::string_vi
                  const std::vector<std::string>* contacts, bool staged, const Keys& keys,
                  std::int64_t results_ttl, double now);
 
-// Unix seconds with milliseconds as Laravel scores the delayed and reserved zsets, and the
-// milliseconds of wa:campaigns:active.
-std::string seconds_score(double seconds);
+// The milliseconds of wa:campaigns:active (the queue's zsets use queue/score.hpp).
 std::string ms_score(double seconds);
 
 }  // namespace wa::queue

@@ -138,8 +138,15 @@ Script make(const char* name, std::string source) {
 const Script& take_script() {
   static const Script s = make("take", R"lua(
 local queue, notify, reserved, delayed, deliveries = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local now, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, lease_until = ARGV[1], ARGV[2]  -- scores: Unix seconds (queue/score.hpp)
 local batch, max_deliveries = tonumber(ARGV[3]), tonumber(ARGV[4])
+
+-- Scores in milliseconds, as daemons before contract v2 wrote them (1e11 s is the year 5138),
+-- are rescaled to seconds, a few at a time.
+for _, k in ipairs({delayed, reserved}) do
+  local ms = redis.call('ZRANGEBYSCORE', k, 1e11, '+inf', 'WITHSCORES', 'LIMIT', 0, 100)
+  for i = 1, #ms, 2 do redis.call('ZADD', k, ms[i + 1] / 1000, ms[i]) end
+end
 
 local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 1000)
 for i = 1, #due do
@@ -154,7 +161,7 @@ for i = #expired, 1, -1 do
   local p = expired[i]
   local n = redis.call('HINCRBY', deliveries, redis.sha1hex(p), 1)
   if n >= max_deliveries then
-    redis.call('ZADD', reserved, now + lease, p)
+    redis.call('ZADD', reserved, lease_until, p)
     out[#out + 1] = p
     out[#out + 1] = '1'
   else
@@ -171,7 +178,6 @@ if taken then
   -- A byte-identical copy of a job in hand (reserved, or earlier in this batch) is dropped.
   -- Commands take at most 1000 jobs each (Lua's unpack has a small stack).
   local seen, args, n = {}, {}, 0
-  local until_ms = now + lease
   for s = 1, #taken, 1000 do
     local e = math.min(s + 999, #taken)
     local scores = redis.call('ZMSCORE', reserved, unpack(taken, s, e))
@@ -181,7 +187,7 @@ if taken then
         out[1] = out[1] + 1
       else
         seen[p] = true
-        args[n + 1] = until_ms
+        args[n + 1] = lease_until
         args[n + 2] = p
         n = n + 2
         out[#out + 1] = p

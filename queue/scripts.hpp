@@ -15,7 +15,8 @@ struct Script {
 // max_deliveries expiries, hands them out flagged as poison), then takes up to `batch` jobs
 // into the reserved zset.
 //   KEYS: queue notify reserved delayed deliveries
-//   ARGV: now_ms lease_ms batch max_deliveries
+//   ARGV: now lease_until batch max_deliveries (now and the new leases' expiry as zset scores:
+//   Unix seconds with a fraction, queue/score.hpp)
 //   returns {duplicates, recovered, payload1, poison1, payload2, poison2, ...} (poison "1" or
 //   "0"; recovered: expired leases put back at the head)
 const Script& take_script();

@@ -9,6 +9,7 @@
 #include "core/health.hpp"
 #include "core/records.hpp"
 #include "queue/job_queue.hpp"
+#include "queue/php_values.hpp"
 
 namespace wa::queue {
 
@@ -18,6 +19,58 @@ constexpr std::int64_t kHourSeconds = 3600;
 
 std::string seconds_text(core::Seconds t) {
   return std::to_string(static_cast<long long>(t));
+}
+
+// A workspace's first replies (its session set, Meta hash, then the webjs and meta_api daily
+// counters of each day), from r[0], into `d`; returns its session ids, sorted. Values the app's
+// phpredis serialized are decoded and reported in d.problems.
+std::vector<std::string> read_workspace(const Keys& keys, const std::string& ws, const Reply* r,
+                                        WorkspaceData& d) {
+  PhpValues php;
+  std::vector<std::string> members;
+  const std::string sessions_key = keys.workspace_sessions(ws);
+  for (const Reply& m : r[0].elements)
+    members.emplace_back(php.member(sessions_key, m.str));
+  std::sort(members.begin(), members.end());
+  Fields meta = pairs(r[1]);
+  php.fields(keys.workspace_meta(ws), meta);
+  d.meta = parse_meta(meta);
+  std::move(php.warnings.begin(), php.warnings.end(), std::back_inserter(d.problems));
+  for (int k = 0; k < kPerformanceDays; ++k) {
+    const auto web = parse_daily(pairs(r[2 + 2 * k]));
+    const auto meta_day = parse_daily(pairs(r[3 + 2 * k]));
+    d.webjs_7d.total += web.total;
+    d.webjs_7d.successful += web.successful;
+    d.meta_7d.total += meta_day.total;
+    d.meta_7d.successful += meta_day.successful;
+  }
+  return members;
+}
+
+// A session hash as read (HGETALL); what makes it unusable, or PHP-serialized, goes to
+// d.problems.
+core::Session read_session(const Keys& keys, const std::string& sid, const Reply& hash,
+                           WorkspaceData& d, bool& health_known) {
+  std::string problem;
+  core::Session s;
+  health_known = false;
+  if (hash.is_error()) {
+    s.id = sid;
+    s.exists = false;
+    problem = hash.str;
+  } else {
+    Fields fields = pairs(hash);
+    PhpValues php;
+    php.fields(keys.session(sid), fields);
+    std::move(php.warnings.begin(), php.warnings.end(), std::back_inserter(d.problems));
+    s = parse_session(sid, fields, problem, health_known);
+  }
+  if (!problem.empty()) {
+    d.problems.push_back("session " + sid + ": " + problem);
+  } else if (!s.exists) {
+    d.problems.push_back("session " + sid + ": hash " + keys.session(sid) + " is missing");
+  }
+  return s;
 }
 }  // namespace
 
@@ -58,26 +111,12 @@ asio::awaitable<std::map<std::string, WorkspaceData>> Store::load_workspaces(
   std::vector<Call> round2;
   std::size_t at = 0;
   for (const auto& ws : ids) {
-    WorkspaceData& d = out[ws];
-    std::vector<std::string> members;
-    for (const Reply& m : r1[at].elements)
-      members.push_back(m.str);
-    std::sort(members.begin(), members.end());
-    d.meta = parse_meta(pairs(r1[at + 1]));
-    for (int k = 0; k < kPerformanceDays; ++k) {
-      const auto web = parse_daily(pairs(r1[at + 2 + 2 * k]));
-      const auto meta = parse_daily(pairs(r1[at + 3 + 2 * k]));
-      d.webjs_7d.total += web.total;
-      d.webjs_7d.successful += web.successful;
-      d.meta_7d.total += meta.total;
-      d.meta_7d.successful += meta.successful;
-    }
-    at += 2 + 2 * kPerformanceDays;
-    for (auto& sid : members) {
+    for (auto& sid : read_workspace(keys_, ws, &r1[at], out[ws])) {
       round2.push_back(plain({"HGETALL", keys_.session(sid)}));
       round2.push_back(plain({"HGETALL", keys_.session_health(sid)}));
       wanted.emplace_back(ws, std::move(sid));
     }
+    at += 2 + 2 * kPerformanceDays;
   }
   const auto r2 = co_await run(conn_, std::move(round2));
 
@@ -86,22 +125,8 @@ asio::awaitable<std::map<std::string, WorkspaceData>> Store::load_workspaces(
   for (std::size_t i = 0; i < wanted.size(); ++i) {
     const auto& [ws, sid] = wanted[i];
     WorkspaceData& d = out[ws];
-    std::string problem;
     bool health_known = false;
-    const Reply& hash = r2[2 * i];
-    core::Session s;
-    if (hash.is_error()) {
-      s.id = sid;
-      s.exists = false;
-      problem = hash.str;
-    } else {
-      s = parse_session(sid, pairs(hash), problem, health_known);
-    }
-    if (!problem.empty()) {
-      d.problems.push_back("session " + sid + ": " + problem);
-    } else if (!s.exists) {
-      d.problems.push_back("session " + sid + ": hash " + keys_.session(sid) + " is missing");
-    }
+    core::Session s = read_session(keys_, sid, r2[2 * i], d, health_known);
     s.last_hour = parse_stats(pairs(r2[2 * i + 1]));
     if (s.exists && !health_known) {
       missing_health.emplace_back(ws, d.sessions.size());
@@ -138,7 +163,11 @@ EventBatch Store::prepare_events(const Reply& events, core::Seconds now,
       agg.add(*parsed.event);
     } else {
       ++b.malformed;
-      if (b.errors.size() < 5) b.errors.push_back(std::move(parsed.error));
+      if (b.errors.size() >= 5) continue;
+      // The app's phpredis client serializes what it pushes: name the option, not the JSON.
+      const auto plain = php_serialized_scalar(e.str);
+      b.errors.push_back(plain ? php_serialized_warning(keys_.events(), "an event", e.str)
+                               : std::move(parsed.error));
     }
   }
   std::vector<std::string>& a = b.args;

@@ -9,6 +9,7 @@ PACKAGES=(
   libhiredis-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools jq curl php-cli php-redis
+  php-laravel-framework php-predis  # examples/laravel's test: Laravel 8.83 with phpredis and predis
 )
 if [[ "${WA_DEPS_SANITIZE:-0}" == 1 ]]; then PACKAGES+=(clang libclang-rt-14-dev); fi
 

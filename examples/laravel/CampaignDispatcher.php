@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace App\WaRouter;
 
+use DateTimeInterface;
 use Illuminate\Redis\Connections\Connection;
 use Illuminate\Support\Facades\Queue;
 use Illuminate\Support\Facades\Redis;
@@ -16,10 +17,17 @@ use InvalidArgumentException;
  * is first RPUSHed, chunk by chunk, into its own list `wa:contacts:<job_id>` and the job names
  * that list (`contacts_key`), so a million ids never sit in one JSON string. ResultsConsumer
  * deletes the list once the daemon has served the job or given it up.
+ *
+ * Every job carries `attempts: 0`, `id` (its job_id) and `displayName`, the fields Laravel's own
+ * queue code reads: a stray `queue:work` or Horizon supervisor on this queue would otherwise
+ * lose the job (Laravel's pop script fails on a payload without `attempts` after removing it),
+ * and Horizon's pushRaw throws after queueing a payload without `id`/`displayName`, so a caller
+ * that retries on that exception would queue the campaign twice.
  */
 final class CampaignDispatcher
 {
     public const QUEUE = 'wa-campaigns';
+    public const DISPLAY_NAME = 'wa-router campaign';
 
     private const TEMPLATE_MODES = ['direct', 'template'];
     private const PREFERENCES = ['auto', 'webjs', 'meta_api'];
@@ -62,6 +70,8 @@ final class CampaignDispatcher
      *        or a lazy cursor: only one chunk is held in memory)
      * @param array{id?: int|string|null, status: string, webjs_compatible?: bool}|null $template
      *        required in template mode; in direct mode an APPROVED one allows the Meta fallback
+     * @param DateTimeInterface|null $at a scheduled campaign: the daemon takes it at that time
+     *        (to the second), not before; null or a time not in the future: now
      */
     public function dispatch(
         int|string $campaignId,
@@ -70,15 +80,21 @@ final class CampaignDispatcher
         iterable $contacts,
         ?array $template = null,
         string $providerPreference = 'auto',
+        ?DateTimeInterface $at = null,
     ): string {
         $jobId = self::uuid4();
         $payload = $this->jobFields($jobId, $campaignId, $workspaceId, $templateMode, $template, $providerPreference)
-            + $this->stageContacts($jobId, $contacts);
+            + $this->stageContacts($jobId, $contacts, $at);
+        $json = json_encode($payload, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
 
-        $this->queue->pushRaw(
-            json_encode($payload, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE),
-            $this->queueName,
-        );
+        if ($at !== null && $at->getTimestamp() > time()) {
+            // What Laravel's RedisQueue::laterRaw() does (protected; Queue::later() would wrap
+            // the payload in Laravel's job envelope): the delayed zset, scored by the due time in
+            // Unix seconds. The daemon moves it to the queue once due.
+            $this->redis->zadd("queues:{$this->queueName}:delayed", $at->getTimestamp(), $json);
+        } else {
+            $this->queue->pushRaw($json, $this->queueName);
+        }
 
         return $jobId;
     }
@@ -106,6 +122,9 @@ final class CampaignDispatcher
 
         $fields = [
             'job_id' => $jobId,
+            'id' => $jobId,                        // Laravel's and Horizon's job id
+            'displayName' => self::DISPLAY_NAME,   // read by Horizon
+            'attempts' => 0,                       // read by Laravel's pop script
             'campaign_id' => self::id('campaign_id', $campaignId),
             'workspace_id' => self::id('workspace_id', $workspaceId),
             'template_mode' => $templateMode,
@@ -124,7 +143,7 @@ final class CampaignDispatcher
     }
 
     /** @return array{contacts: list<int|string>}|array{contacts_key: string} */
-    private function stageContacts(string $jobId, iterable $contacts): array
+    private function stageContacts(string $jobId, iterable $contacts, ?DateTimeInterface $at): array
     {
         $chunk = [];
         $key = null;
@@ -143,7 +162,7 @@ final class CampaignDispatcher
         if ($chunk !== []) {
             $this->redis->rpush($key, ...$chunk);
         }
-        $this->redis->expire($key, self::CONTACTS_KEY_TTL_SECONDS);
+        $this->redis->expire($key, self::CONTACTS_KEY_TTL_SECONDS + max(0, ($at?->getTimestamp() ?? 0) - time()));
 
         return ['contacts_key' => $key];
     }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "queue/score.hpp"
 
 namespace wa::test::fault {
 

@@ -444,7 +444,7 @@ TEST(Faults, PoisonJobGoesToDeadAfterMaxDeliveries) {
   // Job 1 was delivered and its lease expired twice already; its lease now expires a third
   // time (max_deliveries 3): a poison job. Job 2 is an ordinary job behind it.
   const std::string poison = job_payload(1, kPer);
-  c.cmd({"ZADD", kReserved, std::to_string(now_ms() - 10000), poison});
+  c.cmd({"ZADD", kReserved, queue::queue_score(now_ms() - 10000), poison});
   c.cmd({"HSET", kDeliveries, sha1_of(c, poison), "2"});
   push_jobs(c, 2, 1, kPer);
   Daemon d(dir, redis.socket(),
@@ -490,7 +490,7 @@ TEST(Faults, ExpiredLeaseGoesBackToTheHeadAndIsDecided) {
   // the order its jobs were taken (separate batches may finish in any order: the daemon has
   // several consumers).
   const std::string expired = job_payload(1, kPer);
-  c.cmd({"ZADD", kReserved, std::to_string(now_ms() - 10000), expired});
+  c.cmd({"ZADD", kReserved, queue::queue_score(now_ms() - 10000), expired});
   push_jobs(c, 2, 2, kPer);
   Daemon d(dir, redis.socket(),
            "queue: {lease_seconds: 2, batch_size: 3}\nhealth: {check_interval: 120}\n");
@@ -511,7 +511,7 @@ TEST(Faults, LeaseExpiringBelowTheLimitIsRetriedNotDead) {
   Client c(redis.socket());
   seed_two_sessions(c);
   const std::string payload = job_payload(1, kPer);
-  c.cmd({"ZADD", kReserved, std::to_string(now_ms() - 10000), payload});
+  c.cmd({"ZADD", kReserved, queue::queue_score(now_ms() - 10000), payload});
   c.cmd({"HSET", kDeliveries, sha1_of(c, payload), "3"});  // 4th expiry of 5
   Daemon d(dir, redis.socket(), "queue: {lease_seconds: 2}\nhealth: {check_interval: 120}\n");
   d.start();

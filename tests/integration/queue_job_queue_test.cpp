@@ -78,6 +78,10 @@ class JobQueueTest : public ::testing::Test {
     return await(queue_.finish_by_script(jobs, 600, 1000));
   }
 
+  double reserved_score(const std::string& member) {
+    return std::stod(c_.str({"ZSCORE", keys_.reserved(), member}));
+  }
+
   static long long outcome(const queue::FinishResult& r) {
     return static_cast<long long>(r.outcome);
   }
@@ -414,8 +418,8 @@ TEST_F(JobQueueTest, AVisitorThatThrowsTurnsOnlyItsReplyIntoAnError) {
 // one: the notify list keeps counting the jobs in the queue, so blocked consumers wake up.
 TEST_F(JobQueueTest, EveryJobPutBackGetsItsNotifyEntry) {
   const std::string queue = keys_.queue(), notify = keys_.notify(), delayed = keys_.delayed();
-  c_.cmd({"ZADD", delayed, "500", "due-1", "600", "due-2", "99999999999999", "later"});
-  c_.cmd({"ZADD", keys_.reserved(), "700", "expired"});
+  c_.cmd({"ZADD", delayed, "0.5", "due-1", "0.6", "due-2", "99999999999", "later"});
+  c_.cmd({"ZADD", keys_.reserved(), "0.7", "expired"});
   config::Queue q;
   q.batch_size = 1;
   q.lease_seconds = 60;
@@ -433,6 +437,53 @@ TEST_F(JobQueueTest, EveryJobPutBackGetsItsNotifyEntry) {
   EXPECT_EQ(c_.list(queue), (Strings{"expired", "due-1", "due-2"}));
   EXPECT_EQ(c_.integer({"LLEN", notify}), 3);
   EXPECT_EQ(c_.integer({"ZCARD", keys_.reserved()}), 0);
+}
+
+// CONTRACT.md section 1: the scores of :reserved and :delayed are Laravel's, Unix seconds (a
+// fraction for milliseconds). A job Laravel's later() schedules (whole seconds) is moved once
+// due and not before; a lease Laravel's pop script wrote expires at its second; the daemon's own
+// leases, new and extended, are scored in seconds.
+TEST_F(JobQueueTest, ScoresAreUnixSecondsAsLaravelWritesThem) {
+  const std::int64_t now_ms = 1764072000123;  // 2025-11-25T12:00:00.123Z
+  c_.cmd({"ZADD", keys_.delayed(), "1764072000", "due", "1764072001", "scheduled"});
+  c_.cmd({"ZADD", keys_.reserved(), "1764071999.5", "expired", "1764072000.5", "in-hand"});
+  config::Queue q;
+  q.batch_size = 10;
+  q.lease_seconds = 60;
+  const queue::TakeResult t = await(queue_.take(now_ms, q));
+  ASSERT_EQ(t.jobs.size(), 2u);
+  EXPECT_EQ(t.jobs[0].payload, "expired");
+  EXPECT_EQ(t.jobs[1].payload, "due");
+  EXPECT_EQ(c_.cmd({"ZRANGE", keys_.delayed(), "0", "-1"}).strings(), (Strings{"scheduled"}));
+  EXPECT_DOUBLE_EQ(reserved_score("due"), 1764072060.123);
+  EXPECT_DOUBLE_EQ(reserved_score("expired"), 1764072060.123);
+  EXPECT_DOUBLE_EQ(reserved_score("in-hand"), 1764072000.5);
+
+  await(queue_.extend({"due", "in-hand"}, now_ms + 20000, q));
+  EXPECT_DOUBLE_EQ(reserved_score("due"), 1764072080.123);
+  EXPECT_DOUBLE_EQ(reserved_score("in-hand"), 1764072080.123);
+
+  // A second later the scheduled job is due.
+  const queue::TakeResult later = await(queue_.take(now_ms + 877, q));
+  ASSERT_EQ(later.jobs.size(), 1u);
+  EXPECT_EQ(later.jobs[0].payload, "scheduled");
+  EXPECT_DOUBLE_EQ(reserved_score("scheduled"), 1764072061.000);
+}
+
+// Jobs a daemon before contract v2 left in :delayed and :reserved are scored in milliseconds: they
+// are rescaled to seconds, so that a retry is still taken at its time and a lease still expires.
+TEST_F(JobQueueTest, MillisecondScoresOfAnEarlierVersionAreRescaled) {
+  const std::int64_t now_ms = 1764072000123;
+  c_.cmd({"ZADD", keys_.delayed(), std::to_string(now_ms - 1000), "old-due",
+          std::to_string(now_ms + 3600000), "old-later"});
+  c_.cmd({"ZADD", keys_.reserved(), std::to_string(now_ms - 1000), "old-lease"});
+  config::Queue q;
+  q.batch_size = 10;
+  const queue::TakeResult t = await(queue_.take(now_ms, q));
+  ASSERT_EQ(t.jobs.size(), 2u);
+  EXPECT_EQ(t.jobs[0].payload, "old-lease");
+  EXPECT_EQ(t.jobs[1].payload, "old-due");
+  EXPECT_DOUBLE_EQ(std::stod(c_.str({"ZSCORE", keys_.delayed(), "old-later"})), 1764075600.123);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <thread>
@@ -55,13 +56,14 @@ TEST(Retry, QueueDecisionsBackOffExponentiallyThenTheJobGoesDead) {
   env.start(kRetry5);
 
   // Every (member, score) the delayed zset holds while the job retries.
-  std::map<std::string, long long> delayed;
+  std::map<std::string, long long> delayed;  // ms
   const bool dead = wait_until(
       [&] {
         const Reply r =
             env.c.cmd({"ZRANGE", "queues:wa-campaigns:delayed", "0", "-1", "WITHSCORES"});
         for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
-          delayed[r.elements[i].str] = std::stoll(r.elements[i + 1].str);
+          // Scored in Unix seconds, with a fraction for the milliseconds (Laravel's unit).
+          delayed[r.elements[i].str] = std::llround(std::stod(r.elements[i + 1].str) * 1000);
         }
         return !events_of(env.c, "dead").empty();
       },

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Runs the Laravel example's PHP test against a private redis-server and a real wa-routerd.
+# Runs the Laravel example's PHP test, through Debian 12's Laravel framework (8.83) with the given
+# Redis client, against a private redis-server and a real wa-routerd.
 #
-#   examples/laravel/tests/run.sh /work/main/build/daemon/wa-routerd
+#   examples/laravel/tests/run.sh build/daemon/wa-routerd [phpredis|predis]   (default phpredis)
 #
 # Exits with run.php's status (0: every check passed).
 set -euo pipefail
 
-daemon=${1:?usage: run.sh PATH/TO/wa-routerd}
+daemon=${1:?usage: run.sh PATH/TO/wa-routerd [phpredis|predis]}
+client=${2:-phpredis}
 [[ -x "$daemon" ]] || { echo "run.sh: $daemon is not an executable" >&2; exit 2; }
+[[ $client == phpredis || $client == predis ]] || { echo "run.sh: client must be phpredis or predis" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 
-if ! command -v php >/dev/null || ! php -m | grep -qx redis; then
-  apt-get install -y php-cli php-redis >/dev/null
-fi
+# php-cli, php-redis, php-laravel-framework, php-predis: scripts/deps.sh installs what is missing.
+"$here/../../../scripts/deps.sh"
 
 work=$(mktemp -d /tmp/wa-laravel-test.XXXXXX)
 redis_pid="" daemon_pid=""
@@ -45,7 +47,7 @@ if ! kill -0 "$daemon_pid" 2>/dev/null; then
 fi
 
 status=0
-php "$here/run.php" "$sock" || status=$?
+php "$here/run.php" "$sock" "$client" "$work/daemon.log" || status=$?
 if ! kill -0 "$daemon_pid" 2>/dev/null; then
   echo "run.sh: wa-routerd exited during the test" >&2
   status=1
