@@ -479,6 +479,7 @@ void read_config(Section& top, Config& c) {
     s.integer("lease_seconds", c.queue.lease_seconds, 1, static_cast<std::int64_t>(kMaxSeconds));
     s.integer("batch_size", c.queue.batch_size, 1, 10000);
     s.integer("max_deliveries", c.queue.max_deliveries, 1);
+    s.integer("max_payload_bytes", c.queue.max_payload_bytes, 1024, 536870912);
   });
   top.section("results", [&](Section& s) {
     s.integer("ttl_seconds", c.results.ttl_seconds, 1, static_cast<std::int64_t>(kMaxSeconds));

@@ -28,6 +28,8 @@ struct Queue {
   int lease_seconds = 60;
   int batch_size = 64;
   int max_deliveries = 5;
+  // A payload larger than this goes to dead at once (contacts belong in a contacts_key list).
+  std::int64_t max_payload_bytes = 1048576;
   bool operator==(const Queue&) const = default;
 };
 

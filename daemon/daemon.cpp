@@ -218,6 +218,11 @@ asio::awaitable<void> Daemon::fetch_loop(int consumer) {
         spdlog::info("queue: {} byte-identical copies of jobs already in hand dropped",
                      taken.duplicates);
       }
+      if (taken.oversized > 0) {
+        metrics_.dead("oversized", static_cast<double>(taken.oversized));
+        spdlog::warn("queue: {} payloads over queue.max_payload_bytes ({}) moved to {}",
+                     taken.oversized, cfg_.queue.max_payload_bytes, keys_.dead());
+      }
       for (const auto& j : taken.jobs)
         in_hand_.insert(j.payload);
       metrics_.jobs_taken.Increment(static_cast<double>(taken.jobs.size()));

@@ -71,7 +71,8 @@ Metrics::Metrics()
       redis_failures_(counter_family(*registry_, "wa_redis_connect_failures_total",
                                      "Failed Redis connection attempts, per connection.")) {
   // Every cause exists from the start, so that rate() and alerts see 0 rather than no series.
-  for (const char* cause : {"bad_payload", "poison", "permanent", "max_attempts", "write_failed"}) {
+  for (const char* cause : {"bad_payload", "poison", "permanent", "max_attempts", "write_failed",
+                            "bad_contacts_key", "unstable_contacts", "oversized"}) {
     dead_.Add({{"cause", cause}});
   }
 }
@@ -86,8 +87,8 @@ void Metrics::decided(core::DecisionType type, core::Reason reason) {
   c->Increment();
 }
 
-void Metrics::dead(const std::string& cause) {
-  dead_.Add({{"cause", cause}}).Increment();
+void Metrics::dead(const std::string& cause, double n) {
+  dead_.Add({{"cause", cause}}).Increment(n);
 }
 
 void Metrics::set_health_bands(int healthy, int degraded, int unhealthy) {

@@ -28,8 +28,9 @@ class Metrics {
   // Decisions by type and reason ("webjs", "primary_session"). The counters are looked up once
   // per pair (a label lookup per decision cost 2 % of the daemon's CPU in the drain).
   void decided(core::DecisionType type, core::Reason reason);
-  // Jobs that went to the dead list, by cause: bad_payload, poison, permanent, max_attempts.
-  void dead(const std::string& cause);
+  // Jobs that went to the dead list, by cause: bad_payload, poison, permanent, max_attempts,
+  // write_failed, bad_contacts_key, unstable_contacts, oversized.
+  void dead(const std::string& cause, double n = 1);
   // Sessions per health band, as of the last health cycle.
   void set_health_bands(int healthy, int degraded, int unhealthy);
   // Queue depths sampled from Redis.

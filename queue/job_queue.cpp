@@ -1,22 +1,30 @@
 #include "queue/job_queue.hpp"
 
+#include "core/records.hpp"
+
 namespace wa::queue {
 
 asio::awaitable<TakeResult> JobQueue::take(std::int64_t now_ms, const config::Queue& q) {
   // (Arguments are built before co_await: GCC 12 miscompiles braced lists inside it.)
-  const std::vector<std::string> keys{keys_.queue(), keys_.notify(), keys_.reserved(),
-                                      keys_.delayed(), keys_.deliveries()};
-  std::vector<std::string> args{queue_score(now_ms), queue_score(now_ms + q.lease_seconds * 1000LL),
-                                std::to_string(q.batch_size), std::to_string(q.max_deliveries)};
+  const std::vector<std::string> keys{keys_.queue(),   keys_.notify(),     keys_.reserved(),
+                                      keys_.delayed(), keys_.deliveries(), keys_.dead(),
+                                      keys_.results()};
+  std::vector<std::string> args{queue_score(now_ms),
+                                queue_score(now_ms + q.lease_seconds * 1000LL),
+                                std::to_string(q.batch_size),
+                                std::to_string(q.max_deliveries),
+                                std::to_string(q.max_payload_bytes),
+                                core::iso8601(static_cast<double>(now_ms) / 1000.0)};
   Call call = script_call(take_script(), keys, std::move(args));
   Reply r = co_await run1(conn_, std::move(call));
   TakeResult out;
   if (r.is_error()) throw std::runtime_error("take script failed: " + r.str);
-  if (!r.is_array() || r.elements.size() < 2) co_return out;
+  if (!r.is_array() || r.elements.size() < 3) co_return out;
   out.duplicates = static_cast<std::uint64_t>(int_or(r.elements[0]));
   out.recovered = static_cast<std::uint64_t>(int_or(r.elements[1]));
-  out.jobs.reserve((r.elements.size() - 2) / 2);
-  for (std::size_t i = 2; i + 1 < r.elements.size(); i += 2) {
+  out.oversized = static_cast<std::uint64_t>(int_or(r.elements[2]));
+  out.jobs.reserve((r.elements.size() - 3) / 2);
+  for (std::size_t i = 3; i + 1 < r.elements.size(); i += 2) {
     out.jobs.push_back({std::move(r.elements[i].str), r.elements[i + 1].str == "1"});
   }
   co_return out;

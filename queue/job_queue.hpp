@@ -26,6 +26,7 @@ struct TakeResult {
   std::vector<TakenJob> jobs;
   std::uint64_t duplicates = 0;  // byte-identical copies of a job already in hand, dropped
   std::uint64_t recovered = 0;   // expired leases put back at the head of the queue
+  std::uint64_t oversized = 0;   // payloads over queue.max_payload_bytes, sent to dead
 };
 
 class JobQueue {

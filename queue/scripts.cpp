@@ -138,8 +138,49 @@ Script make(const char* name, std::string source) {
 const Script& take_script() {
   static const Script s = make("take", R"lua(
 local queue, notify, reserved, delayed, deliveries = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local dead, results = KEYS[6], KEYS[7]
 local now, lease_until = ARGV[1], ARGV[2]  -- scores: Unix seconds (queue/score.hpp)
 local batch, max_deliveries = tonumber(ARGV[3]), tonumber(ARGV[4])
+local max_bytes, now_iso = tonumber(ARGV[5]), ARGV[6]
+
+local b64chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+local function base64(data)
+  local out = {}
+  for i = 1, #data, 3 do
+    local a, b, c = data:byte(i, i + 2)
+    local n = a * 65536 + (b or 0) * 256 + (c or 0)
+    local q = {math.floor(n / 262144) % 64, math.floor(n / 4096) % 64, math.floor(n / 64) % 64, n % 64}
+    out[#out + 1] = b64chars:sub(q[1] + 1, q[1] + 1) .. b64chars:sub(q[2] + 1, q[2] + 1) ..
+      (b and b64chars:sub(q[3] + 1, q[3] + 1) or '=') .. (c and b64chars:sub(q[4] + 1, q[4] + 1) or '=')
+  end
+  return table.concat(out)
+end
+
+-- An id of the head of an oversized payload, as JSON (a number or a string), or nil.
+local function id_in(head, name)
+  local n = string.match(head, '"' .. name .. '"%s*:%s*(%d+)[,}%s]')
+  if n then return n end
+  local t = string.match(head, '"' .. name .. '"%s*:%s*"([^"\\]+)"')
+  if t then return cjson.encode(t) end
+  return nil
+end
+
+-- A payload over max_bytes goes to dead without being parsed or kept (it would hold Redis
+-- again at every step): its size and first 512 bytes say what it was.
+local function oversized(p)
+  local err = 'payload is ' .. #p .. ' bytes, over queue.max_payload_bytes (' .. max_bytes ..
+    '): put the contacts in a Redis list and name it in contacts_key'
+  local head = string.sub(p, 1, 512)
+  redis.call('RPUSH', dead, '{"payload_bytes":' .. #p .. ',"payload_head_base64":"' ..
+    base64(head) .. '","error":' .. cjson.encode(err) .. ',"failed_at":"' .. now_iso .. '"}')
+  local campaign = id_in(head, 'campaign_id')
+  if campaign then
+    redis.call('RPUSH', results, '{"event":"dead","job_id":' ..
+      (id_in(head, 'job_id') or 'null') .. ',"campaign_id":' .. campaign .. ',"workspace_id":' ..
+      (id_in(head, 'workspace_id') or 'null') .. ',"error":' .. cjson.encode(err) ..
+      ',"at":"' .. now_iso .. '"}')
+  end
+end
 
 -- Scores in milliseconds, as daemons before contract v2 wrote them (1e11 s is the year 5138),
 -- are rescaled to seconds, a few at a time.
@@ -155,7 +196,7 @@ for i = 1, #due do
 end
 if #due > 0 then redis.call('ZREM', delayed, unpack(due)) end
 
-local out = {0, 0}
+local out = {0, 0, 0}
 local expired = redis.call('ZRANGEBYSCORE', reserved, '-inf', now, 'LIMIT', 0, 1000)
 for i = #expired, 1, -1 do
   local p = expired[i]
@@ -172,9 +213,22 @@ for i = #expired, 1, -1 do
   end
 end
 
-local taken = redis.call('LPOP', queue, batch)
-if taken then
-  redis.call('LPOP', notify, #taken)
+-- Jobs one at a time, up to batch jobs or max_bytes of payloads (at least one job).
+local taken, bytes, popped = {}, 0, 0
+while #taken < batch and bytes < max_bytes do
+  local p = redis.call('LPOP', queue)
+  if not p then break end
+  popped = popped + 1
+  if #p > max_bytes then
+    oversized(p)
+    out[3] = out[3] + 1
+  else
+    taken[#taken + 1] = p
+    bytes = bytes + #p
+  end
+end
+if popped > 0 then redis.call('LPOP', notify, popped) end
+if #taken > 0 then
   -- A byte-identical copy of a job in hand (reserved, or earlier in this batch) is dropped.
   -- Commands take at most 1000 jobs each (Lua's unpack has a small stack).
   local seen, args, n = {}, {}, 0

@@ -12,13 +12,16 @@ struct Script {
 };
 
 // Moves due delayed jobs to the tail and expired leases back to the head (or, after
-// max_deliveries expiries, hands them out flagged as poison), then takes up to `batch` jobs
-// into the reserved zset.
-//   KEYS: queue notify reserved delayed deliveries
-//   ARGV: now lease_until batch max_deliveries (now and the new leases' expiry as zset scores:
-//   Unix seconds with a fraction, queue/score.hpp)
-//   returns {duplicates, recovered, payload1, poison1, payload2, poison2, ...} (poison "1" or
-//   "0"; recovered: expired leases put back at the head)
+// max_deliveries expiries, hands them out flagged as poison), then takes up to `batch` jobs,
+// or max_bytes of payloads (at least one job), into the reserved zset. A payload over
+// max_bytes goes to the dead list at once, with its size and first 512 bytes (base64) but not
+// its bytes, and a dead event on results when its head names a campaign_id.
+//   KEYS: queue notify reserved delayed deliveries dead results
+//   ARGV: now lease_until batch max_deliveries max_bytes now_iso (now and the new leases'
+//   expiry as zset scores: Unix seconds with a fraction, queue/score.hpp)
+//   returns {duplicates, recovered, oversized, payload1, poison1, payload2, poison2, ...}
+//   (poison "1" or "0"; recovered: expired leases put back at the head; oversized: payloads
+//   sent to dead)
 const Script& take_script();
 
 // Writes the outputs of a batch of decided jobs and acknowledges each, job by job, each job in a
