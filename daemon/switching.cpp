@@ -285,8 +285,10 @@ asio::awaitable<void> report_nowhere(Switcher& sw, const StoredCampaign& c,
                move.from, core::to_string(move.reason));
 }
 
-// A move is complete: counted, logged, and its target may be reported again.
+// A move is complete: counted, logged, and its target may be reported again. (A move whose list
+// its sender emptied before the first step moved nothing and has no record.)
 asio::awaitable<void> moved(Switcher& sw, const StoredCampaign& c, const core::MovePlan& plan) {
+  if (plan.total == 0) co_return;
   sw.metrics.switches.Increment();
   redis::Command srem{"SREM", sw.keys.switch_reported(c.id), plan.from};
   (void)co_await queue::run1(sw.conn, queue::plain(std::move(srem)));
