@@ -466,6 +466,15 @@ return {1}
   return s;
 }
 
+const Script& prune_active_script() {
+  static const Script s = make("prune_active", R"lua(
+local n = math.min(redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]), tonumber(ARGV[2]))
+if n == 0 then return 0 end
+return redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - 1)
+)lua");
+  return s;
+}
+
 const Script& renew_lock_script() {
   static const Script s = make("renew_lock", R"lua(
 if redis.call('GET', KEYS[1]) == ARGV[1] then

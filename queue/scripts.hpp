@@ -82,6 +82,11 @@ const Script& set_health_script();
 //   a destination is wrong. Nothing is written unless {1}.
 const Script& switch_step_script();
 
+// Removes up to `max` of the lowest-scored members scored at most `until` (the oldest entries of
+// wa:campaigns:active), so that a big backlog of old entries goes in bounded steps.
+//   KEYS: zset   ARGV: until max   returns the number removed.
+const Script& prune_active_script();
+
 // Extends a lock we hold.  KEYS: lock  ARGV: token ttl_ms   returns 1 held, 0 lost.
 const Script& renew_lock_script();
 

@@ -792,6 +792,33 @@ TEST(Switching, ActiveEntriesOlderThanADayAreDropped) {
   }
 }
 
+// A busy app leaves hundreds of thousands of day-old entries per health interval: they go in
+// bounded steps, never in one command that blocks Redis for 10 ms or more.
+TEST(Switching, ManyOldActiveEntriesAreDroppedWithoutStallingRedis) {
+  Env env;
+  seed_session(env.c, {.id = "s1"});
+  const long long old = now_ms() - 25LL * 3600 * 1000;
+  constexpr int kOld = 150000;
+  for (int i = 0; i < kOld; i += 1000) {
+    std::vector<std::string> zadd{"ZADD", "wa:campaigns:active"};
+    for (int k = i; k < i + 1000; ++k)
+      zadd.insert(zadd.end(), {std::to_string(old + k), "old-" + std::to_string(k)});
+    env.c.cmd(zadd);
+  }
+  env.c.cmd({"ZADD", "wa:campaigns:active", std::to_string(now_ms() - 3600 * 1000), "recent"});
+  switching::reset_slowlog(env.c);
+  env.start();
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return env.c.integer({"ZCARD", "wa:campaigns:active"}) == 1;
+      },
+      10s))
+      << env.log();
+  EXPECT_FALSE(env.c.cmd({"ZSCORE", "wa:campaigns:active", "recent"}).nil());
+  const auto slow = switching::daemon_slowlog(env.c);
+  EXPECT_TRUE(slow.empty()) << switching::describe(slow);
+}
+
 TEST(Switching, ErrorRateAboveThresholdMovesContactsToo) {
   Env env;
   seed_session(env.c, {.id = "s1", .primary = true});
