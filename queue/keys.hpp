@@ -63,6 +63,10 @@ class Keys {
   std::string switch_reported(std::string_view campaign) const {
     return cat(p_, "wa:campaign:", campaign, ":switch_reported");
   }
+  // The provider switch of a campaign that is under way (a plan moved in steps; section 6).
+  std::string switch_progress(std::string_view campaign) const {
+    return cat(p_, "wa:campaign:", campaign, ":switching");
+  }
   std::string campaign_lock(std::string_view campaign) const {
     return cat(p_, "wa:lock:campaign:", campaign);
   }

@@ -475,16 +475,62 @@ return 1
   return s;
 }
 
-const Script& switch_script() {
-  static const Script s = make("switch", std::string(kRunOps) + R"lua(
-if redis.call('GET', KEYS[4]) ~= ARGV[1] then return 0 end
-if redis.call('LLEN', KEYS[1]) ~= tonumber(ARGV[2]) then return -1 end
-if redis.call('GET', KEYS[2]) ~= ARGV[3] then return -2 end
-wa_run_ops(6, #ARGV)
-redis.call('DEL', KEYS[1])
-redis.call('SET', KEYS[2], ARGV[4], 'KEEPTTL')
-redis.call('RPUSH', KEYS[3], ARGV[5])
-return 1
+const Script& switch_step_script() {
+  static const Script s = make("switch_step", R"lua(
+local src, decision, results, lock, progress = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+if redis.call('GET', lock) ~= ARGV[1] then return {0} end
+local n = tonumber(ARGV[3])
+local len = redis.call('LLEN', src)
+if len < n then return {-1, len} end
+if redis.call('GET', decision) ~= ARGV[4] then return {-2} end
+if (redis.call('GET', progress) or '') ~= ARGV[6] then return {-3} end
+-- Every popped contact must have exactly one place, and every destination must take a push,
+-- before anything is popped: a script is not rolled back, so nothing may fail after the LPOP.
+local shares, total = {}, 0
+for i = 10, #ARGV, 4 do
+  local first, stride, count = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  if first < 0 or stride < 1 or count < 0 or (count > 0 and first + (count - 1) * stride >= n) then
+    return {-4, 'share out of range: ' .. ARGV[i]}
+  end
+  local t = redis.call('TYPE', ARGV[i]).ok
+  if t ~= 'list' and t ~= 'none' then return {-4, ARGV[i] .. ' is a ' .. t .. ', not a list'} end
+  total = total + count
+  shares[#shares + 1] = {ARGV[i], first + 1, stride, count}
+end
+if total ~= n then return {-4, 'shares cover ' .. total .. ' of ' .. n .. ' contacts'} end
+redis.call('PEXPIRE', lock, ARGV[2])
+if n > 0 then
+  local chunk = redis.call('LPOP', src, n)
+  for _, sh in ipairs(shares) do
+    local dst, first, stride, count = sh[1], sh[2], sh[3], sh[4]
+    local b, from = chunk, first
+    if stride > 1 then
+      b, from = {}, 1
+      for k = 0, count - 1 do b[k + 1] = chunk[first + k * stride] end
+    end
+    local last = from + count - 1
+    for s = from, last, 1000 do
+      redis.call('RPUSH', dst, unpack(b, s, math.min(s + 999, last)))
+    end
+  end
+end
+redis.call('SET', decision, ARGV[5], 'KEEPTTL')
+if ARGV[7] == '' then
+  redis.call('DEL', progress)
+else
+  redis.call('SET', progress, ARGV[7], 'EX', ARGV[8])
+end
+if ARGV[9] ~= '' then redis.call('RPUSH', results, ARGV[9]) end
+return {1}
+)lua");
+  return s;
+}
+
+const Script& prune_active_script() {
+  static const Script s = make("prune_active", R"lua(
+local n = math.min(redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]), tonumber(ARGV[2]))
+if n == 0 then return 0 end
+return redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - 1)
 )lua");
   return s;
 }

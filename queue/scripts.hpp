@@ -71,11 +71,25 @@ const Script& apply_events_script();
 //   KEYS: session   ARGV: health_score health_updated_at health_metrics   returns 1 or 0.
 const Script& set_health_script();
 
-// Moves a broken target's undelivered contacts (CONTRACT.md section 6), all or nothing.
-//   KEYS: src decision results lock
-//   ARGV: token expected_len old_decision new_decision record, then ops (WA_COPY / WA_DEAL)
-//   returns 1 moved; 0 lock lost; -1 the list length changed; -2 the decision changed.
-const Script& switch_script();
+// One bounded step of a provider switch (CONTRACT.md section 6): pops the next n contacts from
+// the head of the broken target's list and pushes each to its destination, in order, then
+// writes the stored decision and the move's progress record (deleted by the last step, which
+// also appends the provider_switch record), all at once. A share "dst first stride count" gives
+// dst the popped contacts first, first+stride, ... (0-based). Nothing is popped unless every
+// share is in range, the shares cover the n contacts exactly once and every destination is a
+// list (or absent): nothing can fail after the pop.
+//   KEYS: src decision results lock progress
+//   ARGV: token lock_ttl_ms n old_decision new_decision old_progress ("" none) new_progress
+//   ("" delete) progress_ttl_s record ("" none), then shares: dst first stride count ...
+//   returns {1} done (the lock's TTL renewed); {0} lock lost; {-1, len} the list holds only len
+//   contacts; {-2} the decision changed; {-3} the progress record changed; {-4, why} a share or
+//   a destination is wrong. Nothing is written unless {1}.
+const Script& switch_step_script();
+
+// Removes up to `max` of the lowest-scored members scored at most `until` (the oldest entries of
+// wa:campaigns:active), so that a big backlog of old entries goes in bounded steps.
+//   KEYS: zset   ARGV: until max   returns the number removed.
+const Script& prune_active_script();
 
 // Extends a lock we hold.  KEYS: lock  ARGV: token ttl_ms   returns 1 held, 0 lost.
 const Script& renew_lock_script();

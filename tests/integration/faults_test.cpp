@@ -1,5 +1,6 @@
 // Fault tests: the daemon and Redis killed, paused and restarted while jobs flow, two daemons on
-// one queue, a kill in the middle of a staged round-robin deal, expired leases and poison jobs.
+// one queue, a kill in the middle of a staged round-robin deal or of a big provider switch,
+// expired leases and poison jobs.
 // Every test ends with an exactly-once audit: every job decided by one record, every contact in
 // one dispatch list once, nothing left pending.
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 
 #include "fault_util.hpp"
 #include "harness.hpp"
+#include "switch_util.hpp"
 
 namespace wa::test {
 namespace {
@@ -126,6 +128,67 @@ TEST(Faults, DaemonKilledWhileDealingABigRoundRobinJob) {
     EXPECT_GT(c.integer({"TTL", k}), 0) << k;
   }
   EXPECT_EQ(c.integer({"LLEN", "contacts:big"}), kContacts);  // the source is only read
+}
+
+// A provider switch of 2,000,000 contacts is done in steps. SIGKILLed after the first ones, the
+// daemon leaves every contact in exactly one list, in order, and a stored decision that says
+// where they are; restarted, it finishes the same plan from where the list's head is (nothing
+// dealt twice, the round robin unbroken) and reports the whole move once.
+TEST(Faults, DaemonKilledInTheMiddleOfABigSwitch) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_session(c, {.id = "s1", .primary = true, .health = 100});
+  seed_session(c, {.id = "s2", .health = 100});
+  seed_session(c, {.id = "s3", .health = 100});
+  const switching::BigCampaign big{.contacts = 2000000};
+  switching::seed_big_campaign(c, big);
+  c.cmd({"HSET", "wa:session:s2", "status", "disconnected"});
+  const std::string progress = "wa:campaign:77:switching";
+  Daemon d(dir, redis.socket(),
+           "health: {check_interval: 0.5}\nlogging: {level: info}\n"
+           "load_balancing: {strategy: round_robin}\n");
+  d.start();
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (c.integer({"EXISTS", progress}) == 0 && std::chrono::steady_clock::now() < deadline)
+    sleep_ms(1);
+  d.kill();
+  ASSERT_EQ(c.integer({"EXISTS", progress}), 1) << "no step seen\n" << d.log();
+  ASSERT_EQ(results_len(c), 0) << "the move was over before the kill";
+
+  // Between steps: every contact in one list, the decision counting each list.
+  const std::vector<std::string> targets{"s1", "s2", "s3"};
+  auto lists = switching::lists_of(c, big.id, targets);
+  EXPECT_EQ(switching::audit(lists, big.contacts), "");
+  EXPECT_GT(lists["s2"].size(), 0u);
+  EXPECT_LT(lists["s2"].size(), big.contacts);
+  std::map<std::string, long long> expected;
+  for (const auto& [t, items] : lists) {
+    if (!items.empty()) expected[t] = static_cast<long long>(items.size());
+  }
+  EXPECT_EQ(switching::stored_distribution(c, big.id), expected);
+
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return results_len(c) >= 1; }, 60s)) << d.log();
+  sleep_ms(1200);  // later cycles have nothing more to do
+  EXPECT_EQ(d.stop(), 0) << d.log();
+  ASSERT_EQ(results_len(c), 1);
+  const auto rec = parse_object(c.str({"LINDEX", "wa:results", "0"}));
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(str_of(*rec, "event"), "provider_switch");
+  EXPECT_EQ(rec->at("moved"), json::value(2000000));
+  EXPECT_EQ(rec->at("to"), json::parse(R"(["s1","s3"])"));
+  EXPECT_EQ(c.integer({"EXISTS", progress, big.key()}), 0);
+  lists = switching::lists_of(c, big.id, {"s1", "s3"});
+  EXPECT_EQ(switching::audit(lists, big.contacts), "");
+  ASSERT_EQ(lists["s1"].size(), 1000000u);
+  ASSERT_EQ(lists["s3"].size(), 1000000u);
+  for (std::uint64_t i = 0; i < 1000000; ++i) {  // one plan, dealt once: s1 even, s3 odd
+    ASSERT_EQ(lists["s1"][i], switching::contact(2 * i)) << i;
+    ASSERT_EQ(lists["s3"][i], switching::contact(2 * i + 1)) << i;
+  }
+  EXPECT_EQ(switching::stored_distribution(c, big.id),
+            (std::map<std::string, long long>{{"s1", 1000000}, {"s3", 1000000}}));
 }
 
 // Redis is not there when the daemon starts: it keeps trying (it does not exit) and serves the

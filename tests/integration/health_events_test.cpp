@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <map>
 #include <set>
@@ -15,6 +16,7 @@
 
 #include "core/events.hpp"
 #include "e2e_util.hpp"
+#include "switch_util.hpp"
 
 namespace wa::test {
 namespace {
@@ -790,6 +792,33 @@ TEST(Switching, ActiveEntriesOlderThanADayAreDropped) {
   }
 }
 
+// A busy app leaves hundreds of thousands of day-old entries per health interval: they go in
+// bounded steps, never in one command that blocks Redis for 10 ms or more.
+TEST(Switching, ManyOldActiveEntriesAreDroppedWithoutStallingRedis) {
+  Env env;
+  seed_session(env.c, {.id = "s1"});
+  const long long old = now_ms() - 25LL * 3600 * 1000;
+  constexpr int kOld = 150000;
+  for (int i = 0; i < kOld; i += 1000) {
+    std::vector<std::string> zadd{"ZADD", "wa:campaigns:active"};
+    for (int k = i; k < i + 1000; ++k)
+      zadd.insert(zadd.end(), {std::to_string(old + k), "old-" + std::to_string(k)});
+    env.c.cmd(zadd);
+  }
+  env.c.cmd({"ZADD", "wa:campaigns:active", std::to_string(now_ms() - 3600 * 1000), "recent"});
+  switching::reset_slowlog(env.c);
+  env.start();
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return env.c.integer({"ZCARD", "wa:campaigns:active"}) == 1;
+      },
+      10s))
+      << env.log();
+  EXPECT_FALSE(env.c.cmd({"ZSCORE", "wa:campaigns:active", "recent"}).nil());
+  const auto slow = switching::daemon_slowlog(env.c);
+  EXPECT_TRUE(slow.empty()) << switching::describe(slow);
+}
+
 TEST(Switching, ErrorRateAboveThresholdMovesContactsToo) {
   Env env;
   seed_session(env.c, {.id = "s1", .primary = true});
@@ -908,6 +937,167 @@ TEST(Switching, WithNowhereToGoOneRecordWithAnEmptyToAndNoRepeat) {
   const json::object stored = parse_object(env.c.str({"GET", "wa:campaign:44:decision"}));
   EXPECT_EQ(distribution_of(stored), (std::vector<DistEntry>{{"s2", 6, "wa:dispatch:44:s2"}}));
   EXPECT_EQ(stored.at("session").at("id"), json::value("s2"));
+}
+
+// A million contacts waiting on a broken session move in bounded steps: no command of the
+// daemon blocks Redis for 10 ms or more (Redis's own slow-log threshold; Redis is the app's too),
+// and every contact ends in exactly one list, in order, as one provider_switch record says.
+TEST(Switching, AMillionContactsMoveInStepsThatNeverStallRedis) {
+  for (const std::string strategy : {"weighted_capacity", "round_robin"}) {
+    SCOPED_TRACE(strategy);
+    Env env;
+    seed_session(env.c, {.id = "s1", .primary = true, .health = 100});
+    seed_session(env.c, {.id = "s2", .health = 100});
+    seed_session(env.c, {.id = "s3", .health = 100});
+    const switching::BigCampaign big;  // 1,000,000 contacts on s2
+    switching::seed_big_campaign(env.c, big);
+    env.c.cmd({"HSET", "wa:session:s2", "status", "disconnected"});
+    switching::reset_slowlog(env.c);
+    env.start(kFastConfig + "load_balancing: {strategy: " + strategy + "}\n");
+    ASSERT_TRUE(wait_until([&] { return !events_of(env.c, "provider_switch").empty(); }, 60s))
+        << env.log();
+    const auto slow = switching::daemon_slowlog(env.c);
+    EXPECT_TRUE(slow.empty()) << switching::describe(slow);
+
+    const auto sw = events_of(env.c, "provider_switch");
+    ASSERT_EQ(sw.size(), 1u);
+    EXPECT_EQ(str_of(sw[0], "from"), "s2");
+    EXPECT_EQ(sw[0].at("to"), json::parse(R"(["s1","s3"])"));
+    EXPECT_EQ(sw[0].at("moved"), json::value(1000000));
+    EXPECT_EQ(env.c.integer({"EXISTS", big.key(), "wa:campaign:77:switching"}), 0);
+    auto lists = switching::lists_of(env.c, big.id, {"s1", "s3"});
+    EXPECT_EQ(switching::audit(lists, big.contacts), "");
+    if (strategy == "round_robin") {
+      EXPECT_EQ(lists["s1"].size(), 500000u);
+      EXPECT_EQ(lists["s1"][1], switching::contact(2));
+      EXPECT_EQ(lists["s3"][0], switching::contact(1));
+    } else {  // blocks: s1's first, then s3's
+      ASSERT_FALSE(lists["s1"].empty());
+      EXPECT_EQ(lists["s3"].front(), switching::contact(lists["s1"].size()));
+    }
+    EXPECT_EQ(
+        switching::stored_distribution(env.c, big.id),
+        (std::map<std::string, long long>{{"s1", lists["s1"].size()}, {"s3", lists["s3"].size()}}));
+    EXPECT_NE(env.log().find("in steps of"), std::string::npos) << env.log();
+  }
+}
+
+// The broken session's sender may still pop its list while the move goes on: whatever it pops
+// is not moved, and no contact is lost or doubled.
+TEST(Switching, ContactsTheSenderPopsDuringABigMoveAreNeitherLostNorDoubled) {
+  Env env;
+  seed_session(env.c, {.id = "s1", .primary = true, .health = 100});
+  seed_session(env.c, {.id = "s2", .health = 100});
+  const switching::BigCampaign big{.contacts = 300000};
+  switching::seed_big_campaign(env.c, big);
+  env.c.cmd({"HSET", "wa:session:s2", "is_active", "0"});
+  std::vector<std::string> sent;
+  std::atomic<bool> done{false};
+  std::thread sender([&] {
+    Client own(env.redis.socket());
+    while (!done) {
+      const Reply r = own.cmd({"LPOP", big.key(), "3"});
+      if (r.nil()) continue;
+      for (const auto& x : r.strings())
+        sent.push_back(x);
+    }
+  });
+  env.start();
+  const bool switched =
+      wait_until([&] { return !events_of(env.c, "provider_switch").empty(); }, 60s);
+  done = true;
+  sender.join();
+  ASSERT_TRUE(switched) << env.log();
+  const auto sw = events_of(env.c, "provider_switch");
+  ASSERT_EQ(sw.size(), 1u);
+  auto lists = switching::lists_of(env.c, big.id, {"s1", "s2"});
+  EXPECT_EQ(switching::audit(lists, big.contacts, sent), "");
+  EXPECT_GT(sent.size(), 0u);
+  EXPECT_EQ(sw[0].at("moved"), json::value(lists["s1"].size()));
+  EXPECT_EQ(lists["s1"].size() + sent.size(), big.contacts);
+  const auto stored = switching::stored_distribution(env.c, big.id);
+  EXPECT_EQ(stored.at("s1"), static_cast<long long>(lists["s1"].size()));
+  EXPECT_EQ(stored.at("s2"), static_cast<long long>(sent.size()));  // what s2 sent stays its
+}
+
+// A move found half done (its daemon died) is finished by the next cycle from where the list's
+// head is, even when its target has come back meanwhile, and reported once for the whole move.
+TEST(Switching, AMoveLeftHalfDoneIsFinishedAndReportedOnce) {
+  Env env;
+  seed_session(env.c, {.id = "s1", .primary = true, .health = 100});
+  seed_session(env.c, {.id = "s2", .health = 100});  // connected again
+  const switching::BigCampaign big{.contacts = 30000};
+  switching::seed_big_campaign(env.c, big);
+  // As a killed move left it: 10,000 of a 30,000-contact move to s1 done.
+  env.c.cmd({"EVAL",
+             "local c = redis.call('LPOP', KEYS[1], 10000) "
+             "for s = 1, #c, 1000 do redis.call('RPUSH', KEYS[2], unpack(c, s, s + 999)) end",
+             "2", big.key(), "wa:dispatch:77:s1"});
+  std::string decision = env.c.str({"GET", "wa:campaign:77:decision"});
+  const std::string dist = R"("distribution":[{"target":"s2","count":30000,)";
+  decision.replace(decision.find(dist), dist.size(),
+                   R"("distribution":[{"target":"s1","count":10000,"key":"wa:dispatch:77:s1"},)"
+                   R"({"target":"s2","count":20000,)");
+  env.c.cmd({"SET", "wa:campaign:77:decision", decision, "KEEPTTL"});
+  env.c.cmd({"SET", "wa:campaign:77:switching",
+             R"({"from":"s2","reason":"disconnected","total":30000,"done":10000,)"
+             R"("to":[{"target":"s1","first":0,"stride":1,"count":30000}],)"
+             R"("session":{"id":"s1","uuid":"uuid-s1","phone_number":"+1555s1",)"
+             R"("health_score":100,"is_primary":true}})",
+             "EX", "3600"});
+  env.start();
+  ASSERT_TRUE(wait_until([&] { return !events_of(env.c, "provider_switch").empty(); }, 8s))
+      << env.log();
+  std::this_thread::sleep_for(1200ms);  // later cycles have nothing to do
+  const auto sw = events_of(env.c, "provider_switch");
+  ASSERT_EQ(sw.size(), 1u);
+  EXPECT_EQ(str_of(sw[0], "from"), "s2");
+  EXPECT_EQ(sw[0].at("to"), json::parse(R"(["s1"])"));
+  EXPECT_EQ(sw[0].at("moved"), json::value(30000));
+  EXPECT_EQ(env.c.integer({"EXISTS", big.key(), "wa:campaign:77:switching"}), 0);
+  auto lists = switching::lists_of(env.c, big.id, {"s1"});
+  EXPECT_EQ(lists["s1"].size(), 30000u);
+  EXPECT_EQ(switching::audit(lists, big.contacts), "");
+  EXPECT_EQ(switching::stored_distribution(env.c, big.id),
+            (std::map<std::string, long long>{{"s1", 30000}}));
+  const json::object stored = parse_object(env.c.str({"GET", "wa:campaign:77:decision"}));
+  EXPECT_EQ(stored.at("session").at("id"), json::value("s1"));  // s2 has no entry left
+}
+
+// The stored decision rewritten while a move goes on (a new job of the campaign decided, say):
+// the next step reads it again and goes on from it; the move is neither stopped nor doubled.
+TEST(Switching, ADecisionRewrittenDuringABigMoveIsReadAgainAndFollowed) {
+  Env env;
+  seed_session(env.c, {.id = "s1", .primary = true, .health = 100});
+  seed_session(env.c, {.id = "s2", .health = 100});
+  const switching::BigCampaign big{.contacts = 1000000};
+  switching::seed_big_campaign(env.c, big);
+  env.c.cmd({"HSET", "wa:session:s2", "status", "disconnected"});
+  env.start();
+  // Once a step is done (the progress record is there), atomically between two steps.
+  const std::string rewrite =
+      "if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end "
+      "local d = redis.call('GET', KEYS[1]) "
+      "d = string.gsub(d, '\"job_id\":\"big%-77\"', '\"job_id\":\"next-77\"') "
+      "redis.call('SET', KEYS[1], d, 'KEEPTTL') return 1";
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return env.c.integer({"EVAL", rewrite, "2", "wa:campaign:77:decision",
+                              "wa:campaign:77:switching"}) == 1;
+      },
+      30s))
+      << env.log();
+  ASSERT_TRUE(wait_until([&] { return !events_of(env.c, "provider_switch").empty(); }, 30s))
+      << env.log();
+  const auto sw = events_of(env.c, "provider_switch");
+  ASSERT_EQ(sw.size(), 1u);
+  EXPECT_EQ(sw[0].at("moved"), json::value(1000000));
+  auto lists = switching::lists_of(env.c, big.id, {"s1", "s2"});
+  EXPECT_EQ(switching::audit(lists, big.contacts), "");
+  const json::object stored = parse_object(env.c.str({"GET", "wa:campaign:77:decision"}));
+  EXPECT_EQ(str_of(stored, "job_id"), "next-77");
+  EXPECT_EQ(distribution_of(stored),
+            (std::vector<DistEntry>{{"s1", 1000000, "wa:dispatch:77:s1"}}));
 }
 
 }  // namespace

@@ -1,0 +1,403 @@
+// Provider switching mid-campaign (CONTRACT.md section 6), the last part of the health cycle.
+//
+// A broken target's list may hold millions of contacts and Redis is shared with the app, so a
+// move is planned once over the whole list and done in bounded steps (switch_step_script): each
+// step pops at most kSwitchStep contacts from the head of the list and pushes them to their
+// destinations, and in the same atomic step rewrites the stored decision's distribution (compare-
+// and-set) and the move's progress record; the last step deletes the record and appends the
+// provider_switch record. A move that was interrupted (a killed daemon, a lost lock) is found by
+// its progress record at the next cycle, by whichever daemon runs it, and continued from where
+// the list's head is.
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <stdexcept>
+
+#include "core/records.hpp"
+#include "core/switching.hpp"
+#include "daemon/daemon.hpp"
+
+namespace wa::daemon {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t kSwitchPage = 500;  // active campaigns per ZSCAN page of switching
+// The per-campaign lock, renewed by every step: a killed daemon's move is continued by the next
+// cycle at most this long after it died.
+constexpr std::int64_t kSwitchLockMs = 10000;
+// Contacts per step. A step's script costs Redis about 0.3 µs per contact (the LPOP, Lua's
+// strings and tables, the RPUSHes; round robin included): 2,000 take about 0.6 ms, which leaves
+// room below Redis's 10 ms slow-log threshold for a busy machine's hiccups (a 5,000-contact step
+// of 1.5 ms was seen at 14 ms on a loaded host). The app's commands wait behind one step at most.
+constexpr std::uint64_t kSwitchStep = 2000;
+constexpr int kStepRetries = 5;  // steps tried again in a row (the list or the decision changed)
+
+std::string text_of(const json::value* v) {
+  if (v == nullptr) return {};
+  if (v->is_string()) return std::string(v->get_string());
+  if (v->is_int64()) return std::to_string(v->get_int64());
+  if (v->is_uint64()) return std::to_string(v->get_uint64());
+  return {};
+}
+
+// What switching needs from a stored decision.
+struct StoredCampaign {
+  std::string id;
+  core::Id campaign_id;
+  std::string workspace_id;
+  core::CampaignSpec spec;
+  std::vector<core::DistributionEntry> distribution;
+  std::string decision;  // the stored JSON, for compare-and-set
+};
+
+std::optional<core::Template> template_of(const json::object& o) {
+  const json::value* t = o.if_contains("template");
+  if (t == nullptr || !t->is_object()) return std::nullopt;
+  core::Template tmpl;
+  const auto status = text_of(t->get_object().if_contains("status"));
+  tmpl.status = status == "APPROVED"   ? core::TemplateStatus::approved
+                : status == "REJECTED" ? core::TemplateStatus::rejected
+                : status == "PAUSED"   ? core::TemplateStatus::paused
+                : status == "DISABLED" ? core::TemplateStatus::disabled
+                                       : core::TemplateStatus::pending;
+  if (const json::value* w = t->get_object().if_contains("webjs_compatible"); w && w->is_bool()) {
+    tmpl.webjs_compatible = w->get_bool();
+  }
+  return tmpl;
+}
+
+std::optional<StoredCampaign> read_decision(const std::string& id, const std::string& text) {
+  boost::system::error_code ec;
+  const json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::object& o = v.get_object();
+  StoredCampaign c;
+  c.id = id;
+  c.decision = text;
+  const json::value* cid = o.if_contains("campaign_id");
+  c.campaign_id = {text_of(cid), cid != nullptr && cid->is_number()};
+  c.workspace_id = text_of(o.if_contains("workspace_id"));
+  if (c.workspace_id.empty()) return std::nullopt;
+  const auto mode = text_of(o.if_contains("template_mode"));
+  c.spec.mode = mode == "template" ? core::TemplateMode::template_ : core::TemplateMode::direct;
+  const auto pref = text_of(o.if_contains("provider_preference"));
+  c.spec.preference = pref == "webjs"      ? core::Preference::webjs
+                      : pref == "meta_api" ? core::Preference::meta_api
+                                           : core::Preference::automatic;
+  c.spec.tmpl = template_of(o);
+  if (const json::value* d = o.if_contains("distribution"); d && d->is_array()) {
+    for (const json::value& e : d->get_array()) {
+      if (!e.is_object()) continue;
+      const auto target = text_of(e.get_object().if_contains("target"));
+      const json::value* n = e.get_object().if_contains("count");
+      if (target.empty() || n == nullptr || !n->is_number()) continue;
+      c.distribution.push_back({target, n->to_number<std::uint64_t>()});
+    }
+  }
+  return c;
+}
+
+// A decision's "session" object for a session (null for none), as a move's plan keeps it.
+std::string session_json(const core::Session* s) {
+  if (s == nullptr) return "null";
+  json::object so;
+  so["id"] = s->id;
+  so["uuid"] = s->uuid;
+  so["phone_number"] = s->phone_number;
+  so["health_score"] = s->health;
+  so["is_primary"] = s->is_primary;
+  return json::serialize(so);
+}
+
+// The stored decision with a new distribution, and type/session when they change (`session`:
+// the move's session, for when the current one has no entry left).
+std::string updated_decision(const StoredCampaign& c,
+                             const std::vector<core::DistributionEntry>& dist,
+                             const std::string& session) {
+  json::value v = json::parse(c.decision);
+  json::object& o = v.as_object();
+  json::array arr;
+  bool any_session = false, any_meta = false;
+  for (const auto& e : dist) {
+    json::object entry;
+    entry["target"] = e.target;
+    entry["count"] = e.count;
+    entry["key"] = core::dispatch_key(c.id, e.target);
+    arr.push_back(std::move(entry));
+    (e.target == "meta_api" ? any_meta : any_session) = true;
+  }
+  o["distribution"] = std::move(arr);
+  if (any_session) {
+    o["type"] = "webjs";
+  } else if (any_meta) {
+    o["type"] = "meta_api";
+  }
+  const json::value* current = o.if_contains("session");
+  const std::string id =
+      current && current->is_object() ? text_of(current->get_object().if_contains("id")) : "";
+  const bool still_there = std::any_of(
+      dist.begin(), dist.end(), [&](const auto& e) { return !id.empty() && e.target == id; });
+  if (!still_there) {
+    boost::system::error_code ec;
+    json::value s = json::parse(session, ec);
+    o["session"] = ec ? json::value(nullptr) : std::move(s);
+  }
+  return json::serialize(v);
+}
+
+// What the moves of one health cycle share.
+struct Switcher {
+  redis::Connection& conn;
+  const queue::Keys& keys;
+  Metrics& metrics;
+  const config::Config& cfg;
+  const std::string& token;
+  const bool& stopping;
+  double now;
+};
+
+// Reads the campaign's stored decision again (it changed under a move); false when it is gone.
+asio::awaitable<bool> reload_decision(Switcher& sw, StoredCampaign& c) {
+  redis::Command get{"GET", sw.keys.decision(c.id)};
+  const auto r = co_await queue::run1(sw.conn, queue::plain(std::move(get)));
+  if (!r.is_string()) co_return false;
+  auto fresh = read_decision(c.id, r.str);
+  if (!fresh) co_return false;
+  c = std::move(*fresh);
+  co_return true;
+}
+
+// Runs one step of `plan` (switch_step_script); on success the plan, the campaign and
+// `progress` follow it. Returns the script's reply.
+asio::awaitable<queue::Reply> run_step(Switcher& sw, StoredCampaign& c, core::MovePlan& plan,
+                                       std::string& progress) {
+  const core::MoveStep step = core::next_step(plan, kSwitchStep);
+  auto dist = c.distribution;
+  core::apply_step(dist, plan.from, step);
+  std::string next = updated_decision(c, dist, plan.session);
+  core::MovePlan after = plan;
+  core::advance(after, step);
+  std::string next_progress = step.last ? "" : core::progress_json(after);
+  const std::string record = step.last && after.total > 0
+                                 ? core::switch_json(c.campaign_id, core::record_of(after), sw.now)
+                                 : "";
+  std::vector<std::string> args{sw.token,
+                                std::to_string(kSwitchLockMs),
+                                std::to_string(step.count),
+                                c.decision,
+                                next,
+                                progress,
+                                next_progress,
+                                std::to_string(sw.cfg.results.ttl_seconds),
+                                record};
+  for (const auto& s : step.shares) {
+    args.insert(args.end(), {sw.keys.dispatch(c.id, s.target), std::to_string(s.slice.first),
+                             std::to_string(s.slice.stride), std::to_string(s.slice.count)});
+  }
+  const std::vector<std::string> keys{sw.keys.dispatch(c.id, plan.from), sw.keys.decision(c.id),
+                                      sw.keys.results(), sw.keys.campaign_lock(c.id),
+                                      sw.keys.switch_progress(c.id)};
+  auto r = co_await queue::run1(
+      sw.conn, queue::script_call(queue::switch_step_script(), keys, std::move(args)));
+  if (r.is_array() && !r.elements.empty() && queue::int_or(r.elements[0], -9) == 1) {
+    plan = std::move(after);
+    progress = std::move(next_progress);
+    c.decision = std::move(next);
+    c.distribution = std::move(dist);
+  }
+  co_return r;
+}
+
+// Why a step was not done, for the log.
+std::string step_refusal(const queue::Reply& r) {
+  if (r.is_error()) return r.str;
+  const long long outcome =
+      r.is_array() && !r.elements.empty() ? queue::int_or(r.elements[0], -9) : -9;
+  switch (outcome) {
+    case 0:
+      return "lock lost";
+    case -1:
+      return "its list kept shrinking";
+    case -2:
+      return "the decision kept changing";
+    case -3:
+      return "its progress record changed";
+    case -4:
+      return r.elements.size() > 1 ? r.elements[1].str : "a destination is not a list";
+    default:
+      return "unexpected reply";
+  }
+}
+
+// Moves what `plan` has left to move, step by step, under the campaign's lock; `plan` follows
+// (cut where the list ended). `progress` is the stored progress record ("" for a move not
+// begun). True when the move is complete; else it stays where it got to, its progress record
+// telling the next cycle how to go on.
+asio::awaitable<bool> run_move(Switcher& sw, StoredCampaign& c, core::MovePlan& plan,
+                               std::string progress) {
+  if (plan.total - plan.done > kSwitchStep) {
+    spdlog::info("switch: campaign {}: moving {} contacts from {} in steps of {}", c.id,
+                 plan.total - plan.done, plan.from, kSwitchStep);
+  }
+  for (int refused = 0; !sw.stopping;) {
+    const auto r = co_await run_step(sw, c, plan, progress);
+    const long long outcome =
+        r.is_array() && !r.elements.empty() ? queue::int_or(r.elements[0], -9) : -9;
+    if (outcome == 1) {
+      refused = 0;
+      if (progress.empty()) co_return true;  // the last step deletes the record
+      continue;
+    }
+    bool again = ++refused <= kStepRetries;
+    if (again && outcome == -1) {
+      // The target's sender popped some of the list meanwhile: the plan ends where the list does.
+      core::cut_plan(plan, plan.done + static_cast<std::uint64_t>(
+                                           std::max(0LL, queue::int_or(r.elements.at(1)))));
+    } else if (again && outcome == -2) {
+      again = co_await reload_decision(sw, c);  // a job of the campaign was decided meanwhile
+    } else {
+      again = false;
+    }
+    if (!again) {
+      spdlog::warn("switch: campaign {}: move from {} stopped after {} of {} contacts ({})", c.id,
+                   plan.from, plan.done, plan.total, step_refusal(r));
+      co_return false;
+    }
+  }
+  co_return false;
+}
+
+// The first cycle that finds a target broken with nowhere to go appends one record.
+asio::awaitable<void> report_nowhere(Switcher& sw, const StoredCampaign& c,
+                                     const core::SwitchMove& move) {
+  const std::string reported = sw.keys.switch_reported(c.id);
+  redis::Command sadd{"SADD", reported, move.from};
+  const auto first = co_await queue::run1(sw.conn, queue::plain(std::move(sadd)));
+  if (queue::int_or(first) != 1) co_return;
+  std::vector<queue::Call> rec;
+  rec.push_back(
+      queue::plain({"RPUSH", sw.keys.results(), core::switch_json(c.campaign_id, move, sw.now)}));
+  rec.push_back(queue::plain({"EXPIRE", reported, std::to_string(sw.cfg.results.ttl_seconds)}));
+  (void)co_await queue::run(sw.conn, std::move(rec));
+  spdlog::warn("switch: campaign {}: target {} breaks ({}) but nowhere to move its contacts", c.id,
+               move.from, core::to_string(move.reason));
+}
+
+// A move is complete: counted, logged, and its target may be reported again. (A move whose list
+// its sender emptied before the first step moved nothing and has no record.)
+asio::awaitable<void> moved(Switcher& sw, const StoredCampaign& c, const core::MovePlan& plan) {
+  if (plan.total == 0) co_return;
+  sw.metrics.switches.Increment();
+  redis::Command srem{"SREM", sw.keys.switch_reported(c.id), plan.from};
+  (void)co_await queue::run1(sw.conn, queue::plain(std::move(srem)));
+  spdlog::warn("switch: campaign {}: {} contacts moved from {} ({}) to {} target(s)", c.id,
+               plan.total, plan.from, core::to_string(plan.reason),
+               core::record_of(plan).decision.distribution.size());
+}
+
+// A campaign of the page and what the cycle read of it.
+struct PageCampaign {
+  StoredCampaign c;
+  std::string progress;  // its progress record ("" when no move is under way)
+};
+
+// Continues the move under way (under the campaign's lock, taken by the caller).
+asio::awaitable<void> resume(Switcher& sw, PageCampaign& pc) {
+  auto plan = core::parse_progress(pc.progress);
+  if (!plan) {
+    spdlog::error("switch: campaign {}: progress record {} unreadable; no move until it is gone",
+                  pc.c.id, sw.keys.switch_progress(pc.c.id));
+    co_return;
+  }
+  spdlog::info("switch: campaign {}: continuing the move from {} at {} of {} contacts", pc.c.id,
+               plan->from, plan->done, plan->total);
+  if (co_await run_move(sw, pc.c, *plan, pc.progress)) co_await moved(sw, pc.c, *plan);
+}
+
+}  // namespace
+
+asio::awaitable<void> Daemon::switch_campaigns(double now) {
+  // The active campaigns are walked in pages (ZSCAN), so that memory stays bounded however many
+  // there are (an app that never removes finished campaigns keeps a day of them). A campaign
+  // that ZSCAN returns twice is checked twice: the second check finds its targets moved.
+  std::string cursor = "0";
+  do {
+    redis::Command zscan{"ZSCAN", keys_.active(), cursor, "COUNT", std::to_string(kSwitchPage)};
+    const auto r = co_await queue::run1(*conn_, queue::plain(std::move(zscan)));
+    if (!r.is_array() || r.elements.size() != 2 || !r.elements[1].is_array()) {
+      throw std::runtime_error("switch: unexpected reply to ZSCAN " + keys_.active() +
+                               (r.is_error() ? ": " + r.str : ""));
+    }
+    cursor = r.elements[0].str;
+    std::vector<std::string> ids;
+    const auto& page = r.elements[1].elements;
+    for (std::size_t i = 0; i < page.size(); i += 2)  // member, score
+      ids.push_back(page[i].str);
+    if (!ids.empty()) co_await switch_page(ids, now);
+  } while (cursor != "0" && !stopping_);
+}
+
+asio::awaitable<void> Daemon::switch_page(const std::vector<std::string>& ids, double now) {
+  std::vector<queue::Call> gets;
+  for (const auto& id : ids) {
+    gets.push_back(queue::plain({"GET", keys_.decision(id)}));
+    gets.push_back(queue::plain({"GET", keys_.switch_progress(id)}));
+  }
+  const auto got = co_await queue::run(*conn_, std::move(gets));
+  std::vector<PageCampaign> campaigns;
+  std::vector<std::string> workspaces;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (!got[2 * i].is_string()) continue;
+    auto c = read_decision(ids[i], got[2 * i].str);
+    if (!c) {
+      spdlog::warn("switch: campaign {}: stored decision unreadable; skipped", ids[i]);
+      continue;
+    }
+    workspaces.push_back(c->workspace_id);
+    campaigns.push_back({std::move(*c), got[2 * i + 1].is_string() ? got[2 * i + 1].str : ""});
+  }
+  std::sort(workspaces.begin(), workspaces.end());
+  workspaces.erase(std::unique(workspaces.begin(), workspaces.end()), workspaces.end());
+  const auto loaded = co_await store_.load_workspaces(workspaces, now, cfg_);
+
+  std::vector<queue::Call> llens;
+  for (const auto& pc : campaigns) {
+    for (const auto& e : pc.c.distribution)
+      llens.push_back(queue::plain({"LLEN", keys_.dispatch(pc.c.id, e.target)}));
+  }
+  const auto lens = co_await queue::run(*conn_, std::move(llens));
+  std::size_t at = 0;
+  Switcher sw{*conn_, keys_, metrics_, cfg_, token_, stopping_, now};
+  for (auto& pc : campaigns) {
+    if (stopping_) break;
+    std::vector<core::TargetState> targets;
+    for (const auto& e : pc.c.distribution) {
+      targets.push_back(
+          {e.target, static_cast<std::uint64_t>(std::max(0LL, queue::int_or(lens[at++])))});
+    }
+    const auto& wd = loaded.at(pc.c.workspace_id);
+    const core::WorkspaceView view{wd.sessions, wd.meta, wd.webjs_7d, wd.meta_7d};
+    // A move under way is finished first; the campaign's other targets wait for the next cycle
+    // (the lengths read above may be stale by then).
+    const auto moves = pc.progress.empty() ? core::plan_switches(pc.c.spec, targets, view, cfg_)
+                                           : std::vector<core::SwitchMove>{};
+    if (moves.empty() && pc.progress.empty()) continue;
+    const std::string lock = keys_.campaign_lock(pc.c.id);
+    if (!co_await store_.hold_lock(lock, token_, kSwitchLockMs)) continue;
+    if (!pc.progress.empty()) co_await resume(sw, pc);
+    for (const auto& move : moves) {
+      if (move.moved == 0) {
+        co_await report_nowhere(sw, pc.c, move);
+        continue;
+      }
+      auto plan = core::plan_of(move, session_json(move.decision.session));
+      if (!co_await run_move(sw, pc.c, plan, "")) break;
+      co_await moved(sw, pc.c, plan);
+    }
+    co_await store_.release_lock(lock, token_);
+  }
+}
+
+}  // namespace wa::daemon
