@@ -63,7 +63,8 @@ TEST(Config, ExampleFileSetsEveryKeyWithAComment) {
     }
     previous = line;
   }
-  EXPECT_EQ(keys.size(), 42u);  // section 7's 40 keys + redis.sentinels and redis.master_name
+  // section 7's 40 keys + redis.sentinels, redis.master_name, queue.max_payload_bytes
+  EXPECT_EQ(keys.size(), 43u);
 }
 
 TEST(Config, SentinelsAreReadAndValidated) {
@@ -263,6 +264,8 @@ TEST(Config, WrongTypes) {
                  R"(retry.base_delay: expected a number > 0 and <= 315360000, got "soon")");
   expect_problem("retry: {base_delay: true}",
                  R"(retry.base_delay: expected a number > 0 and <= 315360000, got "true")");
+  expect_problem("queue: {max_payload_bytes: 100}",
+                 R"(queue.max_payload_bytes: expected an integer 1024-536870912, got "100")");
   expect_problem("queue: {batch_size: yes}",
                  R"(queue.batch_size: expected an integer 1-10000, got "yes")");
   expect_problem("queue: {batch_size: 0x10}",
