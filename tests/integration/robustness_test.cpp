@@ -1,0 +1,196 @@
+// Robustness next to a real application: the metrics listener under idle and excess connections
+// with few file descriptors.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "fault_util.hpp"
+#include "harness.hpp"
+
+namespace wa::test {
+namespace {
+
+using namespace fault;
+using namespace std::chrono_literals;
+
+std::string metrics_yaml(int port, const std::string& extra = "") {
+  return "metrics: {listen: \"127.0.0.1:" + std::to_string(port) + "\"" + extra +
+         "}\nhealth: {check_interval: 120}\n";
+}
+
+int status_of(int port, const std::string& path) {
+  const auto r = http_get(port, path);
+  return r ? r->status : 0;
+}
+
+std::string body_of(int port, const std::string& path) {
+  const auto r = http_get(port, path);
+  return r ? r->body : std::string();
+}
+
+// A TCP connection to 127.0.0.1:port that sends nothing unless told; closed at destruction.
+class Idle {
+ public:
+  explicit Idle(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      throw std::runtime_error("cannot connect to port " + std::to_string(port));
+    }
+  }
+  ~Idle() { ::close(fd_); }
+  Idle(const Idle&) = delete;
+  Idle& operator=(const Idle&) = delete;
+  void send(const std::string& bytes) {
+    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  // True once the peer closed the connection (EOF or reset); reads and drops any data.
+  bool closed() {
+    char buf[4096];
+    while (true) {
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+      if (n == 0) return true;
+      if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
+    }
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// The process's user + system CPU time in seconds (/proc/PID/stat fields 14 and 15).
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));  // after "pid (comm) "
+  std::string field;
+  long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoll(field);
+    if (i == 15) stime = std::stoll(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// "Max open files  SOFT  HARD  files" of /proc/PID/limits.
+std::string open_files_limits(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Max open files", 0) == 0) return line;
+  }
+  return "";
+}
+
+// ---- the metrics listener ----
+
+TEST(HttpListener, IdleConnectionsBeyondTheFileLimitNeverStarveRedis) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  const int port = free_port();
+  Daemon d(dir, redis.socket(), metrics_yaml(port, ", idle_timeout: 1"));
+  d.set_file_limit(128, 128);
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return status_of(port, "/healthz") == 200; })) << d.log();
+
+  // Three times the daemon's file limit, all idle.
+  std::vector<std::unique_ptr<Idle>> idle;
+  for (int i = 0; i < 384; ++i)
+    idle.push_back(std::make_unique<Idle>(port));
+  // The daemon must connect to Redis again meanwhile.
+  c.cmd({"CLIENT", "KILL", "TYPE", "normal"});
+  const double cpu_before = cpu_seconds(d.pid());
+  sleep_ms(3000);
+  const double cpu = cpu_seconds(d.pid()) - cpu_before;
+  EXPECT_LT(cpu, 0.6) << "CPU seconds over 3 s: the accept loop spins\n" << d.log();
+
+  push_jobs(c, 1, 200, 3);
+  ASSERT_TRUE(wait_until([&] { return results_len(c) >= 200; }, 20s))
+      << results_len(c) << " of 200 jobs decided\n"
+      << d.log().substr(0, 20000);
+  EXPECT_TRUE(wait_until([&] { return drained(c); })) << d.log();
+  EXPECT_TRUE(audit_jobs(c, 1, 200, 3));
+
+  // The daemon closed every one of them: the idle ones after metrics.idle_timeout, the others
+  // over metrics.max_connections at once.
+  EXPECT_TRUE(wait_until(
+      [&] { return std::all_of(idle.begin(), idle.end(), [](auto& s) { return s->closed(); }); },
+      5s));
+  EXPECT_NE(d.log().find("closing new ones"), std::string::npos) << d.log();
+  EXPECT_EQ(status_of(port, "/healthz"), 200);
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+TEST(HttpListener, ClosesIdleAndSlowConnectionsAfterTheIdleTimeout) {
+  TempDir dir;
+  RedisServer redis(dir);
+  const int port = free_port();
+  Daemon d(dir, redis.socket(), metrics_yaml(port, ", idle_timeout: 1"));
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return status_of(port, "/healthz") == 200; })) << d.log();
+
+  Idle silent(port);
+  Idle slow(port);
+  slow.send("GET /metrics HTTP/1.1\r\nHost: x\r\n");  // the header never ends
+  Idle kept(port);
+  kept.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");  // answered, then kept alive
+  sleep_ms(500);
+  EXPECT_FALSE(silent.closed());
+  EXPECT_FALSE(slow.closed());
+  EXPECT_FALSE(kept.closed());
+  EXPECT_TRUE(wait_until([&] { return silent.closed() && slow.closed() && kept.closed(); }, 3s));
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+TEST(HttpListener, ConnectionsOverTheLimitAreClosedAtOnce) {
+  TempDir dir;
+  RedisServer redis(dir);
+  const int port = free_port();
+  Daemon d(dir, redis.socket(), metrics_yaml(port, ", idle_timeout: 3, max_connections: 4"));
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return status_of(port, "/healthz") == 200; })) << d.log();
+
+  std::vector<std::unique_ptr<Idle>> held;
+  for (int i = 0; i < 4; ++i)
+    held.push_back(std::make_unique<Idle>(port));
+  sleep_ms(200);  // all four accepted
+  Idle over(port);
+  EXPECT_TRUE(wait_until([&] { return over.closed(); }, 1s));
+  EXPECT_FALSE(held[0]->closed());
+  EXPECT_EQ(status_of(port, "/healthz"), 0);  // refused too while four are open
+  EXPECT_NE(d.log().find("4 connections open (metrics.max_connections)"), std::string::npos)
+      << d.log();
+
+  held.clear();  // closed by the client: room again
+  EXPECT_TRUE(wait_until([&] { return status_of(port, "/healthz") == 200; }, 2s)) << d.log();
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+TEST(HttpListener, SoftFileLimitIsRaisedToTheHardOne) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Daemon d(dir, redis.socket());
+  d.set_file_limit(64, 1024);
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return d.log().find("wa-routerd started") != std::string::npos; }))
+      << d.log();
+  const std::string line = open_files_limits(d.pid());
+  std::istringstream words(line.substr(std::string("Max open files").size()));
+  std::string soft, hard;
+  words >> soft >> hard;
+  EXPECT_EQ(soft, "1024") << line;
+  EXPECT_EQ(hard, "1024") << line;
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+}  // namespace
+}  // namespace wa::test
