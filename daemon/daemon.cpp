@@ -94,8 +94,24 @@ Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path
 
 Daemon::~Daemon() = default;
 
-bool Daemon::redis_ready() const noexcept {
-  return conn_->ready();
+std::string Daemon::health_problem() const {
+  // Redis refuses writes (a read-only replica, maxmemory reached, a failed save) while reads
+  // still pass: a refusal counts until this long without another one. The daemon writes at
+  // least every second (the events lock), so a lasting cause keeps refreshing it.
+  constexpr auto kRefusalWindow = std::chrono::seconds(5);
+  if (stopping_) return "stopping";
+  if (!conn_->ready()) {
+    const std::string& why = conn_->last_error();
+    return why.empty() ? "redis not connected" : "redis not connected: " + why;
+  }
+  const redis::Refusal* latest = &conn_->last_refusal();
+  for (const auto& c : tx_) {
+    if (c->last_refusal().at > latest->at) latest = &c->last_refusal();
+  }
+  if (!latest->error.empty() && std::chrono::steady_clock::now() - latest->at < kRefusalWindow) {
+    return "redis refuses commands: " + latest->error;
+  }
+  return "";
 }
 
 double Daemon::unit_random() {

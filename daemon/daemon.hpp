@@ -45,7 +45,9 @@ class Daemon {
   // Refreshes the metrics that are read rather than counted (connection state and counters).
   void sample_metrics();
   const config::Config& config() const noexcept { return cfg_; }
-  bool redis_ready() const noexcept;
+  // Empty while healthy; otherwise why not: stopping, Redis not connected (and why: "authentication
+  // failed: WRONGPASS ..."), or Redis refusing commands lately (READONLY, OOM, MISCONF...).
+  std::string health_problem() const;
   bool stopping() const noexcept { return stopping_; }
 
  private:

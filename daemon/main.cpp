@@ -98,12 +98,7 @@ int main(int argc, char** argv) {
                                                          daemon.sample_metrics();
                                                          return daemon.metrics().render();
                                                        },
-                                                       [&]() -> std::string {
-                                                         if (daemon.stopping()) return "stopping";
-                                                         if (!daemon.redis_ready())
-                                                           return "redis unreachable";
-                                                         return "";
-                                                       },
+                                                       [&] { return daemon.health_problem(); },
                                                    });
   // The address the endpoint actually serves ("": off). A reload compares against it, not
   // against the previous file, which may name an address that could not be bound.

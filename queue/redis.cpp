@@ -74,6 +74,15 @@ const boost::system::error_category& category() noexcept {
   return c;
 }
 
+bool is_refusal(std::string_view error) noexcept {
+  const std::string_view code = error.substr(0, error.find(' '));
+  for (const std::string_view c : {"READONLY", "OOM", "MISCONF", "NOAUTH", "WRONGPASS", "NOPERM",
+                                   "LOADING", "BUSY", "MASTERDOWN", "NOREPLICAS"}) {
+    if (code == c) return true;
+  }
+  return false;
+}
+
 std::string Endpoint::describe() const {
   if (!sentinels.empty()) return "master \"" + master_name + "\" (via Sentinel)";
   if (!unix_socket.empty()) return "unix:" + unix_socket + (db ? "/" + std::to_string(db) : "");
@@ -298,11 +307,15 @@ void Connection::handshake() {
         auto self = w.lock();
         if (!self || self->state_ != State::handshaking) return;
         if (ec) return;  // the loss itself schedules the reconnect
-        for (const Reply& r : replies) {
-          if (r.is_error()) {
-            self->drop(Errc::connection_lost, "Redis refused the handshake: " + r.str);
-            return;
-          }
+        for (std::size_t i = 0; i < replies.size(); ++i) {
+          const Reply& r = replies[i];
+          if (!r.is_error()) continue;
+          // A wrong password (the AUTH reply) or none where one is needed (NOAUTH to the rest).
+          const bool auth = (i == 0 && !self->ep_.password.empty()) ||
+                            r.str.starts_with("NOAUTH") || r.str.starts_with("WRONGPASS");
+          self->drop(Errc::connection_lost,
+                     (auth ? "authentication failed: " : "Redis refused the handshake: ") + r.str);
+          return;
         }
         if (check_role) {
           const Reply& role = replies.back();
@@ -518,6 +531,9 @@ void Connection::on_reply(redisAsyncContext* c, void* reply, void* privdata) {
       b->replies.push_back(std::move(shallow));
     }
     const Reply& r = b->replies.back();
+    if (self != nullptr && r.is_error() && is_refusal(r.str)) {
+      self->refusal_ = Refusal{r.str, std::chrono::steady_clock::now()};
+    }
     if (self != nullptr && !self->ep_.sentinels.empty() && r.is_error() &&
         r.str.starts_with("READONLY")) {
       // The master we know was demoted by a failover: find the new one (never from inside

@@ -129,6 +129,17 @@ struct Endpoint {
   std::string describe() const;
 };
 
+// True for an error reply saying Redis refuses commands because of its state rather than
+// because of the command: READONLY, OOM, MISCONF, NOAUTH, WRONGPASS, NOPERM, LOADING, BUSY,
+// MASTERDOWN, NOREPLICAS.
+bool is_refusal(std::string_view error) noexcept;
+
+// The last such error reply a connection got, and when (`error` empty: none yet).
+struct Refusal {
+  std::string error;
+  std::chrono::steady_clock::time_point at;
+};
+
 struct ConnectionStats {
   std::uint64_t connects = 0;     // successful handshakes
   std::uint64_t disconnects = 0;  // losses of an established connection
@@ -153,7 +164,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string& name() const noexcept { return name_; }
   const Endpoint& endpoint() const noexcept { return ep_; }
   const ConnectionStats& stats() const noexcept { return stats_; }
+  // Why the connection is not ready ("authentication failed: WRONGPASS ..." for a refused AUTH).
   const std::string& last_error() const noexcept { return last_error_; }
+  const Refusal& last_refusal() const noexcept { return refusal_; }
   // Called on every change between ready and not ready (never from inside hiredis).
   void on_state(StateListener l) { listener_ = std::move(l); }
   const asio::any_io_executor& executor() const noexcept { return ex_; }
@@ -236,6 +249,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::minstd_rand rng_;
   ConnectionStats stats_;
   std::string last_error_;
+  Refusal refusal_;
   StateListener listener_;
   std::shared_ptr<Connection> sentinel_;  // the Sentinel being asked for the master
   std::string master_;                    // "ip:port" of the master in use (Sentinel mode)

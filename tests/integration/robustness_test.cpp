@@ -1,5 +1,5 @@
 // Robustness next to a real application: the metrics listener under idle and excess connections
-// with few file descriptors.
+// with few file descriptors, and /healthz naming what Redis refuses.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -189,6 +189,80 @@ TEST(HttpListener, SoftFileLimitIsRaisedToTheHardOne) {
   words >> soft >> hard;
   EXPECT_EQ(soft, "1024") << line;
   EXPECT_EQ(hard, "1024") << line;
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+// ---- /healthz and what Redis refuses ----
+
+TEST(RedisHealth, WrongPasswordIsNamedInTheLogAndHealthz) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  c.cmd({"CONFIG", "SET", "requirepass", "the-right-one"});
+  const int port = free_port();
+  Daemon d(dir, redis.socket(),
+           "redis: {unix_socket: \"" + redis.socket() + "\", password: not-this-one}\n" +
+               metrics_yaml(port));
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return status_of(port, "/healthz") == 503; })) << d.log();
+  ASSERT_TRUE(wait_until([&] {
+    return body_of(port, "/healthz").find("WRONGPASS") != std::string::npos;
+  })) << body_of(port, "/healthz");
+  EXPECT_NE(body_of(port, "/healthz").find("authentication failed: WRONGPASS"), std::string::npos)
+      << body_of(port, "/healthz");
+  EXPECT_NE(d.log().find("authentication failed: WRONGPASS"), std::string::npos) << d.log();
+
+  // The password fixed on the server side: connected and healthy.
+  c.cmd({"CONFIG", "SET", "requirepass", "not-this-one"});
+  EXPECT_TRUE(wait_until([&] { return status_of(port, "/healthz") == 200; }, 10s)) << d.log();
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+TEST(RedisHealth, NoPasswordWhereOneIsNeededIsNamed) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  c.cmd({"CONFIG", "SET", "requirepass", "secret"});
+  const int port = free_port();
+  Daemon d(dir, redis.socket(), metrics_yaml(port));
+  d.start();
+  ASSERT_TRUE(wait_until([&] {
+    return body_of(port, "/healthz").find("authentication failed: NOAUTH") != std::string::npos;
+  })) << body_of(port, "/healthz")
+      << d.log();
+  EXPECT_NE(d.log().find("authentication failed: NOAUTH"), std::string::npos) << d.log();
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+TEST(RedisHealth, RefusedWritesMakeHealthz503UntilFixed) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  const int port = free_port();
+  Daemon d(dir, redis.socket(), metrics_yaml(port));
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return status_of(port, "/healthz") == 200; })) << d.log();
+
+  // maxmemory reached: reads pass, writes fail with OOM.
+  c.cmd({"CONFIG", "SET", "maxmemory", "1"});
+  ASSERT_TRUE(wait_until([&] { return status_of(port, "/healthz") == 503; }, 5s)) << d.log();
+  EXPECT_NE(body_of(port, "/healthz").find("OOM"), std::string::npos) << body_of(port, "/healthz");
+  c.cmd({"CONFIG", "SET", "maxmemory", "0"});
+  ASSERT_TRUE(wait_until([&] { return status_of(port, "/healthz") == 200; }, 10s)) << d.log();
+
+  // A read-only replica (of a master that is not there).
+  c.cmd({"REPLICAOF", "127.0.0.1", std::to_string(free_port())});
+  ASSERT_TRUE(wait_until([&] { return status_of(port, "/healthz") == 503; }, 5s)) << d.log();
+  EXPECT_NE(body_of(port, "/healthz").find("READONLY"), std::string::npos)
+      << body_of(port, "/healthz");
+  c.cmd({"REPLICAOF", "NO", "ONE"});
+  ASSERT_TRUE(wait_until([&] { return status_of(port, "/healthz") == 200; }, 10s)) << d.log();
+
+  // And jobs flow again.
+  push_jobs(c, 1, 20, 2);
+  EXPECT_TRUE(wait_until([&] { return results_len(c) >= 20 && drained(c); })) << d.log();
+  EXPECT_TRUE(audit_jobs(c, 1, 20, 2));
   EXPECT_EQ(d.stop(), 0) << d.log();
 }
 
