@@ -25,6 +25,8 @@ class Category : public boost::system::error_category {
         return "Redis command timed out (outcome unknown)";
       case Errc::stopped:
         return "Redis connection stopped";
+      case Errc::busy:
+        return "a blocking Redis command is in flight on this connection (nothing sent)";
     }
     return "unknown Redis error";
   }
@@ -97,6 +99,7 @@ struct Connection::Batch {
   error_code ec;
   Handler handler;
   Visitor visitor;
+  bool blocking = false;  // holds a blocking command
 };
 
 std::shared_ptr<Connection> Connection::create(asio::any_io_executor ex, Endpoint ep,
@@ -353,7 +356,16 @@ void Connection::submit(Wire wire, Visitor visitor, Handler h, std::chrono::mill
                [h = std::move(h)]() mutable { std::move(h)(error_code{}, std::vector<Reply>{}); });
     return;
   }
+  const bool blocked = std::any_of(in_flight_.begin(), in_flight_.end(),
+                                   [](const auto& e) { return e.second->blocking; });
+  if (blocked) {
+    asio::post(ex_, [h = std::move(h)]() mutable {
+      std::move(h)(make_error_code(Errc::busy), std::vector<Reply>{});
+    });
+    return;
+  }
   auto* b = new Batch(std::move(h));
+  b->blocking = extra.count() > 0;
   b->remaining = wire.commands();
   b->replies.reserve(wire.commands());
   b->visitor = std::move(visitor);

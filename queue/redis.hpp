@@ -104,6 +104,7 @@ enum class Errc {
   connection_lost,    // sent, outcome unknown
   timeout,            // sent, no reply in time: the connection is dropped, outcome unknown
   stopped,            // the connection was stopped
+  busy,               // nothing was sent: a blocking command is in flight on this connection
 };
 const boost::system::error_category& category() noexcept;
 inline error_code make_error_code(Errc e) noexcept {
@@ -175,7 +176,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // in flight. Completions are still posted, never run inside this call.
   void flush();
 
-  // Sends the commands as one pipelined batch. `extra` lengthens the timeout (blocking commands).
+  // Sends the commands as one pipelined batch. `extra` lengthens the timeout and marks a batch
+  // with a blocking command (BLPOP): while one is in flight, nothing else is sent on the
+  // connection (a batch submitted meanwhile completes with Errc::busy), so that no command ever
+  // waits behind a blocked one and outlasts its own timeout.
   template <typename Token>
   auto async_exec(std::vector<Command> cmds, Token&& token,
                   std::chrono::milliseconds extra = std::chrono::milliseconds{0}) {

@@ -1,5 +1,6 @@
 // Robustness next to a real application: the metrics listener under idle and excess connections
-// with few file descriptors, and /healthz naming what Redis refuses.
+// with few file descriptors, /healthz naming what Redis refuses, and the consumers' blocking
+// waits on the notify list.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -263,6 +264,65 @@ TEST(RedisHealth, RefusedWritesMakeHealthz503UntilFixed) {
   push_jobs(c, 1, 20, 2);
   EXPECT_TRUE(wait_until([&] { return results_len(c) >= 20 && drained(c); })) << d.log();
   EXPECT_TRUE(audit_jobs(c, 1, 20, 2));
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+// ---- the blocking wait on the notify list ----
+
+// wa_redis_timeouts_total and wa_redis_reconnects_total lines with a value other than 0.
+std::vector<std::string> nonzero_redis_counters(const std::string& metrics) {
+  std::vector<std::string> out;
+  std::istringstream in(metrics);
+  std::string line;
+  while (std::getline(in, line)) {
+    const bool counter = line.rfind("wa_redis_timeouts_total", 0) == 0 ||
+                         line.rfind("wa_redis_reconnects_total", 0) == 0;
+    if (counter && line.substr(line.rfind(' ') + 1) != "0") out.push_back(line);
+  }
+  return out;
+}
+
+// Connections of the daemon blocked in BLPOP now (CLIENT LIST: cmd=blpop, flags with a b).
+int blocked_waits(Client& c) {
+  std::istringstream in(c.str({"CLIENT", "LIST"}));
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    const auto flags = line.find(" flags=");
+    if (line.find("cmd=blpop") == std::string::npos || flags == std::string::npos) continue;
+    const std::string f = line.substr(flags + 7, line.find(' ', flags + 1) - flags - 7);
+    if (f.find('b') != std::string::npos) ++n;
+  }
+  return n;
+}
+
+TEST(BlockingWait, AnIdleDaemonNeverTimesOutAndTakesNewJobsAtOnce) {
+  TempDir dir;
+  RedisServer redis(dir);
+  Client c(redis.socket());
+  seed_two_sessions(c);
+  const int port = free_port();
+  Daemon d(dir, redis.socket(), metrics_yaml(port));
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return status_of(port, "/healthz") == 200; })) << d.log();
+
+  // Every consumer waits on a connection of its own: several are blocked at the same moment.
+  EXPECT_TRUE(wait_until([&] { return blocked_waits(c) >= 4; }, 3s)) << c.str({"CLIENT", "LIST"});
+  sleep_ms(8000);
+  EXPECT_EQ(d.log().find("timed out"), std::string::npos) << d.log();
+  const std::string metrics = body_of(port, "/metrics");
+  ASSERT_NE(metrics.find("wa_redis_timeouts_total{connection=\"tx1\"}"), std::string::npos)
+      << metrics;
+  EXPECT_EQ(nonzero_redis_counters(metrics), std::vector<std::string>{}) << d.log();
+
+  for (int i = 1; i <= 3; ++i) {
+    const auto pushed = std::chrono::steady_clock::now();
+    push_jobs(c, i, 1, 2);
+    ASSERT_TRUE(wait_until([&] { return results_len(c) >= i; }, 5s)) << d.log();
+    EXPECT_LT(std::chrono::steady_clock::now() - pushed, 1s) << "job " << i;
+    sleep_ms(300);
+  }
+  EXPECT_TRUE(audit_jobs(c, 1, 3, 2));
   EXPECT_EQ(d.stop(), 0) << d.log();
 }
 
