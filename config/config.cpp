@@ -160,6 +160,8 @@ constexpr Range kPositive = above(0);
 constexpr double kMaxSeconds = 315360000;
 constexpr Range kSpan = {0, true, kMaxSeconds, false};
 constexpr Range kNonNegative = at_least(0);
+constexpr Range kIdleTimeout = {0, true, 3600,
+                                false};  // seconds: a client idle for an hour is gone
 constexpr Range kPercent = between(0, 100);
 
 // A rule for a free-text key: what is expected, and the check (none: any string).
@@ -515,7 +517,11 @@ void read_config(Section& top, Config& c) {
       t.number("low_success_rate", at.low_success_rate, kPercent);
     });
   });
-  top.section("metrics", [&](Section& s) { s.text("listen", c.metrics.listen, kListenRule); });
+  top.section("metrics", [&](Section& s) {
+    s.text("listen", c.metrics.listen, kListenRule);
+    s.number("idle_timeout", c.metrics.idle_timeout, kIdleTimeout);
+    s.integer("max_connections", c.metrics.max_connections, 1, 10000);
+  });
   top.section("logging", [&](Section& s) {
     s.one_of("level", c.logging.level, kLogLevels);
     s.one_of("format", c.logging.format, kLogFormatNames);

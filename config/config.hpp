@@ -103,6 +103,10 @@ struct Analytics {
 
 struct Metrics {
   std::string listen = "127.0.0.1:9464";  // empty: off
+  // Seconds a connection may wait for its next request, and the longest that reading a request
+  // or writing a response may take; the connection is closed past it.
+  double idle_timeout = 5;
+  int max_connections = 64;  // connections served at once; more are closed at once
   bool operator==(const Metrics&) const = default;
 };
 

@@ -73,7 +73,6 @@ Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path
       config_path_(std::move(config_path)),
       keys_(cfg_.redis.prefix, cfg_.queue.name),
       conn_(redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis), "main")),
-      blocking_(redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis), "wait")),
       queue_(*conn_, keys_),
       store_(*conn_, keys_),
       lease_timer_(io),
@@ -90,12 +89,29 @@ Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path
                                             "tx" + std::to_string(i + 1)));
     consumer_timers_.push_back(std::make_unique<asio::steady_timer>(io));
   }
+  waiting_.assign(kConsumers, false);
 }
 
 Daemon::~Daemon() = default;
 
-bool Daemon::redis_ready() const noexcept {
-  return conn_->ready();
+std::string Daemon::health_problem() const {
+  // Redis refuses writes (a read-only replica, maxmemory reached, a failed save) while reads
+  // still pass: a refusal counts until this long without another one. The daemon writes at
+  // least every second (the events lock), so a lasting cause keeps refreshing it.
+  constexpr auto kRefusalWindow = std::chrono::seconds(5);
+  if (stopping_) return "stopping";
+  if (!conn_->ready()) {
+    const std::string& why = conn_->last_error();
+    return why.empty() ? "redis not connected" : "redis not connected: " + why;
+  }
+  const redis::Refusal* latest = &conn_->last_refusal();
+  for (const auto& c : tx_) {
+    if (c->last_refusal().at > latest->at) latest = &c->last_refusal();
+  }
+  if (!latest->error.empty() && std::chrono::steady_clock::now() - latest->at < kRefusalWindow) {
+    return "redis refuses commands: " + latest->error;
+  }
+  return "";
 }
 
 double Daemon::unit_random() {
@@ -112,7 +128,6 @@ void Daemon::start() {
     }
   });
   conn_->start();
-  blocking_->start();
   for (auto& c : tx_)
     c->start();
   auto spawn = [this](asio::awaitable<void> loop) {
@@ -147,7 +162,9 @@ void Daemon::request_stop() {
   stopping_ = true;
   spdlog::info("stopping: finishing the jobs in hand");
   sd_notify(0, "STOPPING=1");
-  blocking_->stop();  // ends a pending BLPOP at once
+  for (std::size_t i = 0; i < tx_.size(); ++i) {
+    if (waiting_[i]) tx_[i]->stop();  // ends a pending BLPOP at once (no job in hand there)
+  }
   for (auto* t : {&lease_timer_, &events_timer_, &health_timer_, &watchdog_timer_, &depth_timer_,
                   &append_timer_}) {
     t->cancel();
@@ -167,7 +184,6 @@ void Daemon::warn_once(const std::string& message, double now) {
 
 void Daemon::finish_loop() {
   conn_->stop();
-  blocking_->stop();
   for (auto& c : tx_)
     c->stop();
   spdlog::info("stopped");
@@ -230,11 +246,7 @@ asio::awaitable<void> Daemon::fetch_loop(int consumer) {
       for (auto& j : taken.jobs)
         redo.push_back(std::move(j));
       if (redo.empty()) {
-        if (blocking_->ready()) {
-          (void)co_await queue::JobQueue::wait_notify(*blocking_, keys_, kNotifyWaitSeconds);
-        } else {
-          co_await sleep(idle_timer, kNotifyWaitSeconds);
-        }
+        co_await wait_for_jobs(consumer);
         continue;
       }
       // A copy: when deciding fails half-way (Redis lost), the same jobs are tried again. That is
@@ -261,6 +273,18 @@ asio::awaitable<void> Daemon::fetch_loop(int consumer) {
                    back.size(), e.what());
     }
   }
+}
+
+asio::awaitable<void> Daemon::wait_for_jobs(int consumer) {
+  const auto i = static_cast<std::size_t>(consumer);
+  struct Waiting {
+    std::vector<bool>& flags;
+    std::size_t i;
+    ~Waiting() { flags[i] = false; }
+  } waiting{waiting_, i};
+  if (!tx_[i]->ready()) co_return;  // the loop polls until it is back
+  waiting_[i] = true;
+  (void)co_await queue::JobQueue::wait_notify(*tx_[i], keys_, kNotifyWaitSeconds);
 }
 
 asio::awaitable<void> Daemon::lease_loop() {
@@ -390,7 +414,6 @@ asio::awaitable<void> Daemon::check_server() {
 void Daemon::sample_metrics() {
   metrics_.redis_up.Set(conn_->ready() ? 1 : 0);
   metrics_.observe_connection("main", conn_->stats());
-  metrics_.observe_connection("wait", blocking_->stats());
   for (const auto& c : tx_)
     metrics_.observe_connection(c->name(), c->stats());
 }

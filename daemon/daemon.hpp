@@ -1,6 +1,6 @@
-// The wa-routerd process: one Asio event loop running the queue consumer, the lease keeper,
-// the event ingester and the health cycle, over Redis connections for commands, for the blocking
-// wait on the notify list, and one per consumer for its MULTI/EXEC transactions.
+// The wa-routerd process: one Asio event loop running the queue consumers, the lease keeper,
+// the event ingester and the health cycle, over a Redis connection for commands and one per
+// consumer for its MULTI/EXEC transactions and its blocking wait on the notify list.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -45,7 +45,9 @@ class Daemon {
   // Refreshes the metrics that are read rather than counted (connection state and counters).
   void sample_metrics();
   const config::Config& config() const noexcept { return cfg_; }
-  bool redis_ready() const noexcept;
+  // Empty while healthy; otherwise why not: stopping, Redis not connected (and why: "authentication
+  // failed: WRONGPASS ..."), or Redis refusing commands lately (READONLY, OOM, MISCONF...).
+  std::string health_problem() const;
   bool stopping() const noexcept { return stopping_; }
 
  private:
@@ -63,6 +65,8 @@ class Daemon {
     std::string unstable;  // why it was put back: its contacts_key list kept changing
   };
   asio::awaitable<void> fetch_loop(int consumer);
+  // Waits up to kNotifyWaitSeconds for a notify entry on the consumer's own connection.
+  asio::awaitable<void> wait_for_jobs(int consumer);
   asio::awaitable<void> lease_loop();
   asio::awaitable<void> events_loop();
   asio::awaitable<void> health_loop();
@@ -116,9 +120,10 @@ class Daemon {
   std::string config_path_;
   queue::Keys keys_;
   std::shared_ptr<redis::Connection> conn_;
-  std::shared_ptr<redis::Connection> blocking_;
-  // One per consumer: WATCH/MULTI/EXEC need a connection of their own.
+  // One per consumer: WATCH/MULTI/EXEC need a connection of their own, and its BLPOP on the
+  // notify list waits there too, never behind another consumer's (the connection is idle then).
   std::vector<std::shared_ptr<redis::Connection>> tx_;
+  std::vector<bool> waiting_;  // per consumer: its BLPOP is in flight
   std::vector<std::unique_ptr<asio::steady_timer>> consumer_timers_;
   queue::JobQueue queue_;
   queue::Store store_;

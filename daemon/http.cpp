@@ -2,12 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 #include <stdexcept>
 
 namespace wa::daemon {
@@ -38,6 +42,48 @@ tcp::endpoint parse_listen(const std::string& address) {
   return {ip, static_cast<unsigned short>(p)};
 }
 
+namespace {
+
+constexpr int kMaxRequestsPerConnection = 100;
+constexpr std::size_t kMaxRequestBody = 4096;  // GET and HEAD only: a body is never needed
+constexpr auto kAcceptPauseMin = std::chrono::milliseconds(100);
+constexpr auto kAcceptPauseMax = std::chrono::milliseconds(1000);
+
+http::response<http::string_body> respond(const HttpEndpoint::Handlers& handlers,
+                                          const http::request<http::string_body>& req) {
+  http::response<http::string_body> res;
+  res.version(req.version());
+  res.keep_alive(req.keep_alive());
+  res.set(http::field::server, "wa-routerd");
+  const std::string target(req.target());
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    res.result(http::status::method_not_allowed);
+    res.body() = "only GET\n";
+  } else if (target == "/metrics") {
+    res.result(http::status::ok);
+    res.set(http::field::content_type, "text/plain; version=0.0.4");
+    res.body() = handlers.metrics();
+  } else if (target == "/healthz") {
+    const std::string why = handlers.health();
+    res.result(why.empty() ? http::status::ok : http::status::service_unavailable);
+    res.set(http::field::content_type, "text/plain");
+    res.body() = why.empty() ? "ok\n" : why + "\n";
+  } else {
+    res.result(http::status::not_found);
+    res.body() = "not found: try /metrics or /healthz\n";
+  }
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace
+
+struct HttpEndpoint::Listener {
+  explicit Listener(const asio::any_io_executor& ex) : acceptor(ex), pause(ex) {}
+  tcp::acceptor acceptor;
+  asio::steady_timer pause;  // between failed accepts
+};
+
 HttpEndpoint::HttpEndpoint(asio::any_io_executor ex, Handlers h)
     : ex_(std::move(ex)), handlers_(std::move(h)) {}
 
@@ -48,74 +94,98 @@ void HttpEndpoint::listen(const std::string& address) {
   } catch (const std::exception& e) {
     throw std::runtime_error("metrics.listen: " + address + ": " + e.what());
   }
-  auto acceptor = std::make_shared<tcp::acceptor>(ex_);
+  auto listener = std::make_shared<Listener>(ex_);
+  tcp::acceptor& acceptor = listener->acceptor;
   boost::system::error_code ec;
-  acceptor->open(ep.protocol(), ec);
-  if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor->bind(ep, ec);
-  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  acceptor.open(ep.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
     throw std::runtime_error("metrics.listen: cannot listen on " + address + ": " + ec.message());
-  close();
-  acceptor_ = acceptor;
+  stop_listening();
+  listener_ = listener;
   address_ = address;
-  asio::co_spawn(ex_, accept_loop(acceptor), asio::detached);
+  asio::co_spawn(ex_, accept_loop(listener), asio::detached);
 }
 
-void HttpEndpoint::close() {
-  if (acceptor_) {
+void HttpEndpoint::stop_listening() {
+  if (listener_) {
     boost::system::error_code ec;
-    acceptor_->close(ec);
-    acceptor_.reset();
+    listener_->acceptor.close(ec);
+    listener_->pause.cancel();
+    listener_.reset();
   }
 }
 
-asio::awaitable<void> HttpEndpoint::accept_loop(std::shared_ptr<tcp::acceptor> acceptor) {
-  while (acceptor->is_open()) {
+void HttpEndpoint::close() {
+  stop_listening();
+  for (beast::tcp_stream* s : open_)
+    s->close();  // their coroutines end with operation_aborted and leave open_
+}
+
+void HttpEndpoint::refuse(tcp::socket& socket) {
+  boost::system::error_code ec;
+  socket.close(ec);
+  if (refusing_) return;
+  refusing_ = true;
+  spdlog::warn("metrics: {} connections open (metrics.max_connections): closing new ones",
+               open_.size());
+}
+
+asio::awaitable<void> HttpEndpoint::accept_loop(std::shared_ptr<Listener> listener) {
+  tcp::acceptor& acceptor = listener->acceptor;
+  auto pause = kAcceptPauseMin;
+  while (acceptor.is_open()) {
     boost::system::error_code ec;
     tcp::socket socket =
-        co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (!acceptor.is_open()) break;
     if (ec) {
-      if (!acceptor->is_open()) break;
+      // Out of file descriptors (EMFILE, ENFILE) or memory, say: the connection stays in the
+      // backlog and accepting again at once would fail again at once.
+      if (pause == kAcceptPauseMin) {
+        spdlog::warn("metrics: cannot accept a connection: {}; pausing", ec.message());
+      }
+      listener->pause.expires_after(pause);
+      co_await listener->pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      pause = std::min(pause * 2, kAcceptPauseMax);
       continue;
     }
+    pause = kAcceptPauseMin;
+    if (open_.size() >= limits_.max_connections) {
+      refuse(socket);
+      continue;
+    }
+    refusing_ = false;
     asio::co_spawn(ex_, serve(std::move(socket)), asio::detached);
   }
 }
 
 asio::awaitable<void> HttpEndpoint::serve(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  open_.insert(&stream);
+  struct Leave {
+    std::set<beast::tcp_stream*>& open;
+    beast::tcp_stream* stream;
+    ~Leave() { open.erase(stream); }
+  } leave{open_, &stream};
   beast::flat_buffer buffer;
   boost::system::error_code ec;
-  for (int served = 0; served < 100; ++served) {
-    http::request<http::string_body> req;
-    co_await http::async_read(socket, buffer, req, asio::redirect_error(asio::use_awaitable, ec));
+  for (int served = 0; served < kMaxRequestsPerConnection; ++served) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(kMaxRequestBody);
+    // An idle connection (and one sending its request too slowly) is closed by the stream.
+    stream.expires_after(limits_.idle_timeout);
+    co_await http::async_read(stream, buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
-    http::response<http::string_body> res;
-    res.version(req.version());
-    res.keep_alive(req.keep_alive());
-    res.set(http::field::server, "wa-routerd");
-    const std::string target(req.target());
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      res.result(http::status::method_not_allowed);
-      res.body() = "only GET\n";
-    } else if (target == "/metrics") {
-      res.result(http::status::ok);
-      res.set(http::field::content_type, "text/plain; version=0.0.4");
-      res.body() = handlers_.metrics();
-    } else if (target == "/healthz") {
-      const std::string why = handlers_.health();
-      res.result(why.empty() ? http::status::ok : http::status::service_unavailable);
-      res.set(http::field::content_type, "text/plain");
-      res.body() = why.empty() ? "ok\n" : why + "\n";
-    } else {
-      res.result(http::status::not_found);
-      res.body() = "not found: try /metrics or /healthz\n";
-    }
-    res.prepare_payload();
-    co_await http::async_write(socket, res, asio::redirect_error(asio::use_awaitable, ec));
+    auto res = respond(handlers_, parser.get());
+    stream.expires_after(limits_.idle_timeout);
+    co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !res.keep_alive()) break;
   }
-  socket.shutdown(tcp::socket::shutdown_both, ec);
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
 }
 
 }  // namespace wa::daemon

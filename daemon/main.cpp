@@ -1,7 +1,9 @@
 // wa-routerd: decides how a WhatsApp CRM sends its bulk campaigns (see README.md).
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/program_options.hpp>
@@ -20,6 +22,32 @@
 #endif
 
 namespace po = boost::program_options;
+
+namespace {
+
+// Raises the soft limit on open files to the hard one (systemd's default soft limit is 1024):
+// the daemon uses epoll, never select(), and its Redis connections must never lack one.
+void raise_file_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  const rlim_t before = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    // An unlimited hard limit cannot be the soft one: the kernel's ceiling (nr_open) is.
+    lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 1 << 20);
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  }
+  spdlog::debug("open files limit raised from {} to {}", before, lim.rlim_cur);
+}
+
+wa::daemon::HttpEndpoint::Limits http_limits(const wa::config::Metrics& m) {
+  wa::daemon::HttpEndpoint::Limits l;
+  l.idle_timeout = std::chrono::milliseconds(static_cast<long long>(m.idle_timeout * 1000.0));
+  l.max_connections = static_cast<std::size_t>(m.max_connections);
+  return l;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   po::options_description opts("wa-routerd options");
@@ -61,6 +89,7 @@ int main(int argc, char** argv) {
 
   std::signal(SIGPIPE, SIG_IGN);  // hiredis writes with plain write()
   wa::daemon::setup_logging(cfg.logging);
+  raise_file_limit();
 
   boost::asio::io_context io(1);
   wa::daemon::Daemon daemon(io, cfg, path);
@@ -69,16 +98,12 @@ int main(int argc, char** argv) {
                                                          daemon.sample_metrics();
                                                          return daemon.metrics().render();
                                                        },
-                                                       [&]() -> std::string {
-                                                         if (daemon.stopping()) return "stopping";
-                                                         if (!daemon.redis_ready())
-                                                           return "redis unreachable";
-                                                         return "";
-                                                       },
+                                                       [&] { return daemon.health_problem(); },
                                                    });
   // The address the endpoint actually serves ("": off). A reload compares against it, not
   // against the previous file, which may name an address that could not be bound.
   std::string serving;
+  http.set_limits(http_limits(cfg.metrics));
   if (!cfg.metrics.listen.empty()) {
     try {
       http.listen(cfg.metrics.listen);
@@ -103,6 +128,7 @@ int main(int argc, char** argv) {
     reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
       daemon.reload();
+      http.set_limits(http_limits(daemon.config().metrics));
       const std::string listen = daemon.config().metrics.listen;
       if (listen != serving) {
         try {

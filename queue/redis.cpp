@@ -25,6 +25,8 @@ class Category : public boost::system::error_category {
         return "Redis command timed out (outcome unknown)";
       case Errc::stopped:
         return "Redis connection stopped";
+      case Errc::busy:
+        return "a blocking Redis command is in flight on this connection (nothing sent)";
     }
     return "unknown Redis error";
   }
@@ -74,6 +76,15 @@ const boost::system::error_category& category() noexcept {
   return c;
 }
 
+bool is_refusal(std::string_view error) noexcept {
+  const std::string_view code = error.substr(0, error.find(' '));
+  for (const std::string_view c : {"READONLY", "OOM", "MISCONF", "NOAUTH", "WRONGPASS", "NOPERM",
+                                   "LOADING", "BUSY", "MASTERDOWN", "NOREPLICAS"}) {
+    if (code == c) return true;
+  }
+  return false;
+}
+
 std::string Endpoint::describe() const {
   if (!sentinels.empty()) return "master \"" + master_name + "\" (via Sentinel)";
   if (!unix_socket.empty()) return "unix:" + unix_socket + (db ? "/" + std::to_string(db) : "");
@@ -88,6 +99,7 @@ struct Connection::Batch {
   error_code ec;
   Handler handler;
   Visitor visitor;
+  bool blocking = false;  // holds a blocking command
 };
 
 std::shared_ptr<Connection> Connection::create(asio::any_io_executor ex, Endpoint ep,
@@ -298,11 +310,15 @@ void Connection::handshake() {
         auto self = w.lock();
         if (!self || self->state_ != State::handshaking) return;
         if (ec) return;  // the loss itself schedules the reconnect
-        for (const Reply& r : replies) {
-          if (r.is_error()) {
-            self->drop(Errc::connection_lost, "Redis refused the handshake: " + r.str);
-            return;
-          }
+        for (std::size_t i = 0; i < replies.size(); ++i) {
+          const Reply& r = replies[i];
+          if (!r.is_error()) continue;
+          // A wrong password (the AUTH reply) or none where one is needed (NOAUTH to the rest).
+          const bool auth = (i == 0 && !self->ep_.password.empty()) ||
+                            r.str.starts_with("NOAUTH") || r.str.starts_with("WRONGPASS");
+          self->drop(Errc::connection_lost,
+                     (auth ? "authentication failed: " : "Redis refused the handshake: ") + r.str);
+          return;
         }
         if (check_role) {
           const Reply& role = replies.back();
@@ -340,7 +356,16 @@ void Connection::submit(Wire wire, Visitor visitor, Handler h, std::chrono::mill
                [h = std::move(h)]() mutable { std::move(h)(error_code{}, std::vector<Reply>{}); });
     return;
   }
+  const bool blocked = std::any_of(in_flight_.begin(), in_flight_.end(),
+                                   [](const auto& e) { return e.second->blocking; });
+  if (blocked) {
+    asio::post(ex_, [h = std::move(h)]() mutable {
+      std::move(h)(make_error_code(Errc::busy), std::vector<Reply>{});
+    });
+    return;
+  }
   auto* b = new Batch(std::move(h));
+  b->blocking = extra.count() > 0;
   b->remaining = wire.commands();
   b->replies.reserve(wire.commands());
   b->visitor = std::move(visitor);
@@ -518,6 +543,9 @@ void Connection::on_reply(redisAsyncContext* c, void* reply, void* privdata) {
       b->replies.push_back(std::move(shallow));
     }
     const Reply& r = b->replies.back();
+    if (self != nullptr && r.is_error() && is_refusal(r.str)) {
+      self->refusal_ = Refusal{r.str, std::chrono::steady_clock::now()};
+    }
     if (self != nullptr && !self->ep_.sentinels.empty() && r.is_error() &&
         r.str.starts_with("READONLY")) {
       // The master we know was demoted by a failover: find the new one (never from inside

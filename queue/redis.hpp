@@ -104,6 +104,7 @@ enum class Errc {
   connection_lost,    // sent, outcome unknown
   timeout,            // sent, no reply in time: the connection is dropped, outcome unknown
   stopped,            // the connection was stopped
+  busy,               // nothing was sent: a blocking command is in flight on this connection
 };
 const boost::system::error_category& category() noexcept;
 inline error_code make_error_code(Errc e) noexcept {
@@ -127,6 +128,17 @@ struct Endpoint {
   std::string master_name;
   bool sentinel_probe = false;  // this connection talks to a Sentinel itself (no SELECT, no ROLE)
   std::string describe() const;
+};
+
+// True for an error reply saying Redis refuses commands because of its state rather than
+// because of the command: READONLY, OOM, MISCONF, NOAUTH, WRONGPASS, NOPERM, LOADING, BUSY,
+// MASTERDOWN, NOREPLICAS.
+bool is_refusal(std::string_view error) noexcept;
+
+// The last such error reply a connection got, and when (`error` empty: none yet).
+struct Refusal {
+  std::string error;
+  std::chrono::steady_clock::time_point at;
 };
 
 struct ConnectionStats {
@@ -153,7 +165,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string& name() const noexcept { return name_; }
   const Endpoint& endpoint() const noexcept { return ep_; }
   const ConnectionStats& stats() const noexcept { return stats_; }
+  // Why the connection is not ready ("authentication failed: WRONGPASS ..." for a refused AUTH).
   const std::string& last_error() const noexcept { return last_error_; }
+  const Refusal& last_refusal() const noexcept { return refusal_; }
   // Called on every change between ready and not ready (never from inside hiredis).
   void on_state(StateListener l) { listener_ = std::move(l); }
   const asio::any_io_executor& executor() const noexcept { return ex_; }
@@ -162,7 +176,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // in flight. Completions are still posted, never run inside this call.
   void flush();
 
-  // Sends the commands as one pipelined batch. `extra` lengthens the timeout (blocking commands).
+  // Sends the commands as one pipelined batch. `extra` lengthens the timeout and marks a batch
+  // with a blocking command (BLPOP): while one is in flight, nothing else is sent on the
+  // connection (a batch submitted meanwhile completes with Errc::busy), so that no command ever
+  // waits behind a blocked one and outlasts its own timeout.
   template <typename Token>
   auto async_exec(std::vector<Command> cmds, Token&& token,
                   std::chrono::milliseconds extra = std::chrono::milliseconds{0}) {
@@ -236,6 +253,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::minstd_rand rng_;
   ConnectionStats stats_;
   std::string last_error_;
+  Refusal refusal_;
   StateListener listener_;
   std::shared_ptr<Connection> sentinel_;  // the Sentinel being asked for the master
   std::string master_;                    // "ip:port" of the master in use (Sentinel mode)

@@ -63,8 +63,9 @@ TEST(Config, ExampleFileSetsEveryKeyWithAComment) {
     }
     previous = line;
   }
-  // section 7's 40 keys + redis.sentinels, redis.master_name, queue.max_payload_bytes
-  EXPECT_EQ(keys.size(), 43u);
+  // Section 7's 40 keys + redis.sentinels, redis.master_name, queue.max_payload_bytes,
+  // metrics.idle_timeout and metrics.max_connections.
+  EXPECT_EQ(keys.size(), 45u);
 }
 
 TEST(Config, SentinelsAreReadAndValidated) {
@@ -99,6 +100,8 @@ TEST(Config, DefaultsMatchContract) {
   EXPECT_EQ(c.health.weights.uptime, 0.15);
   EXPECT_EQ(c.load_balancing.strategy, Strategy::weighted_capacity);
   EXPECT_EQ(c.metrics.listen, "127.0.0.1:9464");
+  EXPECT_EQ(c.metrics.idle_timeout, 5);
+  EXPECT_EQ(c.metrics.max_connections, 64);
   EXPECT_EQ(c.logging.level, "info");
   EXPECT_EQ(c.logging.format, LogFormat::text);
 }
@@ -513,6 +516,20 @@ TEST(Config, MetricsListen) {
                                "address, localhost or [IPv6 address]; port 1-65535), got \"") +
                        bad + "\"");
   }
+}
+
+TEST(Config, MetricsConnectionLimits) {
+  const Config c = load_from_string("metrics: {idle_timeout: 0.5, max_connections: 8}");
+  EXPECT_EQ(c.metrics.idle_timeout, 0.5);
+  EXPECT_EQ(c.metrics.max_connections, 8);
+  expect_problem("metrics: {idle_timeout: 0}",
+                 R"(metrics.idle_timeout: expected a number > 0 and <= 3600, got "0")");
+  expect_problem("metrics: {idle_timeout: 3601}",
+                 R"(metrics.idle_timeout: expected a number > 0 and <= 3600, got "3601")");
+  expect_problem("metrics: {max_connections: 0}",
+                 R"(metrics.max_connections: expected an integer 1-10000, got "0")");
+  expect_problem("metrics: {max_connections: many}",
+                 R"(metrics.max_connections: expected an integer 1-10000, got "many")");
 }
 
 TEST(Config, RequiredTexts) {

@@ -94,8 +94,9 @@ TEST(Connection, WrongPasswordKeepsRetryingUntilAccepted) {
   Daemon d(dir, redis.socket(),
            "redis: {host: 127.0.0.1, port: " + std::to_string(port) + ", password: wrong}\n");
   d.start();
-  ASSERT_TRUE(wait_until([&] { return d.log().find("handshake") != std::string::npos; }))
-      << d.log();
+  ASSERT_TRUE(wait_until([&] {
+    return d.log().find("authentication failed: WRONGPASS") != std::string::npos;
+  })) << d.log();
   EXPECT_TRUE(d.running());
   EXPECT_EQ(c.integer({"LLEN", "wa:results"}), 0);
   c.cmd({"CONFIG", "SET", "requirepass", "wrong"});  // the operator fixes the server side

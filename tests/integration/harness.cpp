@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,11 +23,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
-pid_t spawn(const std::vector<std::string>& argv, const std::string& out_file) {
+// `files`: the child's RLIMIT_NOFILE (soft, hard), when given.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& out_file,
+            std::optional<std::pair<rlim_t, rlim_t>> files = std::nullopt) {
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
     setpgid(0, 0);
+    if (files) {
+      const rlimit lim{files->first, files->second};
+      if (setrlimit(RLIMIT_NOFILE, &lim) != 0) _exit(126);
+    }
     if (!out_file.empty()) {
       const int fd = open(out_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (fd >= 0) {
@@ -237,7 +244,7 @@ void Daemon::write_config(const std::string& yaml) const {
 }
 
 void Daemon::start() {
-  pid_ = spawn({daemon_path(), "--config", config_}, log_);
+  pid_ = spawn({daemon_path(), "--config", config_}, log_, file_limit_);
 }
 
 void Daemon::signal(int sig) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <hiredis/hiredis.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace wa::test {
@@ -82,6 +84,9 @@ class Daemon {
          std::string name = "daemon");
   ~Daemon();
   void start();
+  // The open-files limit (soft, hard) the next start() gives the process.
+  void set_file_limit(rlim_t soft, rlim_t hard) { file_limit_ = std::make_pair(soft, hard); }
+  pid_t pid() const noexcept { return pid_; }
   void signal(int sig);
   // SIGTERM, then waits; returns the exit status (or -signal when killed by one).
   int stop(std::chrono::milliseconds timeout = std::chrono::seconds(20));
@@ -102,6 +107,7 @@ class Daemon {
   std::string name_;
   std::string config_;
   std::string log_;
+  std::optional<std::pair<rlim_t, rlim_t>> file_limit_;
   pid_t pid_ = -1;
 };
 
