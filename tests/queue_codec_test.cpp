@@ -140,6 +140,24 @@ TEST(SumLastHour, CountsTheSixtyMinutesEndingNowAndReportsOlderOnesStale) {
   EXPECT_EQ(stale.size(), 3u);
 }
 
+// Buckets further ahead than an event may be (a day) never count and are deleted; those within
+// the day wait for their minute.
+TEST(SumLastHour, BucketsBeyondADayAheadAreStale) {
+  const double now = 1795620000.0;
+  const auto m = static_cast<std::int64_t>(now / 60);
+  Hash h;
+  h.owned = {{std::to_string(m), pack_stats(stats(1, 0))},
+             {std::to_string(m + 1440), pack_stats(stats(2, 0))},
+             {std::to_string(m + 1441), pack_stats(stats(4, 0))},
+             {std::to_string(static_cast<std::int64_t>(9.9e10 / 60)), pack_stats(stats(8, 0))}};
+  std::vector<std::string> stale;
+  const auto w = sum_last_hour(h.view(), now, &stale);
+  EXPECT_EQ(w.total, 1u);
+  EXPECT_EQ(stale,
+            (std::vector<std::string>{std::to_string(m + 1441),
+                                      std::to_string(static_cast<std::int64_t>(9.9e10 / 60))}));
+}
+
 TEST(SumLastHour, ReadsTheEarlierOneFieldPerCounterLayoutAndIgnoresJunk) {
   const double now = 1795620000.0;
   const auto m = static_cast<std::int64_t>(now / 60);
@@ -165,7 +183,7 @@ TEST(SumLastHour, ReadsTheEarlierOneFieldPerCounterLayoutAndIgnoresJunk) {
 }
 
 // The apply_events arguments of a batch: header, one entry per session stats hash (minutes in
-// order, at most 1000 per entry), then the daily hashes.
+// order, at most 1000 per entry), then the daily hashes. A batch this small is one part.
 TEST(EventBatch, ArgumentsGroupMinutesPerSessionAndDaysPerWorkspace) {
   boost::asio::io_context io;
   auto conn = redis::Connection::create(io.get_executor(), redis::Endpoint{}, "test");
@@ -192,9 +210,11 @@ TEST(EventBatch, ArgumentsGroupMinutesPerSessionAndDaysPerWorkspace) {
   push(ev("a", "failed", t0 + 1, R"(,"response_time_ms":250.5)"));
   push("garbage");
   push(ev("a", "delivered", t0 + 2, R"(,"delivery_time_ms":1000)"));
-  // 1,001 distinct minutes of session c: two entries.
+  // 1,001 distinct minutes of session c (within the day ahead that is accepted): two entries.
   for (int k = 0; k < 1001; ++k)
-    push(ev("c", "read", t0 - 60.0 * k));
+    push(ev("c", "read", t0 + 60.0 * k));
+  // Before the last hour: only in the daily counters.
+  push(ev("d", "sent", t0 - 3600));
   push(R"({"workspace_id":7,"provider":"meta_api","status":"sent","at":)" +
        std::to_string(static_cast<long long>(t0)) + "}");
 
@@ -209,10 +229,12 @@ TEST(EventBatch, ArgumentsGroupMinutesPerSessionAndDaysPerWorkspace) {
   EXPECT_EQ(a[2], "7200");
   EXPECT_EQ(a[3], std::to_string(31 * 86400));
   EXPECT_EQ(a[4], "1");
-  EXPECT_EQ(a[5], "4");  // a; b; c in two entries
+  EXPECT_EQ(a[5], "0");  // no staged parts
+  EXPECT_EQ(b.staged, 0u);
+  EXPECT_EQ(a[6], "4");  // a; b; c in two entries
 
   const std::string m0 = std::to_string(static_cast<long long>(t0 / 60));
-  std::size_t i = 6;
+  std::size_t i = 7;
   auto entry = [&](const std::string& key, std::size_t n) {
     EXPECT_EQ(a.at(i), key);
     EXPECT_EQ(a.at(i + 1), std::to_string(n));
@@ -232,9 +254,10 @@ TEST(EventBatch, ArgumentsGroupMinutesPerSessionAndDaysPerWorkspace) {
   EXPECT_EQ(a.at(i), std::to_string(static_cast<long long>(t0 / 60) + 1));
   i += 2;
   entry("p:wa:stats:session:c", 1000);
-  EXPECT_EQ(a.at(i), std::to_string(static_cast<long long>(t0 / 60) - 1000));  // ascending
+  EXPECT_EQ(a.at(i), m0);  // ascending
   i += 2 * 1000;
   entry("p:wa:stats:session:c", 1);
+  EXPECT_EQ(a.at(i), std::to_string(static_cast<long long>(t0 / 60) + 1000));
   i += 2;
   // Daily hashes: every good event, per workspace, provider and UTC day.
   std::uint64_t total = 0;
@@ -248,7 +271,94 @@ TEST(EventBatch, ArgumentsGroupMinutesPerSessionAndDaysPerWorkspace) {
   }
   EXPECT_EQ(i, a.size());
   EXPECT_EQ(total, b.count - b.malformed);
-  EXPECT_GE(daily, 3u);  // meta_api and webjs today, and earlier days of c
+  EXPECT_GE(daily, 3u);  // meta_api and webjs today, and the next day of c
+}
+
+// The strings of a msgpack array of str 32 (what the staged parts are).
+std::vector<std::string> unpack_strings(const std::string& m) {
+  auto u32 = [&](std::size_t at) {
+    std::size_t n = 0;
+    for (std::size_t k = 0; k < 4; ++k)
+      n = n << 8 | static_cast<unsigned char>(m.at(at + k));
+    return n;
+  };
+  EXPECT_EQ(static_cast<unsigned char>(m.at(0)), 0xDDu);
+  std::vector<std::string> out(u32(1));
+  std::size_t at = 5;
+  for (auto& s : out) {
+    EXPECT_EQ(static_cast<unsigned char>(m.at(at)), 0xDBu);
+    const std::size_t n = u32(at + 1);
+    s = m.substr(at + 5, n);
+    at += 5 + n;
+  }
+  EXPECT_EQ(at, m.size());
+  return out;
+}
+
+// Keys and entries of one part (nsessions, session entries, daily pairs from `i`); checks that
+// the part holds at most 500 keys.
+std::pair<std::size_t, std::size_t> count_part(const std::vector<std::string>& a, std::size_t i) {
+  const std::size_t sessions = std::stoul(a.at(i++));
+  std::size_t keys = 0, events = 0;
+  for (std::size_t k = 0; k < sessions; ++k, ++keys) {
+    const std::size_t m = std::stoul(a.at(i + 1));
+    for (std::size_t j = 0; j < m; ++j) {
+      core::WindowStats w;
+      EXPECT_TRUE(add_packed(w, a.at(i + 3 + 2 * j)));
+      events += w.total;
+    }
+    i += 2 + 2 * m;
+  }
+  for (; i + 1 < a.size(); i += 2)
+    ++keys;
+  EXPECT_EQ(i, a.size());
+  EXPECT_LE(keys, 500u);
+  return {keys, events};
+}
+
+// A batch whose events name thousands of sessions and workspaces is applied in parts of at most
+// 500 keys: the first in ARGV, the others staged as msgpack arrays; only the last trims.
+TEST(EventBatch, ManyKeysAreSplitIntoBoundedParts) {
+  boost::asio::io_context io;
+  auto conn = redis::Connection::create(io.get_executor(), redis::Endpoint{}, "test");
+  const Keys keys("", "q");
+  const Store store(*conn, keys);
+  const config::Config cfg;
+  const double now = 1795620000.0;
+  redis::Reply events;
+  events.type = redis::Reply::Type::array;
+  for (int k = 0; k < 3000; ++k) {
+    redis::Reply e;
+    e.type = redis::Reply::Type::string;
+    e.str = R"({"session_id":"s)" + std::to_string(k) + R"(","workspace_id":)" + std::to_string(k) +
+            R"(,"provider":"webjs","status":"sent"})";
+    events.elements.push_back(std::move(e));
+  }
+  events.elements.back().str = "garbage";
+  const EventBatch b = store.prepare_events(events, now, cfg);
+  EXPECT_EQ(b.count, 3000u);
+  EXPECT_EQ(b.malformed, 1u);
+  // 2,999 session keys and 2,999 daily keys, at most 500 per part.
+  ASSERT_GE(b.staged, 11u);
+  const auto& a = b.args;
+  EXPECT_EQ(a.at(5), std::to_string(b.staged));
+  std::size_t keys_seen = 0, session_events = 0;
+  for (std::size_t k = 0; k < b.staged; ++k) {
+    const auto part = unpack_strings(a.at(6 + k));
+    const bool last = k + 1 == b.staged;
+    EXPECT_EQ(part.at(0), last ? "3000" : "0");
+    EXPECT_EQ(part.at(1), last ? "1" : "0");
+    EXPECT_EQ(part.at(2), "7200");
+    EXPECT_EQ(part.at(3), std::to_string(31 * 86400));
+    const auto [n, e] = count_part(part, 4);
+    keys_seen += n;
+    session_events += e;
+  }
+  const auto [n, e] = count_part(a, 6 + b.staged);
+  keys_seen += n;
+  session_events += e;
+  EXPECT_EQ(keys_seen, 2 * 2999u);
+  EXPECT_EQ(session_events, 2999u);
 }
 
 // What hiredis itself makes of the same arguments.
