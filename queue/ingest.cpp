@@ -16,11 +16,12 @@ namespace {
 constexpr std::int64_t kHourSeconds = 3600;
 // Minutes of one session stats entry: Lua's unpack limit (the HMGET and HSET of the entry).
 constexpr std::size_t kMinutesPerEntry = 1000;
-// What one apply call may touch, so that none blocks Redis for more than a few milliseconds:
+// What one apply call may touch, so that none blocks Redis for more than a few milliseconds (a
+// part takes about half a millisecond of Redis time):
 // keys, and work counted in Redis commands and fields (a session entry: HMGET, HSET, EXPIRE and
 // its fields; a daily hash: one HINCRBY(FLOAT) per counter that changes, and EXPIRE).
-constexpr std::size_t kPartKeys = 500;
-constexpr std::size_t kPartCost = 2000;
+constexpr std::size_t kPartKeys = 100;
+constexpr std::size_t kPartCost = 500;
 
 // The statistics entries of one apply call: nsessions, then the session entries, then the
 // daily hashes (apply_events_script).
