@@ -8,6 +8,7 @@
 #include "core/health.hpp"
 #include "core/records.hpp"
 #include "core/switching.hpp"
+#include "core/utf8.hpp"
 #include "daemon/daemon.hpp"
 
 namespace wa::daemon {
@@ -91,9 +92,9 @@ std::string updated_decision(const StoredCampaign& c,
   bool any_session = false, any_meta = false;
   for (const auto& e : dist) {
     json::object entry;
-    entry["target"] = e.target;
+    entry["target"] = core::to_valid_utf8(e.target);
     entry["count"] = e.count;
-    entry["key"] = core::dispatch_key(c.id, e.target);
+    entry["key"] = core::to_valid_utf8(core::dispatch_key(c.id, e.target));
     arr.push_back(std::move(entry));
     (e.target == "meta_api" ? any_meta : any_session) = true;
   }
@@ -113,9 +114,10 @@ std::string updated_decision(const StoredCampaign& c,
     const core::Session* s = move.decision.session;
     if (s != nullptr) {
       json::object so;
-      so["id"] = s->id;
-      so["uuid"] = s->uuid;
-      so["phone_number"] = s->phone_number;
+      // As JsonWriter writes them: valid UTF-8 whatever the app stored (core/utf8.hpp).
+      so["id"] = core::to_valid_utf8(s->id);
+      so["uuid"] = core::to_valid_utf8(s->uuid);
+      so["phone_number"] = core::to_valid_utf8(s->phone_number);
       so["health_score"] = s->health;
       so["is_primary"] = s->is_primary;
       o["session"] = std::move(so);

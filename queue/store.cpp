@@ -8,6 +8,7 @@
 #include "core/events.hpp"
 #include "core/health.hpp"
 #include "core/records.hpp"
+#include "core/utf8.hpp"
 #include "queue/job_queue.hpp"
 
 namespace wa::queue {
@@ -97,6 +98,22 @@ asio::awaitable<core::WindowStats> Store::scan_session_stats(const std::string& 
   co_return sum_last_hour(fields, now);
 }
 
+void Store::note_ill_formed_utf8(const core::Session& s, std::vector<std::string>& problems) {
+  std::string fields;
+  for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"id", &s.id},
+                                    {"uuid", &s.uuid},
+                                    {"phone_number", &s.phone_number}}) {
+    if (!core::well_formed_utf8(*value)) fields += fields.empty() ? name : std::string(", ") + name;
+  }
+  if (fields.empty()) return;
+  constexpr std::size_t kRemembered = 10000;  // bounded, whatever the data
+  if (utf8_reported_.size() >= kRemembered) utf8_reported_.clear();
+  if (!utf8_reported_.insert(s.id).second) return;
+  problems.push_back("session " + core::escaped_for_log(s.id) + ": " + fields +
+                     " not valid UTF-8; written into JSON records with U+FFFD in place of the "
+                     "bad bytes");
+}
+
 asio::awaitable<std::map<std::string, WorkspaceData>> Store::load_workspaces(
     const std::vector<std::string>& ids, core::Seconds now, const config::Config& cfg) {
   std::map<std::string, WorkspaceData> out;
@@ -157,6 +174,7 @@ asio::awaitable<std::map<std::string, WorkspaceData>> Store::load_workspaces(
     } else {
       s = parse_session(sid, pairs(hash), problem, health_known);
     }
+    if (s.exists) note_ill_formed_utf8(s, d.problems);
     if (!problem.empty()) {
       d.problems.push_back("session " + sid + ": " + problem);
     } else if (!s.exists) {

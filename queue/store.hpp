@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config.hpp"
@@ -102,11 +103,15 @@ class Store {
                          const config::Config& cfg) const;
 
  private:
+  // Adds a problem, once per session id, when the session's id, uuid or phone_number is not
+  // well-formed UTF-8 (the JSON records carry U+FFFD in place of the bad bytes).
+  void note_ill_formed_utf8(const core::Session& s, std::vector<std::string>& problems);
   Call apply_staged_call(const std::string& token) const;
   asio::awaitable<core::WindowStats> scan_session_stats(const std::string& id, core::Seconds now);
 
   redis::Connection& conn_;
   const Keys& keys_;
+  std::unordered_set<std::string> utf8_reported_;  // sessions note_ill_formed_utf8 reported
 };
 
 }  // namespace wa::queue
