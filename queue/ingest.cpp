@@ -195,9 +195,10 @@ Call Store::apply_staged_call(const std::string& token) const {
 
 asio::awaitable<IngestReport> Store::drain_staged_events(const std::string& token) {
   IngestReport r;
-  for (;;) {
+  // One call while nothing is staged (the usual case), then 16 at a time.
+  for (std::size_t n = 1;; n = 16) {
     std::vector<Call> calls;
-    for (int i = 0; i < 8; ++i)
+    for (std::size_t i = 0; i < n; ++i)
       calls.push_back(apply_staged_call(token));
     const auto replies = co_await run(conn_, std::move(calls));
     for (const Reply& reply : replies) {
