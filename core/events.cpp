@@ -1,6 +1,7 @@
 #include "core/events.hpp"
 
 #include <boost/json.hpp>
+#include <charconv>
 #include <cmath>
 #include <cstddef>
 
@@ -32,9 +33,113 @@ const json::value* member(const json::object& o, std::string_view k) {
   return v == nullptr || v->is_null() ? nullptr : v;
 }
 
+std::string number_text(double v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+// Why `at` lies outside the window of times the daemon keeps statistics for, or "". The window
+// also keeps every minute and day index the aggregation computes finite.
+std::string time_window_problem(double at, Seconds now, Seconds max_age) {
+  if (!(at >= 0)) return "at: " + number_text(at) + " is before 1970";
+  if (at > now + kMaxEventAheadSeconds) {
+    return "at: " + number_text(at) + " is " + number_text(std::floor(at - now)) +
+           " s ahead of now (at most " + number_text(kMaxEventAheadSeconds) + " s accepted)";
+  }
+  if (at < now - max_age) {
+    return "at: " + number_text(at) + " is older than analytics.retention_period_days (" +
+           number_text(std::floor(max_age / 86400)) + " days)";
+  }
+  return {};
+}
+
 }  // namespace
 
-ParsedEvent parse_event(std::string_view text, Seconds now) {
+namespace {
+
+// The problems of one event, joined with "; ".
+struct Problems {
+  std::string text;
+  void add(std::string_view p) {
+    if (!text.empty()) text += "; ";
+    text += p;
+  }
+};
+
+void read_ids(const json::object& o, Event& e, Problems& problem) {
+  if (const auto* p = member(o, "provider"); p && p->is_string() && p->get_string() == "meta_api") {
+    e.meta = true;
+  } else if (!(p && p->is_string() && p->get_string() == "webjs")) {
+    problem.add(R"(provider: expected "webjs" or "meta_api")");
+  }
+  if (const auto* s = member(o, "session_id")) {
+    if (auto id = id_text(*s)) {
+      e.session_id = std::move(*id);
+    } else {
+      problem.add("session_id: expected a non-empty string or an integer");
+    }
+  } else if (!e.meta) {
+    problem.add("session_id: required for webjs");
+  }
+  if (const auto* w = member(o, "workspace_id")) {
+    if (auto id = id_text(*w)) {
+      e.workspace_id = std::move(*id);
+    } else {
+      problem.add("workspace_id: expected a non-empty string or an integer");
+    }
+  } else {
+    problem.add("workspace_id: required");
+  }
+}
+
+void read_status(const json::object& o, Event& e, Problems& problem) {
+  const auto* st = member(o, "status");
+  const std::string_view status = st && st->is_string() ? std::string_view(st->get_string()) : "";
+  if (status == "sent") {
+    e.status = EventStatus::sent;
+  } else if (status == "delivered") {
+    e.status = EventStatus::delivered;
+  } else if (status == "read") {
+    e.status = EventStatus::read;
+  } else if (status == "failed") {
+    e.status = EventStatus::failed;
+  } else {
+    problem.add(R"(status: expected "sent", "delivered", "read" or "failed")");
+  }
+}
+
+void read_times(const json::object& o, Event& e, Seconds now, Seconds max_age, Problems& problem) {
+  // Bounds keep every sum finite: a timing beyond a year (a message delivered to a phone that
+  // was off for months still fits) is not a real message outcome. Times: time_window_problem.
+  constexpr double kMaxTimingMs = 31536000000.0;
+  auto timing = [&](std::string_view key, std::optional<double>& out) {
+    if (const auto* t = member(o, key)) {
+      const auto n = number(*t);
+      if (n && *n >= 0 && *n <= kMaxTimingMs) {
+        out = *n;
+      } else {
+        problem.add(std::string(key) + ": expected a number of milliseconds 0-31536000000");
+      }
+    }
+  };
+  timing("response_time_ms", e.response_time_ms);
+  timing("delivery_time_ms", e.delivery_time_ms);
+  e.at = now;
+  if (const auto* a = member(o, "at")) {
+    if (const auto n = number(*a); !n) {
+      problem.add("at: expected a number of Unix seconds");
+    } else if (auto p = time_window_problem(*n, now, max_age); !p.empty()) {
+      problem.add(p);
+    } else {
+      e.at = *n;
+    }
+  }
+}
+
+}  // namespace
+
+ParsedEvent parse_event(std::string_view text, Seconds now, Seconds max_age) {
   ParsedEvent r;
   json::parse_options opt;
   opt.max_depth = 16;
@@ -49,74 +154,12 @@ ParsedEvent parse_event(std::string_view text, Seconds now) {
   }
   const json::object& o = v.get_object();
   Event e;
-  std::string problems;
-  auto problem = [&](std::string_view p) {
-    if (!problems.empty()) problems += "; ";
-    problems += p;
-  };
-  if (const auto* p = member(o, "provider"); p && p->is_string() && p->get_string() == "meta_api") {
-    e.meta = true;
-  } else if (!(p && p->is_string() && p->get_string() == "webjs")) {
-    problem(R"(provider: expected "webjs" or "meta_api")");
-  }
-  if (const auto* s = member(o, "session_id")) {
-    if (auto id = id_text(*s)) {
-      e.session_id = std::move(*id);
-    } else {
-      problem("session_id: expected a non-empty string or an integer");
-    }
-  } else if (!e.meta) {
-    problem("session_id: required for webjs");
-  }
-  if (const auto* w = member(o, "workspace_id")) {
-    if (auto id = id_text(*w)) {
-      e.workspace_id = std::move(*id);
-    } else {
-      problem("workspace_id: expected a non-empty string or an integer");
-    }
-  } else {
-    problem("workspace_id: required");
-  }
-  const auto* st = member(o, "status");
-  const std::string_view status = st && st->is_string() ? std::string_view(st->get_string()) : "";
-  if (status == "sent") {
-    e.status = EventStatus::sent;
-  } else if (status == "delivered") {
-    e.status = EventStatus::delivered;
-  } else if (status == "read") {
-    e.status = EventStatus::read;
-  } else if (status == "failed") {
-    e.status = EventStatus::failed;
-  } else {
-    problem(R"(status: expected "sent", "delivered", "read" or "failed")");
-  }
-  // Bounds keep every sum and bucket index finite: a timing beyond a year (a message delivered
-  // to a phone that was off for months still fits), or a time outside 1970…5138, is not a real
-  // message outcome.
-  constexpr double kMaxTimingMs = 31536000000.0;
-  constexpr double kMaxAt = 1e11;
-  auto timing = [&](std::string_view key, std::optional<double>& out) {
-    if (const auto* t = member(o, key)) {
-      const auto n = number(*t);
-      if (n && *n >= 0 && *n <= kMaxTimingMs) {
-        out = *n;
-      } else {
-        problem(std::string(key) + ": expected a number of milliseconds 0-31536000000");
-      }
-    }
-  };
-  timing("response_time_ms", e.response_time_ms);
-  timing("delivery_time_ms", e.delivery_time_ms);
-  e.at = now;
-  if (const auto* a = member(o, "at")) {
-    if (const auto n = number(*a); n && *n >= 0 && *n < kMaxAt) {
-      e.at = *n;
-    } else {
-      problem("at: expected a number of Unix seconds 0-1e11");
-    }
-  }
-  if (!problems.empty()) {
-    r.error = std::move(problems);
+  Problems problems;
+  read_ids(o, e, problems);
+  read_status(o, e, problems);
+  read_times(o, e, now, max_age, problems);
+  if (!problems.text.empty()) {
+    r.error = std::move(problems.text);
     return r;
   }
   r.event = std::move(e);
@@ -153,7 +196,7 @@ void EventAggregate::add(const Event& e) {
   ++events;
   if (!e.session_id.empty()) {
     const auto minute = static_cast<std::int64_t>(std::floor(e.at / 60.0));
-    add_outcome(session_minutes[{e.session_id, minute}], e);
+    if (minute >= first_session_minute) add_outcome(session_minutes[{e.session_id, minute}], e);
   }
   // utc_day() of the previous event when it falls on the same day (as utc_day rounds: to the ms).
   const long long ms = std::llround(e.at * 1000.0);

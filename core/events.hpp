@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,8 +31,14 @@ struct ParsedEvent {
   std::string error;  // naming the field, when invalid
 };
 
-// `now` is the default for a missing `at`.
-ParsedEvent parse_event(std::string_view json, Seconds now);
+// How far an event's `at` may lie ahead of the daemon's clock (an app server's clock ahead of
+// ours). Later times, like times older than the retention period, make the event malformed:
+// they are not real outcomes, and each would add a minute field or a daily key of its own.
+inline constexpr Seconds kMaxEventAheadSeconds = 86400;
+
+// `now` is the default for a missing `at`; `max_age` (seconds: the retention period) the oldest
+// `at` accepted, now − max_age.
+ParsedEvent parse_event(std::string_view json, Seconds now, Seconds max_age);
 
 // Adds one event's outcome to a WindowStats.
 void add_outcome(WindowStats& w, const Event& e) noexcept;
@@ -42,6 +49,10 @@ struct EventAggregate {
   std::map<std::tuple<std::string, std::string, std::string>, WindowStats>
       daily;  // ws, provider, day
   std::uint64_t events = 0;
+  // Minutes before this one are left out of session_minutes (the daily counters still count
+  // the event): the health cycle only ever sums the last hour, so such a field would only wait
+  // to be pruned. The caller sets it to the first minute of the hour ending now.
+  std::int64_t first_session_minute = std::numeric_limits<std::int64_t>::min();
   void add(const Event& e);
 
  private:

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/utf8.hpp"
+
 namespace wa::core {
 
 namespace {
@@ -19,6 +21,14 @@ constexpr std::array<bool, 256> kEscaped = [] {
   return t;
 }();
 
+// Bytes that need a look: those escaped, and every byte of a multi-byte sequence (checked).
+constexpr std::array<bool, 256> kNotPlain = [] {
+  std::array<bool, 256> t = kEscaped;
+  for (int c = 0x80; c < 0x100; ++c)
+    t[static_cast<std::size_t>(c)] = true;
+  return t;
+}();
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -28,7 +38,19 @@ void append_json_string(std::string& out, std::string_view s) {
   std::size_t run = 0;  // start of the pending run of characters that need no escape
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto u = static_cast<unsigned char>(s[i]);
-    if (!kEscaped[u]) continue;
+    if (!kNotPlain[u]) continue;
+    if (u >= 0x80) {
+      // Well-formed UTF-8 is copied; an ill-formed sequence becomes one U+FFFD per maximal
+      // subpart, so that the JSON is valid whatever bytes the app stored.
+      const Utf8Step step = utf8_step(s, i);
+      if (!step.valid) {
+        out.append(s.data() + run, i - run);
+        out.append(kReplacementCharacter);
+        run = i + step.size;
+      }
+      i += step.size - 1;
+      continue;
+    }
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (u) {

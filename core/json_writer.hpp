@@ -1,5 +1,7 @@
 // A small streaming JSON writer for the records the daemon emits. It appends to a string, puts
-// the commas, escapes strings (RFC 8259) and never emits NaN or infinities (they become null).
+// the commas, escapes strings (RFC 8259), replaces ill-formed UTF-8 in them by U+FFFD (so that
+// the output is valid JSON whatever bytes it is given) and never emits NaN or infinities (they
+// become null).
 #pragma once
 
 #include <cstddef>
@@ -65,7 +67,7 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-// Appends s as a JSON string literal (with quotes).
+// Appends s as a JSON string literal (with quotes); ill-formed UTF-8 becomes U+FFFD (utf8.hpp).
 void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace wa::core

@@ -317,27 +317,17 @@ asio::awaitable<void> Daemon::events_loop() {
         if (lock != queue::LockState::kept) next.reset();
         if (lock != queue::LockState::not_held) {
           if (!next || next->count == 0) {
+            // The parts of a batch whose apply was cut short go first.
+            report_events(co_await store_.drain_staged_events(token_));
             next = co_await store_.read_events(kEventBatch, wall_now(), cfg_);
           }
           if (next->count > 0) {
             auto step = co_await store_.apply_events(token_, std::move(*next), kEventBatch,
                                                      wall_now(), cfg_);
-            const auto& r = step.report;
-            metrics_.events_consumed.Increment(static_cast<double>(r.consumed));
-            metrics_.events_malformed.Increment(static_cast<double>(r.malformed));
-            for (const auto& err : r.errors)
-              spdlog::warn("events: malformed event dropped: {}", err);
-            if (r.failed_writes > 0) {
-              metrics_.loop_errors.Increment();
-              warn_once(
-                  "events: statistics writes skipped (a wa:stats key of another type, or a "
-                  "counter that is not a number); the events are consumed all the same",
-                  wall_now());
-              spdlog::debug("events: {} statistics writes skipped in a batch", r.failed_writes);
-            }
+            report_events(step.report);
             next = std::move(step.next);
             // Straight on while there is more (a lost lock is looked at again at once too).
-            if (r.lock_lost || (next && next->count > 0)) pause = 0;
+            if (step.report.lock_lost || (next && next->count > 0)) pause = 0;
           } else {
             next.reset();
           }
@@ -355,6 +345,26 @@ asio::awaitable<void> Daemon::events_loop() {
       co_await store_.release_lock(keys_.events_lock(), token_);
     } catch (const std::exception&) {
     }
+  }
+}
+
+void Daemon::report_events(const queue::IngestReport& r) {
+  metrics_.events_consumed.Increment(static_cast<double>(r.consumed));
+  metrics_.events_malformed.Increment(static_cast<double>(r.malformed));
+  if (r.malformed > 0) {  // one line per batch
+    std::string why;
+    for (const auto& err : r.errors)
+      why += (why.empty() ? "" : " | ") + err;
+    spdlog::warn("events: {} malformed event(s) of {} counted and dropped{}{}", r.malformed,
+                 r.consumed, why.empty() ? "" : "; first: ", why);
+  }
+  if (r.failed_writes > 0) {
+    metrics_.loop_errors.Increment();
+    warn_once(
+        "events: statistics writes skipped (a wa:stats key of another type, or a counter that "
+        "is not a number); the events are consumed all the same",
+        wall_now());
+    spdlog::debug("events: {} statistics writes skipped in a batch", r.failed_writes);
   }
 }
 

@@ -69,6 +69,7 @@ class Daemon {
   asio::awaitable<void> wait_for_jobs(int consumer);
   asio::awaitable<void> lease_loop();
   asio::awaitable<void> events_loop();
+  void report_events(const queue::IngestReport& r);
   asio::awaitable<void> health_loop();
   asio::awaitable<void> watchdog_loop();
   asio::awaitable<void> depth_loop();

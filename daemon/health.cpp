@@ -53,7 +53,7 @@ asio::awaitable<void> Daemon::health_cycle() {
     for (std::size_t i = base; i < end; ++i) {
       const std::string& sid = all[i].second;
       reads.push_back(queue::plain({"HGETALL", keys_.session(sid)}));
-      reads.push_back(queue::plain({"HGETALL", keys_.session_stats(sid)}));
+      reads.push_back(store_.stats_read_call(sid));
       reads.push_back(queue::plain({"HGET", keys_.session_health(sid), "alerts"}));
     }
     return queue::Pending(*conn_, std::move(reads));
@@ -85,7 +85,7 @@ asio::awaitable<void> Daemon::health_cycle() {
         continue;
       }
       stale.clear();
-      s.last_hour = queue::sum_last_hour(queue::pairs(r2[k + 1]), now, &stale);
+      s.last_hour = co_await store_.last_hour_of(r2[k + 1], sid, now, &stale);
       s.metrics = core::compute_metrics(s, s.last_hour, now);
       s.health = core::health_score(s.metrics, cfg_.health.weights);
       ++bands[s.health >= cfg_.health.min_score_primary     ? 0

@@ -15,6 +15,7 @@
 
 #include "core/records.hpp"
 #include "core/switching.hpp"
+#include "core/utf8.hpp"
 #include "daemon/daemon.hpp"
 
 namespace wa::daemon {
@@ -103,9 +104,10 @@ std::optional<StoredCampaign> read_decision(const std::string& id, const std::st
 std::string session_json(const core::Session* s) {
   if (s == nullptr) return "null";
   json::object so;
-  so["id"] = s->id;
-  so["uuid"] = s->uuid;
-  so["phone_number"] = s->phone_number;
+  // As JsonWriter writes them: valid UTF-8 whatever the app stored (core/utf8.hpp).
+  so["id"] = core::to_valid_utf8(s->id);
+  so["uuid"] = core::to_valid_utf8(s->uuid);
+  so["phone_number"] = core::to_valid_utf8(s->phone_number);
   so["health_score"] = s->health;
   so["is_primary"] = s->is_primary;
   return json::serialize(so);
@@ -122,9 +124,9 @@ std::string updated_decision(const StoredCampaign& c,
   bool any_session = false, any_meta = false;
   for (const auto& e : dist) {
     json::object entry;
-    entry["target"] = e.target;
+    entry["target"] = core::to_valid_utf8(e.target);
     entry["count"] = e.count;
-    entry["key"] = core::dispatch_key(c.id, e.target);
+    entry["key"] = core::to_valid_utf8(core::dispatch_key(c.id, e.target));
     arr.push_back(std::move(entry));
     (e.target == "meta_api" ? any_meta : any_session) = true;
   }

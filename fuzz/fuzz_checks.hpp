@@ -354,7 +354,8 @@ inline std::string check_dead_records(std::string_view payload, const core::Pars
 // The same bytes read as a message outcome event of wa:events, then aggregated as the daemon
 // does.
 inline std::string check_event(std::string_view data) {
-  const core::ParsedEvent p = core::parse_event(data, kNow);
+  constexpr core::Seconds kMaxAge = 30 * 86400;
+  const core::ParsedEvent p = core::parse_event(data, kNow, kMaxAge);
   if (!p.event) {
     if (p.error.empty()) return "parse_event: invalid without an error";
     if (!core::is_valid_utf8(p.error)) return "parse_event: error not UTF-8";
@@ -366,6 +367,10 @@ inline std::string check_event(std::string_view data) {
   if (!e.meta && e.session_id.empty()) return "parse_event: webjs event without session_id";
   for (const auto& t : {e.response_time_ms, e.delivery_time_ms}) {
     if (t && !(std::isfinite(*t) && *t >= 0)) return "parse_event: bad timing";
+  }
+  // Accepted times lie within the window the daemon keeps statistics for.
+  if (!(e.at >= kNow - kMaxAge && e.at <= kNow + core::kMaxEventAheadSeconds)) {
+    return "parse_event: accepted at=" + num(e.at) + ", outside the retention window";
   }
   // The aggregation keys events by minute (int64) and by UTC day (iso8601 rounds to int64 ms):
   // an accepted time must fit.

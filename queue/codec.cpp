@@ -239,6 +239,7 @@ bool add_packed(core::WindowStats& w, std::string_view packed) {
 core::WindowStats sum_last_hour(const Fields& f, core::Seconds now,
                                 std::vector<std::string>* stale) {
   const auto now_minute = static_cast<std::int64_t>(std::floor(now / 60.0));
+  constexpr auto kMaxAheadMinutes = static_cast<std::int64_t>(core::kMaxEventAheadSeconds / 60);
   core::WindowStats w;
   for (const auto& [k, v] : f) {
     std::int64_t minute = 0;
@@ -246,7 +247,9 @@ core::WindowStats sum_last_hour(const Fields& f, core::Seconds now,
     if (r.ec != std::errc() || r.ptr == k.data()) continue;
     const bool legacy = r.ptr != k.data() + k.size();  // "<minute>:<counter>", one per counter
     if (legacy && *r.ptr != ':') continue;
-    if (minute <= now_minute - 60) {
+    // Before the hour, or further ahead than an event may be (core::kMaxEventAheadSeconds):
+    // never counted, deleted.
+    if (minute <= now_minute - 60 || minute > now_minute + kMaxAheadMinutes) {
       if (stale) stale->emplace_back(k);
       continue;
     }

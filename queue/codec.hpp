@@ -44,7 +44,8 @@ std::string pack_stats(const core::WindowStats& w);
 // finite non-negative sums.
 bool add_packed(core::WindowStats& w, std::string_view packed);
 // Sums the minute buckets of a session stats hash that lie in the hour ending at `now`
-// (minutes now_minute−59 … now_minute); `stale` receives the fields of older buckets. Fields of
+// (minutes now_minute−59 … now_minute); `stale` receives the fields of older buckets, and of
+// buckets further ahead than an event may be (core::kMaxEventAheadSeconds). Fields of
 // the earlier layout, one per counter ("<minute>:t" …), are read (and reported stale) too.
 core::WindowStats sum_last_hour(const Fields& f, core::Seconds now,
                                 std::vector<std::string>* stale = nullptr);

@@ -81,6 +81,8 @@ class Keys {
   std::string health_lock() const { return p_ + "wa:lock:health"; }
   std::string events_lock() const { return p_ + "wa:lock:events"; }
   std::string events_malformed() const { return p_ + "wa:stats:events:malformed"; }
+  // Parts of an event batch not applied yet (queue/scripts.hpp apply_events_script).
+  std::string events_staged() const { return p_ + "wa:events:staged"; }
 
  private:
   // One allocation for the whole key (the keys are built for every job).

@@ -394,13 +394,12 @@ return n
   return s;
 }
 
-const Script& apply_events_script() {
-  static const Script s = make("apply_events", R"lua(
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0, 0} end
-local consumed = tonumber(ARGV[2])
-if redis.call('LINDEX', KEYS[1], consumed - 1) ~= ARGV[3] then return {-1, 0} end
-local stats_ttl, daily_ttl = ARGV[4], ARGV[5]
+namespace {
 
+// The statistics part of the events scripts: apply(a, i, n, stats_ttl, daily_ttl) applies the
+// entries a[i..n] (nsessions, then nsessions times: stats_key nminutes (minute packed)..., then
+// to the end: daily_key packed...), counting the writes that fail in `failures`.
+constexpr const char* kApplyStats = R"lua(
 -- A write that fails (a key of another type, say) is skipped and counted, never fatal: an
 -- error half-way would leave the batch half applied and in the list, to be applied again.
 local failures = 0
@@ -423,44 +422,91 @@ local function add(cur, inc)
                      a8 + b8, a9 + b9)
 end
 
-local i, n = 8, #ARGV
-for _ = 1, tonumber(ARGV[7]) do
-  local key, m = ARGV[i], tonumber(ARGV[i + 1])
-  local fields, set = {}, {}
-  for j = 1, m do fields[j] = ARGV[i + 2 * j] end
-  local cur = try('HMGET', key, unpack(fields))
-  if cur then
-    for j = 1, m do
-      set[2 * j - 1] = fields[j]
-      set[2 * j] = add(cur[j], ARGV[i + 2 * j + 1])
-    end
-    try('HSET', key, unpack(set))
-    try('EXPIRE', key, stats_ttl)
-  end
-  i = i + 2 + 2 * m
-end
-
 local names = {'total', 'successful', 'delivered', 'read', 'failed', 'response_time_sum',
                'response_time_count', 'delivery_time_sum', 'delivery_time_count'}
-while i < n do
-  local key = ARGV[i]
-  local v = {struct.unpack(fmt, ARGV[i + 1])}
-  for j = 1, 9 do
-    if v[j] ~= 0 then
-      if j == 6 or j == 8 then
-        try('HINCRBYFLOAT', key, names[j], string.format('%.17g', v[j]))
-      else
-        try('HINCRBY', key, names[j], string.format('%d', v[j]))
+
+local function apply(a, i, n, stats_ttl, daily_ttl)
+  local sessions = tonumber(a[i])
+  i = i + 1
+  for _ = 1, sessions do
+    local key, m = a[i], tonumber(a[i + 1])
+    local fields, set = {}, {}
+    for j = 1, m do fields[j] = a[i + 2 * j] end
+    local cur = try('HMGET', key, unpack(fields))
+    if cur then
+      for j = 1, m do
+        set[2 * j - 1] = fields[j]
+        set[2 * j] = add(cur[j], a[i + 2 * j + 1])
+      end
+      try('HSET', key, unpack(set))
+      try('EXPIRE', key, stats_ttl)
+    end
+    i = i + 2 + 2 * m
+  end
+  while i < n do
+    local key = a[i]
+    local v = {struct.unpack(fmt, a[i + 1])}
+    for j = 1, 9 do
+      if v[j] ~= 0 then
+        if j == 6 or j == 8 then
+          try('HINCRBYFLOAT', key, names[j], string.format('%.17g', v[j]))
+        else
+          try('HINCRBY', key, names[j], string.format('%d', v[j]))
+        end
       end
     end
+    try('EXPIRE', key, daily_ttl)
+    i = i + 2
   end
-  try('EXPIRE', key, daily_ttl)
-  i = i + 2
 end
+)lua";
 
+}  // namespace
+
+const Script& apply_events_script() {
+  static const Script s = make("apply_events", std::string(kApplyStats) + R"lua(
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0, 0} end
+-- The parts of an earlier batch still wait: they go first (apply_staged_events).
+if redis.call('EXISTS', KEYS[4]) == 1 then return {-2, 0} end
+local consumed = tonumber(ARGV[2])
+if redis.call('LINDEX', KEYS[1], consumed - 1) ~= ARGV[3] then return {-1, 0} end
+local staged = tonumber(ARGV[7])
+apply(ARGV, 8 + staged, #ARGV, ARGV[4], ARGV[5])
+if staged > 0 then
+  -- The rest of the batch, in parts that the next calls apply; the last one trims the batch.
+  for s = 8, 7 + staged, 1000 do
+    redis.call('RPUSH', KEYS[4], unpack(ARGV, s, math.min(s + 999, 7 + staged)))
+  end
+  return {1, failures}
+end
 if ARGV[6] ~= '0' then try('INCRBY', KEYS[3], ARGV[6]) end
 redis.call('LTRIM', KEYS[1], consumed, -1)
 return {1, failures}
+)lua");
+  return s;
+}
+
+const Script& apply_staged_events_script() {
+  static const Script s = make("apply_staged_events", std::string(kApplyStats) + R"lua(
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0, 0, 0, 0} end
+local part = redis.call('LPOP', KEYS[4])
+if not part then return {2, 0, 0, 0} end
+local a = cmsgpack.unpack(part)
+apply(a, 5, #a, a[3], a[4])
+local consumed, malformed = tonumber(a[1]), tonumber(a[2])
+if consumed == 0 then return {1, failures, 0, 0} end
+if malformed ~= 0 then try('INCRBY', KEYS[3], a[2]) end
+redis.call('LTRIM', KEYS[1], consumed, -1)
+return {1, failures, consumed, malformed}
+)lua");
+  return s;
+}
+
+const Script& read_stats_script() {
+  static const Script s = make("read_stats", R"lua(
+local n = redis.call('HLEN', KEYS[1])
+if n > tonumber(ARGV[1]) then return n end
+return redis.call('HGETALL', KEYS[1])
 )lua");
   return s;
 }

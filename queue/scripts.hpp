@@ -53,9 +53,13 @@ const Script& append_step_script();
 const Script& release_script();
 
 // Applies a batch of aggregated events and trims them from the head of the events list, all at
-// once, if the events lock is ours and the batch's last event is still where it was read.
-//   KEYS: events lock malformed_counter
-//   ARGV: token consumed last_event stats_ttl daily_ttl malformed nsessions, then nsessions
+// once, if the events lock is ours and the batch's last event is still where it was read. A
+// batch whose statistics touch many keys comes in parts, so that no call blocks Redis long:
+// the first part is applied here and the others are staged (a list that only the events lock's
+// holder changes, never expiring), for apply_staged_events_script, whose last part trims.
+//   KEYS: events lock malformed_counter staged
+//   ARGV: token consumed last_event stats_ttl daily_ttl malformed nstaged, then nstaged parts
+//   (msgpack arrays, see below), then the first part's entries: nsessions, then nsessions
 //   times: stats_key nminutes (minute packed)..., then to the end: daily_key packed...
 //   where packed is "t s d r f rs rc ds dc" (codec.hpp): a minute's packed value is added to the
 //   session stats field <minute> (created when missing), a daily hash gets HINCRBY (counts) and
@@ -64,8 +68,23 @@ const Script& release_script();
 //   skipped, never fatal: the batch is applied and trimmed all the same, so it is never applied
 //   twice.
 //   returns {status, failures}: status 1 applied (failures: writes skipped); 0 the lock is not
-//   ours; -1 the list's head is not the batch read (nothing applied in either case).
+//   ours; -1 the list's head is not the batch read; -2 parts of an earlier batch are staged
+//   (nothing applied in those three cases).
 const Script& apply_events_script();
+
+// Applies the next staged part of a batch (apply_events_script) if the events lock is ours.
+// A part is a msgpack array of strings: consumed malformed stats_ttl daily_ttl, then entries as
+// above; consumed and malformed are "0" except in the batch's last part, which trims the batch
+// and counts its malformed events.
+//   KEYS: events lock malformed_counter staged   ARGV: token
+//   returns {status, failures, consumed, malformed}: status 1 applied a part (consumed > 0: it
+//   was the last); 2 nothing is staged; 0 the lock is not ours.
+const Script& apply_staged_events_script();
+
+// A session stats hash whole while it is small, else only its size (to be read with HSCAN):
+// never one command over a hash that the app's events made huge.
+//   KEYS: stats   ARGV: max_fields   returns the HGETALL array, or HLEN when above max_fields.
+const Script& read_stats_script();
 
 // Writes a session's health fields only while its hash exists (never creates one).
 //   KEYS: session   ARGV: health_score health_updated_at health_metrics   returns 1 or 0.

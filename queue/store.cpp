@@ -8,6 +8,7 @@
 #include "core/events.hpp"
 #include "core/health.hpp"
 #include "core/records.hpp"
+#include "core/utf8.hpp"
 #include "queue/job_queue.hpp"
 #include "queue/php_values.hpp"
 
@@ -16,6 +17,11 @@ namespace wa::queue {
 namespace {
 constexpr int kPerformanceDays = 7;
 constexpr std::int64_t kHourSeconds = 3600;
+// A stats hash with more fields is read with HSCAN: below Redis's listpack limit (128 entries by
+// default), where one HGETALL is cheap.
+constexpr std::size_t kStatsReadWhole = 120;
+// Fields per HSCAN step and per HDEL of a big stats hash.
+constexpr std::size_t kStatsScanCount = 250;
 
 std::string seconds_text(core::Seconds t) {
   return std::to_string(static_cast<long long>(t));
@@ -90,6 +96,77 @@ void Store::add_health_writes(std::vector<Call>& calls, const core::Session& s,
   calls.push_back(plain({"EXPIRE", summary, std::to_string(ttl)}));
 }
 
+Call Store::stats_read_call(const std::string& id) const {
+  const std::vector<std::string> keys{keys_.session_stats(id)};
+  return script_call(read_stats_script(), keys, {std::to_string(kStatsReadWhole)});
+}
+
+asio::awaitable<core::WindowStats> Store::last_hour_of(const Reply& read, const std::string& id,
+                                                       core::Seconds now,
+                                                       std::vector<std::string>* stale) {
+  if (read.is_integer()) co_return co_await scan_session_stats(id, now);
+  co_return sum_last_hour(pairs(read), now, stale);
+}
+
+asio::awaitable<core::WindowStats> Store::scan_session_stats(const std::string& id,
+                                                             core::Seconds now) {
+  const std::string key = keys_.session_stats(id);
+  // The fields that may count, by name: HSCAN may return a field twice.
+  std::map<std::string, std::string, std::less<>> kept;
+  std::vector<std::string> stale;
+  std::string cursor = "0";
+  do {
+    std::vector<Call> calls;
+    if (!stale.empty()) {  // the previous step's, deleted on the way
+      Command hdel{"HDEL", key};
+      std::move(stale.begin(), stale.end(), std::back_inserter(hdel));
+      calls.push_back(plain(std::move(hdel)));
+      stale.clear();
+    }
+    calls.push_back(plain({"HSCAN", key, cursor, "COUNT", std::to_string(kStatsScanCount)}));
+    const auto replies = co_await run(conn_, std::move(calls));
+    const Reply& r = replies.back();
+    if (!r.is_array() || r.elements.size() != 2 || !r.elements[1].is_array()) {
+      throw std::runtime_error("health: unexpected reply to HSCAN " + key +
+                               (r.is_error() ? ": " + r.str : ""));
+    }
+    cursor = r.elements[0].str;
+    const Fields page = pairs(r.elements[1]);
+    (void)sum_last_hour(page, now, &stale);  // stale lists the page's fields in page order
+    std::size_t next_stale = 0;
+    for (const auto& [field, value] : page) {
+      if (next_stale < stale.size() && stale[next_stale] == field) {
+        ++next_stale;
+      } else {
+        kept[std::string(field)] = value;
+      }
+    }
+  } while (cursor != "0");
+  if (!stale.empty()) {
+    Command hdel{"HDEL", key};
+    std::move(stale.begin(), stale.end(), std::back_inserter(hdel));
+    (void)co_await run1(conn_, plain(std::move(hdel)));
+  }
+  Fields fields(kept.begin(), kept.end());
+  co_return sum_last_hour(fields, now);
+}
+
+void Store::note_ill_formed_utf8(const core::Session& s, std::vector<std::string>& problems) {
+  std::string fields;
+  for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"id", &s.id},
+                                    {"uuid", &s.uuid},
+                                    {"phone_number", &s.phone_number}}) {
+    if (!core::well_formed_utf8(*value)) fields += fields.empty() ? name : std::string(", ") + name;
+  }
+  if (fields.empty()) return;
+  constexpr std::size_t kRemembered = 10000;  // bounded, whatever the data
+  if (utf8_reported_.size() >= kRemembered) utf8_reported_.clear();
+  if (!utf8_reported_.insert(s.id).second) return;
+  problems.push_back("session " + core::escaped_for_log(s.id) + ": " + fields +
+                     " not valid UTF-8; written into JSON records with U+FFFD in place of the "
+                     "bad bytes");
+}
+
 asio::awaitable<std::map<std::string, WorkspaceData>> Store::load_workspaces(
     const std::vector<std::string>& ids, core::Seconds now, const config::Config& cfg) {
   std::map<std::string, WorkspaceData> out;
@@ -127,10 +204,11 @@ asio::awaitable<std::map<std::string, WorkspaceData>> Store::load_workspaces(
     WorkspaceData& d = out[ws];
     bool health_known = false;
     core::Session s = read_session(keys_, sid, r2[2 * i], d, health_known);
+    if (s.exists) note_ill_formed_utf8(s, d.problems);
     s.last_hour = parse_stats(pairs(r2[2 * i + 1]));
     if (s.exists && !health_known) {
       missing_health.emplace_back(ws, d.sessions.size());
-      round3.push_back(plain({"HGETALL", keys_.session_stats(sid)}));
+      round3.push_back(stats_read_call(sid));
     }
     d.sessions.push_back(std::move(s));
   }
@@ -141,7 +219,7 @@ asio::awaitable<std::map<std::string, WorkspaceData>> Store::load_workspaces(
   for (std::size_t i = 0; i < missing_health.size(); ++i) {
     WorkspaceData& d = out[missing_health[i].first];
     core::Session& s = d.sessions[missing_health[i].second];
-    s.last_hour = sum_last_hour(pairs(r3[i]), now);
+    s.last_hour = co_await last_hour_of(r3[i], s.id, now, nullptr);
     s.metrics = core::compute_metrics(s, s.last_hour, now);
     s.health = core::health_score(s.metrics, cfg.health.weights);
     ++d.computed;
@@ -149,108 +227,6 @@ asio::awaitable<std::map<std::string, WorkspaceData>> Store::load_workspaces(
   }
   (void)co_await run(conn_, std::move(writes));
   co_return out;
-}
-
-EventBatch Store::prepare_events(const Reply& events, core::Seconds now,
-                                 const config::Config& cfg) const {
-  EventBatch b;
-  if (!events.is_array() || events.elements.empty()) return b;
-  b.count = events.elements.size();
-  core::EventAggregate agg;
-  for (const Reply& e : events.elements) {
-    auto parsed = core::parse_event(e.str, now);
-    if (parsed.event) {
-      agg.add(*parsed.event);
-    } else {
-      ++b.malformed;
-      if (b.errors.size() >= 5) continue;
-      // The app's phpredis client serializes what it pushes: name the option, not the JSON.
-      const auto plain = php_serialized_scalar(e.str);
-      b.errors.push_back(plain ? php_serialized_warning(keys_.events(), "an event", e.str)
-                               : std::move(parsed.error));
-    }
-  }
-  std::vector<std::string>& a = b.args;
-  a.reserve(7 + 3 * agg.session_minutes.size() + 2 * agg.daily.size());
-  a.push_back(std::to_string(b.count));
-  a.push_back(events.elements.back().str);
-  a.push_back(std::to_string(2 * kHourSeconds));
-  a.push_back(
-      std::to_string(static_cast<long long>(cfg.analytics.retention_period_days + 1) * 86400));
-  a.push_back(std::to_string(b.malformed));
-  a.emplace_back();  // the number of session entries, below
-  // One entry per session stats hash: its key, then (minute, packed) pairs; at most
-  // kMinutesPerEntry of them (Lua's unpack limit), the same key again for more.
-  constexpr std::size_t kMinutesPerEntry = 1000;
-  std::size_t entries = 0, count_at = 0, in_entry = 0;
-  const std::string* last_session = nullptr;
-  for (const auto& [key, w] : agg.session_minutes) {
-    if (last_session == nullptr || *last_session != key.first || in_entry == kMinutesPerEntry) {
-      if (last_session != nullptr) a[count_at] = std::to_string(in_entry);
-      a.push_back(keys_.session_stats(key.first));
-      count_at = a.size();
-      a.emplace_back();
-      in_entry = 0;
-      ++entries;
-      last_session = &key.first;
-    }
-    a.push_back(std::to_string(key.second));
-    a.push_back(pack_stats(w));
-    ++in_entry;
-  }
-  if (last_session != nullptr) a[count_at] = std::to_string(in_entry);
-  a[5] = std::to_string(entries);
-  for (const auto& [key, w] : agg.daily) {
-    const auto& [ws, provider, day] = key;
-    a.push_back(keys_.daily(ws, provider, day));
-    a.push_back(pack_stats(w));
-  }
-  return b;
-}
-
-asio::awaitable<EventBatch> Store::read_events(std::size_t max, core::Seconds now,
-                                               const config::Config& cfg) {
-  Command lrange{"LRANGE", keys_.events(), "0", std::to_string(max - 1)};
-  const Reply batch = co_await run1(conn_, plain(std::move(lrange)));
-  co_return prepare_events(batch, now, cfg);
-}
-
-asio::awaitable<IngestStep> Store::apply_events(const std::string& token, EventBatch batch,
-                                                std::size_t max, core::Seconds now,
-                                                const config::Config& cfg) {
-  IngestStep step;
-  // The next batch lies after this one until the apply script (sent next) removes this one.
-  std::vector<Call> read;
-  read.push_back(plain({"LRANGE", keys_.events(), std::to_string(batch.count),
-                        std::to_string(batch.count + max - 1)}));
-  Pending next_read(conn_, std::move(read));
-  std::vector<std::string> args;
-  args.reserve(1 + batch.args.size());
-  args.push_back(token);
-  std::move(batch.args.begin(), batch.args.end(), std::back_inserter(args));
-  const std::vector<std::string> apply_keys{keys_.events(), keys_.events_lock(),
-                                            keys_.events_malformed()};
-  std::vector<Call> apply;
-  apply.push_back(script_call(apply_events_script(), apply_keys, std::move(args)));
-  Pending applied(conn_, std::move(apply));
-
-  const auto next = co_await next_read.get();
-  EventBatch following = prepare_events(next[0], now, cfg);  // while Redis applies `batch`
-  const Reply r = std::move((co_await applied.get())[0]);
-  if (r.is_error()) throw std::runtime_error("applying events failed: " + r.str);
-  if (!r.is_array() || r.elements.size() != 2) {
-    throw std::runtime_error("applying events: unexpected reply from the events script");
-  }
-  if (int_or(r.elements[0]) != 1) {
-    step.report.lock_lost = true;
-    co_return step;
-  }
-  step.report.failed_writes = static_cast<std::size_t>(std::max(0LL, int_or(r.elements[1])));
-  step.report.consumed = batch.count;
-  step.report.malformed = batch.malformed;
-  step.report.errors = std::move(batch.errors);
-  step.next = std::move(following);
-  co_return step;
 }
 
 asio::awaitable<bool> Store::hold_lock(const std::string& key, const std::string& token,

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config.hpp"
@@ -25,12 +26,14 @@ struct WorkspaceData {
 };
 
 // Events read from the head of wa:events, parsed and aggregated: the arguments of one
-// apply_events call (scripts.hpp), ready to apply.
+// apply_events call (scripts.hpp), ready to apply, and the number of apply_staged_events calls
+// that follow it (a batch whose statistics touch many keys is applied in parts).
 struct EventBatch {
   std::size_t count = 0;            // events read (removed from wa:events when applied)
   std::size_t malformed = 0;        // of which malformed (counted and dropped when applied)
   std::vector<std::string> errors;  // the first few malformed events' errors
   std::vector<std::string> args;    // apply_events ARGV after the token
+  std::size_t staged = 0;           // parts after the first
 };
 
 struct IngestReport {
@@ -70,6 +73,9 @@ class Store {
   asio::awaitable<IngestStep> apply_events(const std::string& token, EventBatch batch,
                                            std::size_t max, core::Seconds now,
                                            const config::Config& cfg);
+  // Applies what is staged of a batch whose apply was cut short (a crash, a lost connection or
+  // lock): to run before reading from the head of wa:events.
+  asio::awaitable<IngestReport> drain_staged_events(const std::string& token);
   // Aggregates an LRANGE reply of events (pure; public for tests and benchmarks).
   EventBatch prepare_events(const Reply& events, core::Seconds now,
                             const config::Config& cfg) const;
@@ -82,14 +88,30 @@ class Store {
                                              std::int64_t ttl_ms);
   asio::awaitable<void> release_lock(const std::string& key, const std::string& token);
 
+  // Reads a session stats hash (wa:stats:session:<id>): the call to pipeline, then the last
+  // hour of its reply. A hash too big for one command is read with HSCAN in bounded steps,
+  // its stale fields deleted on the way (in bounded HDELs); else `stale` (when given) receives
+  // the fields for the caller to delete.
+  Call stats_read_call(const std::string& id) const;
+  asio::awaitable<core::WindowStats> last_hour_of(const Reply& read, const std::string& id,
+                                                  core::Seconds now,
+                                                  std::vector<std::string>* stale);
+
   // The calls that store a session's fresh health.
   void add_health_writes(std::vector<Call>& calls, const core::Session& s,
                          const core::WindowStats& last_hour, unsigned alert_mask, core::Seconds now,
                          const config::Config& cfg) const;
 
  private:
+  // Adds a problem, once per session id, when the session's id, uuid or phone_number is not
+  // well-formed UTF-8 (the JSON records carry U+FFFD in place of the bad bytes).
+  void note_ill_formed_utf8(const core::Session& s, std::vector<std::string>& problems);
+  Call apply_staged_call(const std::string& token) const;
+  asio::awaitable<core::WindowStats> scan_session_stats(const std::string& id, core::Seconds now);
+
   redis::Connection& conn_;
   const Keys& keys_;
+  std::unordered_set<std::string> utf8_reported_;  // sessions note_ill_formed_utf8 reported
 };
 
 }  // namespace wa::queue

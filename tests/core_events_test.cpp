@@ -48,5 +48,54 @@ TEST(EventAggregate, DailyCountersFollowUtcDayAtEveryEvent) {
   EXPECT_EQ(agg.session_minutes.count({"s1", static_cast<std::int64_t>(midnight / 60) - 1}), 1u);
 }
 
+// Event times outside the window the daemon keeps statistics for (CONTRACT.md section 2: the
+// last hour per session, retention_period_days per day) are malformed: each such time would add
+// a minute field or a daily key of its own, never pruned.
+TEST(ParseEvent, TimesFarAheadOrOlderThanTheRetentionAreMalformed) {
+  const double now = 1795651200;
+  const double max_age = 30 * 86400.0;
+  auto with_at = [](const std::string& at) {
+    return R"({"session_id":"s1","workspace_id":1,"provider":"webjs","status":"sent","at":)" + at +
+           "}";
+  };
+  auto error_of = [&](const std::string& at) {
+    const ParsedEvent p = parse_event(with_at(at), now, max_age);
+    EXPECT_EQ(p.event.has_value(), p.error.empty()) << at;
+    return p.error;
+  };
+  EXPECT_EQ(error_of("1795651200"), "");
+  EXPECT_EQ(error_of(std::to_string(now + kMaxEventAheadSeconds)), "");  // a day ahead: kept
+  EXPECT_EQ(error_of(std::to_string(now - max_age)), "");
+  const std::string ahead = error_of("1e11");
+  EXPECT_NE(ahead.find("at: 1e+11 is 98204348800 s ahead"), std::string::npos) << ahead;
+  EXPECT_NE(ahead.find("ahead of now"), std::string::npos) << ahead;
+  EXPECT_NE(error_of(std::to_string(now + kMaxEventAheadSeconds + 1)).find("ahead of now"),
+            std::string::npos);
+  const std::string old = error_of(std::to_string(now - 31 * 86400.0));
+  EXPECT_NE(old.find("older than analytics.retention_period_days (30 days)"), std::string::npos)
+      << old;
+  EXPECT_NE(error_of("-5").find("at: -5 is before 1970"), std::string::npos);
+  EXPECT_NE(error_of("99999999999").find("ahead of now"), std::string::npos);
+  EXPECT_NE(error_of(R"("soon")").find("at: expected a number"), std::string::npos);
+  // A missing `at` is now, always inside.
+  EXPECT_TRUE(
+      parse_event(R"({"workspace_id":1,"provider":"meta_api","status":"sent"})", now, 60).event);
+}
+
+TEST(EventAggregate, MinutesBeforeTheFirstSessionMinuteCountOnlyInTheDailyCounters) {
+  const double now = 1795651200;
+  EventAggregate agg;
+  agg.first_session_minute = static_cast<std::int64_t>(now / 60) - 59;
+  agg.add(at(now - 3600));  // minute now−60: never in a last-hour sum
+  agg.add(at(now - 3540));  // minute now−59: the first one that is
+  agg.add(at(now - 86400 * 2));
+  EXPECT_EQ(agg.session_minutes.size(), 1u);
+  EXPECT_EQ(agg.session_minutes.count({"s1", static_cast<std::int64_t>(now / 60) - 59}), 1u);
+  std::uint64_t daily = 0;
+  for (const auto& [key, w] : agg.daily)
+    daily += w.total;
+  EXPECT_EQ(daily, 3u);
+}
+
 }  // namespace
 }  // namespace wa::core

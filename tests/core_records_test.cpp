@@ -301,6 +301,21 @@ TEST_F(DecisionJsonTest, StringsAreEscaped) {
   EXPECT_EQ(str(o.at("distribution").at(0).at("key")), "wa:dispatch:c\"1:s\"1\\");
 }
 
+// A session hash's bytes are the app's: ill-formed UTF-8 in them must not make the record
+// unreadable (a strict parser such as PHP's json_decode returns null on it).
+TEST_F(DecisionJsonTest, IllFormedUtf8InTheSessionBecomesReplacementCharacters) {
+  Session& s = ws.sessions[0];
+  s.id = "s\xFF";
+  s.uuid = "u-\xE2\x82";
+  s.phone_number = "+1555\xED\xA0\x80";
+  const Job job = job_from(R"({"job_id":"j","campaign_id":1,"workspace_id":1,)"
+                           R"("template_mode":"direct","contacts":[]})");
+  const json::object o = record(job, 3);  // parses: valid UTF-8
+  EXPECT_EQ(str(o.at("session").at("id")), "s\xEF\xBF\xBD");
+  EXPECT_EQ(str(o.at("session").at("uuid")), "u-\xEF\xBF\xBD");
+  EXPECT_EQ(str(o.at("session").at("phone_number")), "+1555\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
 // --- dead entries and events ------------------------------------------------------------------
 
 TEST(DeadEntryJsonTest, PayloadAsAJsonString) {

@@ -140,6 +140,24 @@ TEST(SumLastHour, CountsTheSixtyMinutesEndingNowAndReportsOlderOnesStale) {
   EXPECT_EQ(stale.size(), 3u);
 }
 
+// Buckets further ahead than an event may be (a day) never count and are deleted; those within
+// the day wait for their minute.
+TEST(SumLastHour, BucketsBeyondADayAheadAreStale) {
+  const double now = 1795620000.0;
+  const auto m = static_cast<std::int64_t>(now / 60);
+  Hash h;
+  h.owned = {{std::to_string(m), pack_stats(stats(1, 0))},
+             {std::to_string(m + 1440), pack_stats(stats(2, 0))},
+             {std::to_string(m + 1441), pack_stats(stats(4, 0))},
+             {std::to_string(static_cast<std::int64_t>(9.9e10 / 60)), pack_stats(stats(8, 0))}};
+  std::vector<std::string> stale;
+  const auto w = sum_last_hour(h.view(), now, &stale);
+  EXPECT_EQ(w.total, 1u);
+  EXPECT_EQ(stale,
+            (std::vector<std::string>{std::to_string(m + 1441),
+                                      std::to_string(static_cast<std::int64_t>(9.9e10 / 60))}));
+}
+
 TEST(SumLastHour, ReadsTheEarlierOneFieldPerCounterLayoutAndIgnoresJunk) {
   const double now = 1795620000.0;
   const auto m = static_cast<std::int64_t>(now / 60);
@@ -164,8 +182,63 @@ TEST(SumLastHour, ReadsTheEarlierOneFieldPerCounterLayoutAndIgnoresJunk) {
   EXPECT_EQ(stale, (std::vector<std::string>{old + ":t", old + ":f"}));
 }
 
+// The strings of a msgpack array of str 32 (what the staged parts are).
+std::vector<std::string> unpack_strings(const std::string& m) {
+  auto u32 = [&](std::size_t at) {
+    std::size_t n = 0;
+    for (std::size_t k = 0; k < 4; ++k)
+      n = n << 8 | static_cast<unsigned char>(m.at(at + k));
+    return n;
+  };
+  EXPECT_EQ(static_cast<unsigned char>(m.at(0)), 0xDDu);
+  std::vector<std::string> out(u32(1));
+  std::size_t at = 5;
+  for (auto& s : out) {
+    EXPECT_EQ(static_cast<unsigned char>(m.at(at)), 0xDBu);
+    const std::size_t n = u32(at + 1);
+    s = m.substr(at + 5, n);
+    at += 5 + n;
+  }
+  EXPECT_EQ(at, m.size());
+  return out;
+}
+
+// Keys and entries of one part (nsessions, session entries, daily pairs from `i`); checks that
+// the part holds at most 100 keys.
+std::pair<std::size_t, std::size_t> count_part(const std::vector<std::string>& a, std::size_t i) {
+  const std::size_t sessions = std::stoul(a.at(i++));
+  std::size_t keys = 0, events = 0;
+  for (std::size_t k = 0; k < sessions; ++k, ++keys) {
+    const std::size_t m = std::stoul(a.at(i + 1));
+    for (std::size_t j = 0; j < m; ++j) {
+      core::WindowStats w;
+      EXPECT_TRUE(add_packed(w, a.at(i + 3 + 2 * j)));
+      events += w.total;
+    }
+    i += 2 + 2 * m;
+  }
+  for (; i + 1 < a.size(); i += 2)
+    ++keys;
+  EXPECT_EQ(i, a.size());
+  EXPECT_LE(keys, 100u);
+  return {keys, events};
+}
+
+// Every part of a batch in the order they are applied (the first, in ARGV, then the staged
+// ones), as ARGV-like lists starting at nsessions.
+std::vector<std::vector<std::string>> parts_of(const EventBatch& b) {
+  const auto& a = b.args;
+  std::vector<std::vector<std::string>> parts;
+  parts.emplace_back(a.begin() + 6 + static_cast<std::ptrdiff_t>(b.staged), a.end());
+  for (std::size_t k = 0; k < b.staged; ++k) {
+    auto part = unpack_strings(a.at(6 + k));
+    parts.emplace_back(part.begin() + 4, part.end());
+  }
+  return parts;
+}
+
 // The apply_events arguments of a batch: header, one entry per session stats hash (minutes in
-// order, at most 1000 per entry), then the daily hashes.
+// order, at most 1000 per entry), then the daily hashes, part by part.
 TEST(EventBatch, ArgumentsGroupMinutesPerSessionAndDaysPerWorkspace) {
   boost::asio::io_context io;
   auto conn = redis::Connection::create(io.get_executor(), redis::Endpoint{}, "test");
@@ -192,9 +265,11 @@ TEST(EventBatch, ArgumentsGroupMinutesPerSessionAndDaysPerWorkspace) {
   push(ev("a", "failed", t0 + 1, R"(,"response_time_ms":250.5)"));
   push("garbage");
   push(ev("a", "delivered", t0 + 2, R"(,"delivery_time_ms":1000)"));
-  // 1,001 distinct minutes of session c: two entries.
+  // 1,001 distinct minutes of session c (within the day ahead that is accepted): two entries.
   for (int k = 0; k < 1001; ++k)
-    push(ev("c", "read", t0 - 60.0 * k));
+    push(ev("c", "read", t0 + 60.0 * k));
+  // Before the last hour: only in the daily counters.
+  push(ev("d", "sent", t0 - 3600));
   push(R"({"workspace_id":7,"provider":"meta_api","status":"sent","at":)" +
        std::to_string(static_cast<long long>(t0)) + "}");
 
@@ -203,52 +278,106 @@ TEST(EventBatch, ArgumentsGroupMinutesPerSessionAndDaysPerWorkspace) {
   EXPECT_EQ(b.malformed, 1u);
   ASSERT_EQ(b.errors.size(), 1u);
   const auto& a = b.args;
-  ASSERT_GE(a.size(), 6u);
+  ASSERT_GE(a.size(), 7u);
   EXPECT_EQ(a[0], std::to_string(b.count));
   EXPECT_EQ(a[1], events.elements.back().str);  // checked by the script before trimming
   EXPECT_EQ(a[2], "7200");
   EXPECT_EQ(a[3], std::to_string(31 * 86400));
   EXPECT_EQ(a[4], "1");
-  EXPECT_EQ(a[5], "4");  // a; b; c in two entries
+  EXPECT_EQ(a[5], std::to_string(b.staged));
 
-  const std::string m0 = std::to_string(static_cast<long long>(t0 / 60));
-  std::size_t i = 6;
-  auto entry = [&](const std::string& key, std::size_t n) {
-    EXPECT_EQ(a.at(i), key);
-    EXPECT_EQ(a.at(i + 1), std::to_string(n));
-    i += 2;
-  };
-  entry("p:wa:stats:session:a", 1);
-  EXPECT_EQ(a.at(i), m0);
+  // Session entries and daily hashes, over every part in order.
+  std::vector<std::pair<std::string, std::vector<std::string>>> sessions;  // key, minutes
+  std::vector<std::string> packed_minutes;
+  std::uint64_t total = 0;
+  std::size_t daily = 0;
+  for (const auto& part : parts_of(b)) {
+    std::size_t i = 0;
+    const std::size_t n = std::stoul(part.at(i++));
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t m = std::stoul(part.at(i + 1));
+      sessions.push_back({part.at(i), {}});
+      for (std::size_t j = 0; j < m; ++j) {
+        sessions.back().second.push_back(part.at(i + 2 + 2 * j));
+        packed_minutes.push_back(part.at(i + 3 + 2 * j));
+      }
+      i += 2 + 2 * m;
+    }
+    for (; i + 1 < part.size(); i += 2) {
+      EXPECT_TRUE(part[i].starts_with("p:wa:stats:daily:7:")) << part[i];
+      core::WindowStats w;
+      EXPECT_TRUE(add_packed(w, part[i + 1]));
+      total += w.total;
+      ++daily;
+    }
+    EXPECT_EQ(i, part.size());
+  }
+  const auto m0 = static_cast<long long>(t0 / 60);
+  ASSERT_EQ(sessions.size(), 4u);  // a; b; c in two entries; not d
+  EXPECT_EQ(sessions[0].first, "p:wa:stats:session:a");
+  EXPECT_EQ(sessions[0].second, std::vector<std::string>{std::to_string(m0)});
   core::WindowStats wa;
-  ASSERT_TRUE(add_packed(wa, a.at(i + 1)));
+  ASSERT_TRUE(add_packed(wa, packed_minutes.at(0)));
   EXPECT_EQ(wa.total, 2u);
   EXPECT_EQ(wa.failed, 1u);
   EXPECT_EQ(wa.delivered, 1u);
   EXPECT_EQ(wa.response_time_sum_ms, 250.5);
   EXPECT_EQ(wa.delivery_time_sum_ms, 1000.0);
-  i += 2;
-  entry("p:wa:stats:session:b", 1);
-  EXPECT_EQ(a.at(i), std::to_string(static_cast<long long>(t0 / 60) + 1));
-  i += 2;
-  entry("p:wa:stats:session:c", 1000);
-  EXPECT_EQ(a.at(i), std::to_string(static_cast<long long>(t0 / 60) - 1000));  // ascending
-  i += 2 * 1000;
-  entry("p:wa:stats:session:c", 1);
-  i += 2;
+  EXPECT_EQ(sessions[1].first, "p:wa:stats:session:b");
+  EXPECT_EQ(sessions[1].second, std::vector<std::string>{std::to_string(m0 + 1)});
+  EXPECT_EQ(sessions[2].first, "p:wa:stats:session:c");
+  ASSERT_EQ(sessions[2].second.size(), 1000u);
+  EXPECT_EQ(sessions[2].second.front(), std::to_string(m0));  // ascending
+  EXPECT_EQ(sessions[3].first, "p:wa:stats:session:c");
+  EXPECT_EQ(sessions[3].second, std::vector<std::string>{std::to_string(m0 + 1000)});
   // Daily hashes: every good event, per workspace, provider and UTC day.
-  std::uint64_t total = 0;
-  std::size_t daily = 0;
-  for (; i + 1 < a.size(); i += 2) {
-    EXPECT_TRUE(a[i].starts_with("p:wa:stats:daily:7:")) << a[i];
-    core::WindowStats w;
-    ASSERT_TRUE(add_packed(w, a[i + 1]));
-    total += w.total;
-    ++daily;
-  }
-  EXPECT_EQ(i, a.size());
   EXPECT_EQ(total, b.count - b.malformed);
-  EXPECT_GE(daily, 3u);  // meta_api and webjs today, and earlier days of c
+  EXPECT_GE(daily, 3u);  // meta_api and webjs today, and the next day of c
+}
+
+// A batch whose events name thousands of sessions and workspaces is applied in parts of at most
+// 100 keys: the first in ARGV, the others staged as msgpack arrays; only the last trims.
+TEST(EventBatch, ManyKeysAreSplitIntoBoundedParts) {
+  boost::asio::io_context io;
+  auto conn = redis::Connection::create(io.get_executor(), redis::Endpoint{}, "test");
+  const Keys keys("", "q");
+  const Store store(*conn, keys);
+  const config::Config cfg;
+  const double now = 1795620000.0;
+  redis::Reply events;
+  events.type = redis::Reply::Type::array;
+  for (int k = 0; k < 3000; ++k) {
+    redis::Reply e;
+    e.type = redis::Reply::Type::string;
+    e.str = R"({"session_id":"s)" + std::to_string(k) + R"(","workspace_id":)" + std::to_string(k) +
+            R"(,"provider":"webjs","status":"sent"})";
+    events.elements.push_back(std::move(e));
+  }
+  events.elements.back().str = "garbage";
+  const EventBatch b = store.prepare_events(events, now, cfg);
+  EXPECT_EQ(b.count, 3000u);
+  EXPECT_EQ(b.malformed, 1u);
+  // 2,999 session keys and 2,999 daily keys, at most 100 per part.
+  ASSERT_GE(b.staged, 59u);
+  const auto& a = b.args;
+  EXPECT_EQ(a.at(5), std::to_string(b.staged));
+  std::size_t keys_seen = 0, session_events = 0;
+  for (std::size_t k = 0; k < b.staged; ++k) {
+    const auto part = unpack_strings(a.at(6 + k));
+    const bool last = k + 1 == b.staged;
+    EXPECT_EQ(part.at(0), last ? "3000" : "0");
+    EXPECT_EQ(part.at(1), last ? "1" : "0");
+    EXPECT_EQ(part.at(2), "7200");
+    EXPECT_EQ(part.at(3), std::to_string(31 * 86400));
+    const auto [n, e] = count_part(part, 4);
+    keys_seen += n;
+    session_events += e;
+  }
+  const auto [n, e] = count_part(a, 6 + b.staged);
+  keys_seen += n;
+  session_events += e;
+  EXPECT_EQ(keys_seen, 2 * 2999u);
+  EXPECT_EQ(session_events, 2999u);
 }
 
 // What hiredis itself makes of the same arguments.
