@@ -135,8 +135,8 @@ Script make(const char* name, std::string source) {
 
 }  // namespace
 
-const Script& take_script() {
-  static const Script s = make("take", R"lua(
+// The take script's declarations and its handling of oversized payloads.
+constexpr const char* kTakeHead = R"lua(
 local queue, notify, reserved, delayed, deliveries = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local dead, results = KEYS[6], KEYS[7]
 local now, lease_until = ARGV[1], ARGV[2]  -- scores: Unix seconds (queue/score.hpp)
@@ -182,6 +182,10 @@ local function oversized(p)
   end
 end
 
+)lua";
+
+const Script& take_script() {
+  static const Script s = make("take", std::string(kTakeHead) + R"lua(
 -- Scores in milliseconds, as daemons before contract v2 wrote them (1e11 s is the year 5138),
 -- are rescaled to seconds, a few at a time.
 for _, k in ipairs({delayed, reserved}) do
@@ -258,8 +262,8 @@ return out
   return s;
 }
 
-const Script& finish_script() {
-  static const Script s = make("finish", R"lua(
+// The finish script's declarations and its per-job steps.
+constexpr const char* kFinishHead = R"lua(
 local reserved, deliveries, appending = KEYS[1], KEYS[2], KEYS[3]
 local ttl, now = ARGV[1], ARGV[2]
 local any_deliveries = redis.call('EXISTS', deliveries) == 1
@@ -345,6 +349,10 @@ local function finish_job(payload, marker, ckey, expected, first, last)
   return r
 end
 
+)lua";
+
+const Script& finish_script() {
+  static const Script s = make("finish", std::string(kFinishHead) + R"lua(
 local out = {}
 local i, n = 3, #ARGV
 while i <= n do
