@@ -23,6 +23,7 @@
 #include "queue/finish.hpp"
 #include "queue/job_queue.hpp"
 #include "queue/keys.hpp"
+#include "queue/php_values.hpp"
 #include "queue/redis.hpp"
 #include "queue/store.hpp"
 
@@ -107,6 +108,11 @@ class Daemon {
   static constexpr int kConsumers = 6;
   static constexpr std::size_t kSnapshotLimit = 100000;
   asio::awaitable<void> health_cycle();
+  // Every (workspace, session) pair the health cycle covers.
+  asio::awaitable<std::vector<std::pair<std::string, std::string>>> sessions_to_check(
+      queue::PhpValues& php, std::size_t& workspace_count);
+  // Drops wa:campaigns:active entries older than 24 h, in bounded steps.
+  asio::awaitable<void> prune_active(double now);
   asio::awaitable<void> switch_campaigns(double now);
   // Checks the campaigns `ids` (one page of wa:campaigns:active) and moves what must move.
   asio::awaitable<void> switch_page(const std::vector<std::string>& ids, double now);

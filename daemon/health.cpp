@@ -22,16 +22,15 @@ constexpr long long kPruneStep = 4000;  // old wa:campaigns:active entries per s
 
 }  // namespace
 
-asio::awaitable<void> Daemon::health_cycle() {
-  const double now = wall_now();
+asio::awaitable<std::vector<std::pair<std::string, std::string>>> Daemon::sessions_to_check(
+    queue::PhpValues& php, std::size_t& workspace_count) {
   redis::Command smembers{"SMEMBERS", keys_.workspaces()};
   const auto ws_reply = co_await queue::run1(*conn_, queue::plain(std::move(smembers)));
   std::vector<std::string> workspaces;
-  queue::PhpValues php;  // values the app's phpredis serialized: decoded, and reported below
   for (const auto& e : ws_reply.elements)
     workspaces.emplace_back(php.member(keys_.workspaces(), e.str));
   std::sort(workspaces.begin(), workspaces.end());
-
+  workspace_count = workspaces.size();
   std::vector<queue::Call> c1;
   for (const auto& ws : workspaces)
     c1.push_back(queue::plain({"SMEMBERS", keys_.workspace_sessions(ws)}));
@@ -41,7 +40,30 @@ asio::awaitable<void> Daemon::health_cycle() {
     for (const auto& e : r1[i].elements)
       all.emplace_back(workspaces[i], php.member(keys_.workspace_sessions(workspaces[i]), e.str));
   }
+  co_return all;
+}
 
+asio::awaitable<void> Daemon::prune_active(double now) {
+  // wa:campaigns:active loses entries older than 24 h whether or not switching is on (section 4),
+  // 4,000 per script (about 2 ms): a busy app's interval adds hundreds of thousands, and one
+  // ZREMRANGEBYSCORE over them would block Redis for a tenth of a second or more.
+  const std::vector<std::string> active{keys_.active()};
+  const std::string day_ago = std::to_string(static_cast<long long>((now - 86400) * 1000));
+  while (!stopping_) {
+    std::vector<std::string> args{day_ago, std::to_string(kPruneStep)};
+    queue::Call call = queue::script_call(queue::prune_active_script(), active, std::move(args));
+    const auto pruned = co_await queue::run1(*conn_, std::move(call));
+    if (pruned.is_error()) spdlog::warn("health: pruning {}: {}", keys_.active(), pruned.str);
+    if (pruned.is_error() || queue::int_or(pruned) < kPruneStep) break;
+  }
+}
+
+asio::awaitable<void> Daemon::health_cycle() {
+  const double now = wall_now();
+  queue::PhpValues php;  // values the app's phpredis serialized: decoded, and reported below
+  std::size_t workspaces = 0;
+  const std::vector<std::pair<std::string, std::string>> all =
+      co_await sessions_to_check(php, workspaces);
   std::size_t checked = 0, alerts = 0;
   int bands[3] = {0, 0, 0};  // healthy (primary tier), degraded (secondary), unhealthy
   // Chunks of sessions: the reads of the next chunk are on the wire while this one is computed,
@@ -119,22 +141,10 @@ asio::awaitable<void> Daemon::health_cycle() {
     warn_once("health: " + w, now);
   metrics_.alerts.Increment(static_cast<double>(alerts));
   metrics_.set_health_bands(bands[0], bands[1], bands[2]);
-  spdlog::info("health: {} sessions in {} workspaces checked, {} new alerts", checked,
-               workspaces.size(), alerts);
+  spdlog::info("health: {} sessions in {} workspaces checked, {} new alerts", checked, workspaces,
+               alerts);
 
-  // wa:campaigns:active loses entries older than 24 h whether or not switching is on (section 4),
-  // 4,000 per script (about 2 ms): a busy app's interval adds hundreds of thousands, and one
-  // ZREMRANGEBYSCORE over them would block Redis for a tenth of a second or more.
-  const std::vector<std::string> active{keys_.active()};
-  const std::string day_ago = std::to_string(static_cast<long long>((now - 86400) * 1000));
-  while (!stopping_) {
-    std::vector<std::string> args{day_ago, std::to_string(kPruneStep)};
-    queue::Call call = queue::script_call(queue::prune_active_script(), active, std::move(args));
-    const auto pruned = co_await queue::run1(*conn_, std::move(call));
-    if (pruned.is_error()) spdlog::warn("health: pruning {}: {}", keys_.active(), pruned.str);
-    if (pruned.is_error() || queue::int_or(pruned) < kPruneStep) break;
-  }
-
+  co_await prune_active(now);
   if (cfg_.selection.enable_auto_switching) co_await switch_campaigns(now);
 }
 
