@@ -19,7 +19,7 @@ WA_DEPS_SANITIZE=1 bash scripts/deps.sh
 
 build=build-fuzz
 jobs=$(nproc 2>/dev/null || echo 2)
-CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWA_FUZZ=ON \
+CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWA_FUZZ=ON -DWA_WERROR=ON \
   -DWA_BUILD_TESTS=OFF -DWA_BUILD_BENCH=OFF >/dev/null
 names=()
 for t in $targets; do names+=("${t}_fuzzer"); done

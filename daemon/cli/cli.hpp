@@ -83,6 +83,8 @@ int run_enqueue(Context&, const po::variables_map&);
 
 // Helpers (util.cpp).
 
+// One JSON document, compact (doubles in their shortest round-trip form).
+std::string to_json(const boost::json::value& v);
 // Prints one JSON document on stdout, followed by a newline.
 void print_json(const boost::json::value& v);
 // An id as the JSON type it came in (a number for numeric ids).

@@ -171,7 +171,7 @@ int run(int argc, char** argv) {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> all{
-      {"stats", "",
+      {"stats", "[--results-limit N]",
        "Queue depths, decisions in wa:results by type and reason, sessions by health band.",
        "Bands follow health.min_score_primary and health.min_score_secondary (80-100, 60-79,\n"
        "0-59 by default); 'unknown' counts sessions with no health_score yet or no hash.\n"
@@ -192,9 +192,13 @@ const std::vector<Command>& commands() {
        "entry, and the job's exactly-once marker for its current attempt cleared, so the\n"
        "daemon decides it again instead of taking it for a duplicate. A payload that is not a\n"
        "valid job goes straight back to dead: --all skips those unless --include-invalid; a\n"
-       "JOB_ID is retried anyway, with a warning.",
+       "JOB_ID is retried anyway, with a warning. The dead list is worked through from its\n"
+       "head, 500 entries at a time; the entries kept wait in order in <dead list>:held and go\n"
+       "back in front of it at the end (after a killed retry, the next one puts them back).",
        dead_retry_options, run_dead_retry},
-      {"dead purge", "", "Deletes every dead entry (no confirmation) and prints how many.", "",
+      {"dead purge", "", "Deletes every dead entry (no confirmation) and prints how many.",
+       "Redis frees the entries in the background (UNLINK): it stays responsive whatever the\n"
+       "length of the list.",
        dead_purge_options, run_dead_purge},
       {"enqueue", "FILE|- [--skip-invalid]",
        "Validates campaign jobs and pushes them like Laravel's Queue::pushRaw.",

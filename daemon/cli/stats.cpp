@@ -6,7 +6,7 @@
 #include <set>
 
 #include "core/records.hpp"
-#include "daemon/cli/cli.hpp"
+#include "daemon/cli/dead.hpp"
 #include "queue/codec.hpp"
 
 namespace wa::cli {
@@ -238,12 +238,13 @@ int run_stats(Context& ctx, const po::variables_map& vm) {
                                    {"LLEN", k.events()},
                                    {"ZCARD", k.active()},
                                    {"GET", k.events_malformed()},
-                                   {"SMEMBERS", k.workspaces()}});
+                                   {"SMEMBERS", k.workspaces()},
+                                   {"LLEN", held_key(ctx)}});
   Stats s;
   s.pending = replies[0].integer;
   s.delayed = replies[1].integer;
   s.reserved = replies[2].integer;
-  s.dead = replies[3].integer;
+  s.dead = replies[3].integer + replies[10].integer;  // with what a running retry holds
   s.notify = replies[4].integer;
   s.results = replies[5].integer;
   s.events_backlog = replies[6].integer;

@@ -72,10 +72,14 @@ void write_json(std::string& out, const json::value& v) {
 
 }  // namespace
 
-void print_json(const json::value& v) {
+std::string to_json(const json::value& v) {
   std::string out;
   write_json(out, v);
-  std::cout << out << "\n";
+  return out;
+}
+
+void print_json(const json::value& v) {
+  std::cout << to_json(v) << "\n";
 }
 
 json::value id_json(const core::Id& id) {

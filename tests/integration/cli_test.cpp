@@ -7,11 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -28,6 +31,7 @@ struct CliRun {
   int rc = -1;
   std::string out;
   std::string err;
+  long max_rss_kb = 0;  // its peak resident memory, sampled every 5 ms
 };
 
 std::string slurp(const std::string& path) {
@@ -37,9 +41,9 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-// Runs `wa-router ARGS...` with `input` on its standard input.
-CliRun cli(const std::vector<std::string>& args, const std::string& input = "") {
-  TempDir dir;
+// `wa-router ARGS...` started with `input` on its standard input, its output in `dir`.
+pid_t spawn_cli(const TempDir& dir, const std::vector<std::string>& args,
+                const std::string& input = "") {
   const std::string in = dir.file("in"), out = dir.file("out"), err = dir.file("err");
   std::ofstream(in, std::ios::binary) << input;
   std::vector<std::string> argv{cli_path()};
@@ -60,10 +64,29 @@ CliRun cli(const std::vector<std::string>& args, const std::string& input = "") 
     execv(cargs[0], cargs.data());
     _exit(127);
   }
+  return pid;
+}
+
+// The peak resident memory (VmHWM) of process `pid` so far once it runs wa-router, else 0. (The
+// child's getrusage peak would include the test's own memory, which fork copied before exec.)
+long peak_rss_kb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  bool cli = false;
+  long kb = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("Name:", 0) == 0) cli = line.find("wa-router") != std::string::npos;
+    if (line.rfind("VmHWM:", 0) == 0) kb = std::atol(line.c_str() + 6);
+  }
+  return cli ? kb : 0;
+}
+
+// Waits for a spawn_cli process (SIGKILL after 15 s) and collects what it did.
+CliRun wait_cli(const TempDir& dir, pid_t pid) {
   CliRun r;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   int status = 0;
   while (waitpid(pid, &status, WNOHANG) == 0) {
+    r.max_rss_kb = std::max(r.max_rss_kb, peak_rss_kb(pid));
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
@@ -73,9 +96,15 @@ CliRun cli(const std::vector<std::string>& args, const std::string& input = "") 
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
+  r.out = slurp(dir.file("out"));
+  r.err = slurp(dir.file("err"));
   return r;
+}
+
+// Runs `wa-router ARGS...` with `input` on its standard input.
+CliRun cli(const std::vector<std::string>& args, const std::string& input = "") {
+  TempDir dir;
+  return wait_cli(dir, spawn_cli(dir, args, input));
 }
 
 json::object parse_object(const std::string& text) {
@@ -194,6 +223,63 @@ TEST(CliArgs, HelpAndBadArgumentsExitTwoWithUsage) {
     EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("usage: wa-router"), std::string::npos) << r.err;
     EXPECT_EQ(r.out, "");
+  }
+}
+
+// The words of a usage line: "[--limit N] JOB_ID|-" → --limit, N, JOB_ID, -.
+std::set<std::string> usage_words(const std::string& usage) {
+  std::set<std::string> out;
+  std::string word;
+  for (const char ch : usage + " ") {
+    if (ch == ' ' || ch == '|' || ch == '[' || ch == ']') {
+      if (!word.empty()) out.insert(word);
+      word.clear();
+    } else {
+      word += ch;
+    }
+  }
+  return out;
+}
+
+// Every option a command accepts (what its --help lists) is in its usage line: by name, or by
+// its value's name when it is also the positional argument (JOB_ID for --job-id); and the
+// global help shows each command with that same usage.
+TEST(CliArgs, EveryOptionIsInTheUsage) {
+  const std::string global = cli({"--help"}).out;
+  const std::string lead = "usage: wa-router [--config FILE] [--json] ";
+  for (const std::string cmd :
+       {"stats", "report", "dead list", "dead retry", "dead purge", "enqueue"}) {
+    std::vector<std::string> args;
+    std::istringstream name_words(cmd);
+    for (std::string w; name_words >> w;)
+      args.push_back(w);
+    args.push_back("--help");
+    const CliRun r = cli(args);
+    ASSERT_EQ(r.rc, 0) << cmd << r.err;
+    const std::string usage = r.out.substr(0, r.out.find('\n'));
+    ASSERT_EQ(usage.rfind(lead + cmd, 0), 0u) << usage;
+    const std::string synopsis = usage.substr(lead.size());
+    EXPECT_NE(global.find("\n  " + synopsis + "\n"), std::string::npos) << synopsis << global;
+
+    const std::set<std::string> words = usage_words(synopsis);
+    const std::size_t from = r.out.find("\noptions:\n"), to = r.out.find("global options");
+    ASSERT_NE(to, std::string::npos) << r.out;
+    if (from == std::string::npos) continue;  // no options of its own
+    std::istringstream lines(r.out.substr(from, to - from));
+    int options = 0;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("  --", 0) != 0) continue;
+      ++options;
+      std::istringstream fields(line);
+      std::string option, value;
+      fields >> option >> value;
+      const bool named_value =
+          !value.empty() &&
+          value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_-") == std::string::npos;
+      EXPECT_TRUE(words.contains(option) || (named_value && words.contains(value)))
+          << cmd << ": " << option << " is not in \"" << usage << "\"";
+    }
+    EXPECT_GT(options, 0) << r.out;
   }
 }
 
@@ -556,6 +642,195 @@ TEST_F(CliTest, DeadPurgeRemovesEverythingAndCounts) {
   r = run({"dead", "purge", "--json"});
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(parse_object(r.out).at("purged").as_int64(), 0);
+}
+
+constexpr const char* kDeadKey = "queues:wa-campaigns:dead";
+constexpr const char* kHeldKey = "queues:wa-campaigns:dead:held";
+
+// RPUSH key entries..., 1000 per command.
+void push_all(Client& c, const std::string& key, const std::vector<std::string>& entries) {
+  for (std::size_t at = 0; at < entries.size(); at += 1000) {
+    std::vector<std::string> cmd{"RPUSH", key};
+    cmd.insert(cmd.end(), entries.begin() + static_cast<std::ptrdiff_t>(at),
+               entries.begin() + static_cast<std::ptrdiff_t>(std::min(entries.size(), at + 1000)));
+    c.cmd(cmd);
+  }
+}
+
+// A valid job and an invalid one (no workspace_id, a bad template_mode), padded with an unknown
+// field of `pad` bytes.
+std::string valid_job(const std::string& id, std::size_t pad = 0) {
+  return R"({"job_id":")" + id +
+         R"(","campaign_id":7,"workspace_id":"1","template_mode":"direct","contacts":[1],"pad":")" +
+         std::string(pad, 'x') + "\"}";
+}
+std::string invalid_job(const std::string& id, std::size_t pad = 0) {
+  return R"({"job_id":")" + id + R"(","campaign_id":9,"template_mode":"sms","pad":")" +
+         std::string(pad, 'x') + "\"}";
+}
+
+// 20,000 dead entries of 3 KB, the 10,000 invalid ones first: every valid one is retried exactly
+// once, in order, its notify entry pushed and its marker deleted, the invalid ones stay in order
+// and are reported; in a few seconds (retrying each entry where it stood made Redis scan the
+// invalid ones in front of it every time: 10.7 s for small entries) and in memory bounded by the
+// page (the whole list was read, parsed and copied: 11 times its size).
+TEST_F(CliTest, DeadRetryAllIsLinearAndPagedWhenInvalidEntriesComeFirst) {
+  constexpr int kEach = 10000;
+  constexpr std::size_t kPad = 3000;  // a 60 MB dead list
+  std::vector<std::string> invalid, valid, entries;
+  for (int i = 0; i < kEach; ++i) {
+    invalid.push_back(
+        core::dead_entry_json(invalid_job("bad-" + std::to_string(i), kPad), "invalid", 1));
+    valid.push_back(valid_job("ok-" + std::to_string(i), kPad));
+  }
+  entries = invalid;
+  for (const std::string& v : valid)
+    entries.push_back(core::dead_entry_json(v, "not served", 1));
+  push_all(c_, kDeadKey, entries);
+  c_.cmd({"SET", "wa:decided:ok-5:0", "1"});
+  c_.cmd({"SET", "wa:decided:bad-5:bad", "1"});
+
+  const auto start = std::chrono::steady_clock::now();
+  const CliRun r = run({"--json", "dead", "retry", "--all"});
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_LT(took, std::chrono::seconds(5))
+      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  EXPECT_LT(r.max_rss_kb, 48 * 1024) << "KB";
+
+  const json::object o = parse_object(r.out);
+  EXPECT_EQ(o.at("retried").as_int64(), kEach);
+  EXPECT_EQ(o.at("vanished").as_int64(), 0);
+  const json::array& ids = o.at("job_ids").as_array();
+  const json::array& skipped = o.at("skipped").as_array();
+  ASSERT_EQ(ids.size(), static_cast<std::size_t>(kEach));
+  ASSERT_EQ(skipped.size(), static_cast<std::size_t>(kEach));
+  for (int i = 0; i < kEach; ++i) {
+    ASSERT_EQ(ids[i].as_string(), "ok-" + std::to_string(i));
+    ASSERT_EQ(skipped[i].at("index").as_int64(), i);
+    ASSERT_EQ(skipped[i].at("job_id").as_string(), "bad-" + std::to_string(i));
+  }
+  EXPECT_TRUE(c_.list("queues:wa-campaigns") == valid);  // each once, in order
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns:notify"}), kEach);
+  EXPECT_TRUE(c_.list(kDeadKey) == invalid);
+  EXPECT_EQ(c_.integer({"EXISTS", kHeldKey}), 0);
+  EXPECT_EQ(c_.integer({"EXISTS", "wa:decided:ok-5:0"}), 0);
+  EXPECT_EQ(c_.integer({"EXISTS", "wa:decided:bad-5:bad"}), 1);  // not retried: kept
+}
+
+// A retry killed in the middle: every entry is in the queue or in the dead list exactly once,
+// in its order; the dead list shows the entries the retry held first; the next retry puts them
+// back and finishes.
+TEST_F(CliTest, DeadRetryKilledMidwayLosesDoublesAndReordersNothing) {
+  constexpr int kPairs = 20000;
+  std::vector<std::string> valid, entries;
+  for (int i = 0; i < kPairs; ++i) {
+    valid.push_back(valid_job("ok-" + std::to_string(i)));
+    entries.push_back(core::dead_entry_json(invalid_job("bad-" + std::to_string(i)), "e", 1));
+    entries.push_back(core::dead_entry_json(valid.back(), "e", 1));
+  }
+  push_all(c_, kDeadKey, entries);
+
+  TempDir out;
+  const pid_t pid = spawn_cli(out, {"--config", config_, "dead", "retry", "--all"});
+  ASSERT_TRUE(wait_until([&] { return c_.integer({"LLEN", "queues:wa-campaigns"}) >= 2000; }));
+  ::kill(pid, SIGKILL);
+  wait_cli(out, pid);
+
+  const std::vector<std::string> queued = c_.list("queues:wa-campaigns");
+  const std::size_t n = queued.size();
+  ASSERT_LT(n, static_cast<std::size_t>(kPairs)) << "the retry was over before it was killed";
+  EXPECT_TRUE(queued == std::vector<std::string>(valid.begin(), valid.begin() + n));
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns:notify"}), static_cast<long long>(n));
+  std::vector<std::string> left, left_ids;  // the entries not retried, in their order
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (i % 2 == 1 && i / 2 < n) continue;
+    left.push_back(entries[i]);
+    left_ids.push_back((i % 2 == 0 ? "bad-" : "ok-") + std::to_string(i / 2));
+  }
+  std::vector<std::string> seen = c_.list(kHeldKey);
+  EXPECT_GE(seen.size(), n);  // at least the invalid entries in front of the retried ones
+  for (const std::string& e : c_.list(kDeadKey))
+    seen.push_back(e);
+  EXPECT_TRUE(seen == left);
+
+  json::object o = parse_object(run({"--json", "dead", "list", "--limit", "0"}).out);
+  EXPECT_EQ(o.at("total").as_int64(), static_cast<long long>(left.size()));
+  ASSERT_EQ(o.at("entries").as_array().size(), left.size());
+  for (std::size_t i = 0; i < left.size(); ++i) {
+    ASSERT_EQ(o.at("entries").at(i).at("index").as_int64(), static_cast<long long>(i));
+    ASSERT_EQ(o.at("entries").at(i).at("job_id").as_string(), left_ids[i]);
+  }
+
+  const CliRun r = run({"--json", "dead", "retry", "--all"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  o = parse_object(r.out);
+  EXPECT_EQ(o.at("retried").as_int64(), kPairs - static_cast<long long>(n));
+  EXPECT_EQ(o.at("skipped").as_array().size(), static_cast<std::size_t>(kPairs));
+  EXPECT_TRUE(c_.list("queues:wa-campaigns") == valid);
+  EXPECT_EQ(c_.integer({"LLEN", "queues:wa-campaigns:notify"}), kPairs);
+  std::vector<std::string> invalid;
+  for (std::size_t i = 0; i < entries.size(); i += 2)
+    invalid.push_back(entries[i]);
+  EXPECT_TRUE(c_.list(kDeadKey) == invalid);
+  EXPECT_EQ(c_.integer({"EXISTS", kHeldKey}), 0);
+}
+
+// Entries a killed retry held: counted and listed first by stats and dead list, put back in
+// front of the dead list by the next retry, deleted by purge.
+TEST_F(CliTest, HeldEntriesOfAKilledRetryAreListedFirstAndPutBack) {
+  const std::string a = core::dead_entry_json(kJob1, "e", 1),
+                    b = core::dead_entry_json(kBadJob, "e", 1),
+                    c = core::dead_entry_json(kJob2, "e", 1);
+  c_.cmd({"RPUSH", kHeldKey, a, b});
+  c_.cmd({"RPUSH", kDeadKey, c});
+
+  json::object o = parse_object(run({"--json", "dead", "list"}).out);
+  EXPECT_EQ(o.at("total").as_int64(), 3);
+  ASSERT_EQ(o.at("entries").as_array().size(), 3u);
+  EXPECT_EQ(o.at("entries").at(0).at("job_id").as_string(), "j1");
+  EXPECT_EQ(o.at("entries").at(1).at("job_id").as_string(), "bad1");
+  EXPECT_EQ(o.at("entries").at(2).at("job_id").as_string(), "j2");
+  EXPECT_EQ(o.at("entries").at(2).at("index").as_int64(), 2);
+  o = parse_object(run({"--json", "dead", "list", "--limit", "1"}).out);
+  EXPECT_EQ(o.at("shown").as_int64(), 1);
+  EXPECT_EQ(parse_object(run({"--json", "stats"}).out).at("queue").at("dead").as_int64(), 3);
+
+  CliRun r = run({"dead", "retry", "j2"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(c_.list("queues:wa-campaigns"), (std::vector<std::string>{kJob2}));
+  EXPECT_EQ(c_.list(kDeadKey), (std::vector<std::string>{a, b}));
+  EXPECT_EQ(c_.integer({"EXISTS", kHeldKey}), 0);
+
+  c_.cmd({"RPUSH", kHeldKey, "x"});
+  r = run({"dead", "purge"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "purged 3 dead entries from queues:wa-campaigns:dead\n");
+  EXPECT_EQ(c_.integer({"EXISTS", kHeldKey}), 0);
+}
+
+// Purging 200,000 entries of 1 KB: Redis frees them in the background, so no command of the
+// purge takes 10 ms (DEL freed them in the script: 15-20 ms here). One entry per list node, as
+// for entries over 8 KB (big inline contact lists): freeing a list costs Redis per node.
+TEST_F(CliTest, DeadPurgeOfAHugeListKeepsRedisResponsive) {
+  c_.cmd({"CONFIG", "SET", "list-max-listpack-size", "1"});
+  std::vector<std::string> entries;
+  for (int i = 0; i < 200000; ++i)
+    entries.push_back(std::to_string(i) + std::string(1000, 'x'));
+  push_all(c_, kDeadKey, entries);
+  c_.cmd({"CONFIG", "SET", "slowlog-log-slower-than", "10000"});
+  c_.cmd({"SLOWLOG", "RESET"});
+
+  const CliRun r = run({"--json", "dead", "purge"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(parse_object(r.out).at("purged").as_int64(), 200000);
+  EXPECT_EQ(c_.integer({"EXISTS", kDeadKey}), 0);
+  const Reply slow = c_.cmd({"SLOWLOG", "GET", "10"});
+  std::string commands;
+  for (const Reply& e : slow.elements) {
+    if (e.elements.size() > 3) commands += e.elements[3].strings().front() + " ";
+  }
+  EXPECT_TRUE(slow.elements.empty()) << "slower than 10 ms: " << commands;
 }
 
 // ---------------------------------------------------------------------------------------------
