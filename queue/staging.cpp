@@ -10,7 +10,7 @@ namespace wa::queue {
 
 namespace {
 
-constexpr std::uint64_t kChunk = 10000;  // elements per LRANGE, and per RPUSH of inline contacts
+constexpr std::uint64_t kChunk = 5000;  // elements per LRANGE, and per RPUSH of inline contacts
 
 // The positions of `s` that fall in [pos, pos + n): the first index k and one past the last.
 std::pair<std::uint64_t, std::uint64_t> in_chunk(const core::Slice& s, std::uint64_t pos,
