@@ -694,9 +694,14 @@ TEST_F(CliTest, DeadRetryAllIsLinearAndPagedWhenInvalidEntriesComeFirst) {
   const CliRun r = run({"--json", "dead", "retry", "--all"});
   const auto took = std::chrono::steady_clock::now() - start;
   ASSERT_EQ(r.rc, 0) << r.err;
+  // (Time and memory say linear and paged in a plain build; AddressSanitizer multiplies both.)
+#if !defined(__SANITIZE_ADDRESS__)
   EXPECT_LT(took, std::chrono::seconds(5))
       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
   EXPECT_LT(r.max_rss_kb, 48 * 1024) << "KB";
+#else
+  (void)took;
+#endif
 
   const json::object o = parse_object(r.out);
   EXPECT_EQ(o.at("retried").as_int64(), kEach);

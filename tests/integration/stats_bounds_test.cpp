@@ -103,7 +103,8 @@ std::string packed_bucket(std::uint32_t total, std::uint32_t failed) {
 double metric_of(Client& c, const std::string& session, const std::string& name) {
   const std::string text = c.str({"HGET", "wa:session:" + session, "health_metrics"});
   if (text.empty()) return -1;
-  const json::value* v = parse_object(text).if_contains(name);
+  const json::object o = parse_object(text);  // (kept: `v` points into it)
+  const json::value* v = o.if_contains(name);
   return v != nullptr && v->is_number() ? v->to_number<double>() : -1;
 }
 
