@@ -149,11 +149,13 @@ std::int64_t next_opening(std::int64_t now_s, const std::optional<SendingHours>&
   std::optional<std::int64_t> best;
   for (int d = -1; d <= 2; ++d) {
     const auto opening = today + date::days{d} + std::chrono::minutes{hours->start_min};
-    // A start in a DST gap maps to the transition; it counts only if that is in the window.
-    const auto sys = z->to_sys(opening, date::choose::earliest);
-    const std::int64_t t = sys.time_since_epoch().count();
-    if (t <= now_s || !hours->contains(minute_of_day(local_time(t, z)))) continue;
-    if (!best || t < *best) best = t;
+    // A start that a fall-back day has twice opens twice; one in a spring-forward gap maps to
+    // the transition, which counts only if that is in the window.
+    for (const auto pick : {date::choose::earliest, date::choose::latest}) {
+      const std::int64_t t = z->to_sys(opening, pick).time_since_epoch().count();
+      if (t <= now_s || !hours->contains(minute_of_day(local_time(t, z)))) continue;
+      if (!best || t < *best) best = t;
+    }
   }
   return best.value_or(now_s + 86400);  // unreachable for a valid window; a safe retry
 }
