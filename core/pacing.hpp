@@ -2,7 +2,10 @@
 //
 // Nothing here reads a clock or draws a random number: times come in as Unix seconds or
 // milliseconds, randomness as a uniform value in [0, 1]. Time zones come from the system's tz
-// database (Howard Hinnant's date/tz over /usr/share/zoneinfo).
+// database (Howard Hinnant's date/tz over /usr/share/zoneinfo): the process's first zone lookup
+// reads the database's index (about 2 ms) and a zone's first use reads its file, once, so the
+// daemon should call check_time_zone at start-up and when a workspace's setting changes, off any
+// latency-critical path. Lookups are thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +55,9 @@ double webjs_rate_per_hour(std::optional<double> workspace_rate, const Session& 
 double meta_rate_per_hour(double throughput_mps) noexcept;
 
 // A fast target (Meta): how many releases fit since the last one, at most `limit` (the ready
-// list's room). 0 when the clock went backwards or the rate is not positive.
+// list's room). 0 when the clock went backwards or the rate is not positive. The caller advances
+// its last release time by k × 3600000 ÷ rate ms for k releases (not to now), so that fractions
+// of a gap are not lost between passes.
 std::uint64_t releases_due(std::int64_t last_release_ms, std::int64_t now_ms, double rate_per_hour,
                            std::uint64_t limit) noexcept;
 
