@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang-format file dpkg-dev
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev
   libhiredis-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev prometheus-cpp-dev
+  libhowardhinnant-date-dev  # date/tz: time zones of the sending hours (pacing)
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools jq curl php-cli php-redis
   php-laravel-framework php-predis  # examples/laravel's test: Laravel 8.83 with phpredis and predis
