@@ -43,6 +43,9 @@ class Keys {
   std::string decision(std::string_view campaign) const {
     return cat(p_, "wa:campaign:", campaign, ":decision");
   }
+  // The prefix of every dispatch list: the pacer's release script builds a campaign's list for a
+  // target from it (dispatch_prefix() + campaign + ":" + target).
+  std::string dispatch_prefix() const { return p_ + "wa:dispatch:"; }
   std::string results() const { return p_ + "wa:results"; }
   std::string active() const { return p_ + "wa:campaigns:active"; }
   std::string alerts() const { return p_ + "wa:alerts"; }
@@ -52,6 +55,17 @@ class Keys {
   static constexpr std::string_view kPoisonAttempt = "poison";
   std::string decided(std::string_view job_id, std::string_view attempt) const {
     return cat(p_, "wa:decided:", job_id, ":", attempt);
+  }
+
+  // Section 8: pacing. A target is a webjs session id or "meta_api:<workspace_id>".
+  std::string ready(std::string_view target) const { return cat(p_, "wa:ready:", target); }
+  std::string backlog(std::string_view target) const { return cat(p_, "wa:backlog:", target); }
+  std::string pace(std::string_view target) const { return cat(p_, "wa:pace:", target); }
+  std::string pace_due() const { return p_ + "wa:pace:due"; }
+  std::string paused_campaigns() const { return p_ + "wa:campaigns:paused"; }
+  // Releases per minute of a target (field <minute> → count), beside the session stats.
+  std::string released_stats(std::string_view target) const {
+    return cat(p_, "wa:stats:released:", target);
   }
 
   // The daemon's own state.

@@ -601,3 +601,133 @@ return 0
 }
 
 }  // namespace wa::queue
+
+namespace wa::queue {
+
+namespace {
+
+// The release script's helpers: the ready item, the walk's bookkeeping, the final writes.
+constexpr const char* kPaceHead = R"lua(
+local pace, ready, backlog, due, paused, counts = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local target, now, n, room = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local cap, iso = tonumber(ARGV[7]), cjson.encode(ARGV[10])
+local st = redis.call('HMGET', pace, 'day', 'released_today', 'last_campaign')
+local today, last = 0, st[3] or ''
+if st[1] == ARGV[6] then today = tonumber(st[2]) or 0 end
+
+-- A campaign id of digits without a leading zero (at most 18) is a JSON number, else a string.
+local function item(c, contact)
+  local id = c
+  if not (c:match('^%d+$') and #c <= 18 and (#c == 1 or c:sub(1, 1) ~= '0')) then
+    id = cjson.encode(c)
+  end
+  return '{"campaign_id":' .. id .. ',"contact":' .. cjson.encode(contact) ..
+         ',"released_at":' .. iso .. '}'
+end
+
+-- A campaign removed from the backlog leaves its predecessor (in backlog order, '' for the
+-- first) as the place the next turn starts after.
+local pred = {}
+local function drop(c)
+  local r = redis.call('ZRANK', backlog, c)
+  if not r then return end
+  pred[c] = (r > 0 and redis.call('ZRANGE', backlog, r - 1, r - 1)[1]) or ''
+  redis.call('ZREM', backlog, c)
+end
+local function resolve(c)
+  while pred[c] do c = pred[c] end
+  return c
+end
+
+local function count(released)
+  local minute = math.floor(now / 60000)
+  if type(redis.pcall('HINCRBY', counts, minute, released)) ~= 'number' then return end
+  redis.pcall('EXPIRE', counts, ARGV[12])
+  local h = redis.call('HLEN', counts)
+  if h <= 180 then return end
+  if h > 1000 then redis.call('DEL', counts) return end
+  for _, f in ipairs(redis.call('HKEYS', counts)) do
+    local m = tonumber(f)
+    if not m or m < minute - 120 then redis.call('HDEL', counts, f) end
+  end
+end
+
+local function finish(released, reason)
+  local f = {'rate_per_hour', ARGV[8], 'factor', ARGV[9], 'day', ARGV[6],
+             'released_today', today, 'next_at', ARGV[5], 'last_campaign', last}
+  if cap >= 0 then
+    f[#f + 1], f[#f + 2] = 'cap_today', ARGV[7]
+  else
+    redis.call('HDEL', pace, 'cap_today')
+  end
+  redis.call('HSET', pace, unpack(f))
+  if redis.call('ZCARD', backlog) == 0 then
+    redis.pcall('ZREM', due, target)
+  else
+    redis.pcall('ZADD', due, ARGV[5], target)
+  end
+  if released > 0 then count(released) end
+  return {released, reason, today}
+end
+)lua";
+
+}  // namespace
+
+const Script& pace_release_script() {
+  static const Script s = make("pace_release", std::string(kPaceHead) + R"lua(
+local total = redis.call('ZCARD', backlog)
+if total == 0 then return finish(0, 'empty') end
+if cap >= 0 and today >= cap then return finish(0, 'cap') end
+local len = redis.call('LLEN', ready)
+if len >= room then return finish(0, 'backpressure') end
+n = math.min(n, room - len)
+if cap >= 0 then n = math.min(n, cap - today) end
+
+-- The turn starts after last_campaign and wraps: at most `window` campaigns are looked at.
+local window = 100
+local start = 0
+if last ~= '' then start = (redis.call('ZRANK', backlog, last) or -1) + 1 end
+if start >= total then start = 0 end
+local w = redis.call('ZRANGE', backlog, start, start + window - 1)
+if #w < window and start > 0 then
+  for _, c in ipairs(redis.call('ZRANGE', backlog, 0, math.min(start, window - #w) - 1)) do
+    w[#w + 1] = c
+  end
+end
+local active, saw_paused = {}, false
+for _, c in ipairs(w) do
+  if redis.call('SISMEMBER', paused, c) == 1 then
+    saw_paused = true
+  else
+    active[#active + 1] = c
+  end
+end
+
+-- One contact per campaign per turn. A dispatch list that is empty (or not a list) leaves the
+-- backlog.
+local released, i = 0, 1
+while released < n and #active > 0 do
+  if i > #active then i = 1 end
+  local c = active[i]
+  local list = ARGV[11] .. c .. ':' .. target
+  local contact = redis.pcall('LPOP', list)
+  if type(contact) == 'string' then
+    redis.call('RPUSH', ready, item(c, contact))
+    released, today, last = released + 1, today + 1, c
+  end
+  if type(contact) ~= 'string' or redis.call('LLEN', list) == 0 then
+    drop(c)
+    table.remove(active, i)
+  else
+    i = i + 1
+  end
+end
+last = resolve(last)
+if released > 0 then return finish(released, '') end
+if redis.call('ZCARD', backlog) == 0 then return finish(0, 'empty') end
+return finish(0, saw_paused and 'paused' or 'stale')
+)lua");
+  return s;
+}
+
+}  // namespace wa::queue

@@ -110,6 +110,28 @@ const Script& switch_step_script();
 //   KEYS: zset   ARGV: until max   returns the number removed.
 const Script& prune_active_script();
 
+// One bounded release step of a target's pacing (CONTRACT.md section 8, queue/pacer.hpp): up to
+// n contacts go from the target's dispatch lists to its ready list, one per campaign per turn,
+// in backlog order starting after the pace hash's last_campaign and skipping paused campaigns;
+// at most 100 backlog members are looked at whatever the backlog's size. A campaign whose
+// dispatch list is empty (or not a list) leaves the backlog. Refused, with nothing released,
+// when released_today (0 on a new day) has reached cap_today ("cap") or the ready list holds
+// `room` items ("backpressure"); n is lowered to the room and the cap left. Then, whatever
+// happened, the pace hash gets rate_per_hour factor day released_today cap_today (removed when
+// -1) next_at last_campaign, the target's score in `due` becomes next_at (the target leaves it
+// when its backlog is empty), and the releases are added to the field <now ÷ 60000> of
+// `released` (TTL stats_ttl; fields older than 120 minutes pruned once it has over 180).
+// A ready item is {"campaign_id", "contact", "released_at"}: the id is a JSON number when it is
+// at most 18 digits without a leading zero, else a string. Dispatch lists are named in the
+// script: dispatch_prefix .. campaign .. ":" .. target.
+//   KEYS: pace ready backlog due paused released
+//   ARGV: target now_ms n room next_at day cap_today rate_per_hour factor now_iso
+//   dispatch_prefix stats_ttl
+//   returns {released, reason, released_today}: reason "" when released > 0, else "empty" (no
+//   backlog left), "paused" (every campaign looked at is paused), "cap", "backpressure", or
+//   "stale" (only emptied campaigns were looked at and removed: call again).
+const Script& pace_release_script();
+
 // Extends a lock we hold.  KEYS: lock  ARGV: token ttl_ms   returns 1 held, 0 lost.
 const Script& renew_lock_script();
 

@@ -1,0 +1,72 @@
+#include "queue/pacer.hpp"
+
+#include <array>
+#include <cstdio>
+#include <stdexcept>
+#include <utility>
+
+namespace wa::queue {
+
+namespace {
+
+constexpr std::array<std::pair<ReleaseReason, std::string_view>, 6> kReasons{{
+    {ReleaseReason::none, ""},
+    {ReleaseReason::empty, "empty"},
+    {ReleaseReason::paused, "paused"},
+    {ReleaseReason::cap, "cap"},
+    {ReleaseReason::backpressure, "backpressure"},
+    {ReleaseReason::stale, "stale"},
+}};
+
+ReleaseReason parse_reason(std::string_view s) {
+  for (const auto& [r, name] : kReasons) {
+    if (name == s) return r;
+  }
+  throw std::runtime_error("pace_release: unknown reason '" + std::string(s) + "'");
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+}  // namespace
+
+std::string_view to_string(ReleaseReason r) noexcept {
+  for (const auto& [reason, name] : kReasons) {
+    if (reason == r) return name;
+  }
+  return "?";
+}
+
+asio::awaitable<ReleaseResult> release(redis::Connection& conn, const Keys& keys,
+                                       std::string_view target, const ReleaseArgs& a) {
+  std::vector<std::string> k{keys.pace(target),       keys.ready(target),
+                             keys.backlog(target),    keys.pace_due(),
+                             keys.paused_campaigns(), keys.released_stats(target)};
+  std::vector<std::string> args{std::string(target),
+                                std::to_string(a.now_ms),
+                                std::to_string(a.n),
+                                std::to_string(a.room),
+                                std::to_string(a.next_at),
+                                a.day,
+                                std::to_string(a.cap_today),
+                                number(a.rate_per_hour),
+                                number(a.factor),
+                                a.now_iso,
+                                keys.dispatch_prefix(),
+                                std::to_string(a.stats_ttl_s)};
+  const Reply r = co_await run1(conn, script_call(pace_release_script(), k, std::move(args)));
+  if (r.is_error()) throw std::runtime_error("pace_release: " + r.str);
+  if (!r.is_array() || r.elements.size() != 3) {
+    throw std::runtime_error("pace_release: unexpected reply");
+  }
+  ReleaseResult out;
+  out.released = int_or(r.elements[0]);
+  out.reason = parse_reason(r.elements[1].str);
+  out.released_today = int_or(r.elements[2]);
+  co_return out;
+}
+
+}  // namespace wa::queue

@@ -1,0 +1,48 @@
+// The pacer's release step (CONTRACT.md section 8): one atomic, bounded call of
+// pace_release_script (queue/scripts.hpp) for one target. The caller computes from core/pacing
+// how many releases are allowed now, the ready list's room, the next release time and the
+// day's cap; this moves the contacts, keeps the pace hash and wa:pace:due, and counts the
+// releases per target and minute in wa:stats:released:<target> (field <Unix ms ÷ 60000> →
+// releases, TTL 2 h), beside the session's outcome counters.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "queue/exec.hpp"
+#include "queue/keys.hpp"
+
+namespace wa::queue {
+
+struct ReleaseArgs {
+  std::int64_t now_ms = 0;
+  std::string now_iso;          // released_at of the items
+  std::int64_t n = 1;           // releases allowed now (1 for webjs, possibly more for Meta)
+  std::int64_t room = 2;        // the ready list's limit
+  std::int64_t next_at = 0;     // ms: when the target is looked at next
+  std::string day;              // YYYY-MM-DD in the workspace's time zone
+  std::int64_t cap_today = -1;  // -1: no daily cap (Meta)
+  double rate_per_hour = 0;     // stored in the pace hash for the operator
+  double factor = 1;
+  std::int64_t stats_ttl_s = 7200;
+};
+
+enum class ReleaseReason { none, empty, paused, cap, backpressure, stale };
+
+struct ReleaseResult {
+  std::int64_t released = 0;
+  ReleaseReason reason = ReleaseReason::none;  // none when released > 0
+  std::int64_t released_today = 0;
+};
+
+std::string_view to_string(ReleaseReason r) noexcept;
+
+// Throws std::runtime_error on an error reply (a key of another type, say: nothing released),
+// and boost::system::system_error when the outcome is unknown (the release may have happened
+// once; it never happens twice).
+asio::awaitable<ReleaseResult> release(redis::Connection& conn, const Keys& keys,
+                                       std::string_view target, const ReleaseArgs& args);
+
+}  // namespace wa::queue
