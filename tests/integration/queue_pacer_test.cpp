@@ -1,0 +1,320 @@
+// The pacer's release step (queue/pacer.hpp, pace_release_script) against a real redis-server,
+// in process: order, the ready item's JSON, fairness across campaigns (paused ones skipped, a
+// later one taking its turn), the daily cap, backpressure, emptied campaigns leaving the backlog
+// and the target leaving wa:pace:due, several releases at once (Meta), a bounded call over a
+// huge backlog, and exactly-once releases from two connections at once.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <chrono>
+#include <set>
+
+#include "harness.hpp"
+#include "queue/exec.hpp"
+#include "queue/pacer.hpp"
+
+namespace wa::test {
+namespace {
+
+namespace asio = boost::asio;
+using queue::ReleaseArgs;
+using queue::ReleaseReason;
+using queue::ReleaseResult;
+using Strings = std::vector<std::string>;
+
+constexpr long long kNow = 1'764'892'800'000;  // 2025-12-05T00:00:00Z
+constexpr const char* kIso = "2025-12-05T00:00:00Z";
+
+class PacerTest : public ::testing::Test {
+ protected:
+  PacerTest()
+      : redis_(dir_), c_(redis_.socket()), keys_("", "wa-campaigns"), conn_(connect("pacer")) {}
+  ~PacerTest() override {
+    for (auto& c : conns_)
+      c->stop();
+    io_.run_for(std::chrono::milliseconds(20));
+  }
+
+  std::shared_ptr<redis::Connection> connect(const std::string& name) {
+    redis::Endpoint ep;
+    ep.unix_socket = redis_.socket();
+    auto c = redis::Connection::create(io_.get_executor(), ep, name);
+    c->start();
+    for (int i = 0; i < 200 && !c->ready(); ++i)
+      io_.run_for(std::chrono::milliseconds(10));
+    conns_.push_back(c);
+    return c;
+  }
+
+  template <typename T>
+  T await(asio::awaitable<T> a) {
+    auto f = asio::co_spawn(io_, std::move(a), asio::use_future);
+    while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+      io_.run_for(std::chrono::milliseconds(5));
+    return f.get();
+  }
+
+  static ReleaseArgs args(long long n = 1, long long room = 1000) {
+    ReleaseArgs a;
+    a.now_ms = kNow;
+    a.now_iso = kIso;
+    a.n = n;
+    a.room = room;
+    a.next_at = kNow + 30'000;
+    a.day = "2025-12-05";
+    a.cap_today = 1000;
+    a.rate_per_hour = 120;
+    a.factor = 1;
+    return a;
+  }
+
+  ReleaseResult release(const ReleaseArgs& a, const std::string& target = "s1") {
+    return await(queue::release(*conn_, keys_, target, a));
+  }
+
+  // A campaign's dispatch list for a target, registered in the target's backlog.
+  void campaign(const std::string& id, const Strings& contacts, double score,
+                const std::string& target = "s1") {
+    Strings push{"RPUSH", keys_.dispatch(id, target)};
+    push.insert(push.end(), contacts.begin(), contacts.end());
+    if (!contacts.empty()) c_.cmd(push);
+    c_.cmd({"ZADD", keys_.backlog(target), std::to_string(score), id});
+  }
+
+  // The contacts of the ready list, in order ("<campaign>/<contact>").
+  Strings ready(const std::string& target = "s1") {
+    Strings out;
+    for (const auto& j : c_.list(keys_.ready(target))) {
+      const auto cid = j.find("\"campaign_id\":") + 14;
+      const auto contact = j.find(",\"contact\":\"");
+      const auto end = j.find('"', contact + 12);
+      std::string id = j.substr(cid, contact - cid);
+      if (id.front() == '"') id = id.substr(1, id.size() - 2);
+      out.push_back(id + "/" + j.substr(contact + 12, end - contact - 12));
+    }
+    return out;
+  }
+
+  std::string pace(const std::string& field, const std::string& target = "s1") {
+    return c_.str({"HGET", keys_.pace(target), field});
+  }
+
+  TempDir dir_;
+  RedisServer redis_;
+  Client c_;
+  asio::io_context io_;
+  queue::Keys keys_;
+  std::vector<std::shared_ptr<redis::Connection>> conns_;
+  std::shared_ptr<redis::Connection> conn_;
+};
+
+TEST_F(PacerTest, OneReleaseMovesExactlyOneContactInOrder) {
+  campaign("7", {"c1", "c2", "c3"}, 1);
+  const auto r = release(args());
+  EXPECT_EQ(r.released, 1);
+  EXPECT_EQ(r.reason, ReleaseReason::none);
+  EXPECT_EQ(r.released_today, 1);
+  EXPECT_EQ(ready(), (Strings{"7/c1"}));
+  EXPECT_EQ(c_.list(keys_.dispatch("7", "s1")), (Strings{"c2", "c3"}));
+  EXPECT_EQ(release(args()).released, 1);
+  EXPECT_EQ(ready(), (Strings{"7/c1", "7/c2"}));
+  // The pace hash, the due zset and the per-minute count.
+  EXPECT_EQ(pace("released_today"), "2");
+  EXPECT_EQ(pace("day"), "2025-12-05");
+  EXPECT_EQ(pace("cap_today"), "1000");
+  EXPECT_EQ(pace("rate_per_hour"), "120");
+  EXPECT_EQ(pace("factor"), "1");
+  EXPECT_EQ(pace("next_at"), std::to_string(kNow + 30'000));
+  EXPECT_EQ(pace("last_campaign"), "7");
+  EXPECT_EQ(c_.str({"ZSCORE", keys_.pace_due(), "s1"}), std::to_string(kNow + 30'000));
+  EXPECT_EQ(c_.str({"HGET", keys_.released_stats("s1"), std::to_string(kNow / 60000)}), "2");
+  const long long ttl = c_.integer({"TTL", keys_.released_stats("s1")});
+  EXPECT_GT(ttl, 7000);
+  EXPECT_LE(ttl, 7200);
+}
+
+TEST_F(PacerTest, ReadyItemJson) {
+  campaign("42", {"contact \"1\""}, 1);
+  campaign("abc", {"c2"}, 2);
+  campaign("007", {"c3"}, 3);
+  EXPECT_EQ(release(args(3)).released, 3);
+  EXPECT_EQ(
+      c_.list(keys_.ready("s1")),
+      (Strings{
+          R"({"campaign_id":42,"contact":"contact \"1\"","released_at":")" + std::string(kIso) +
+              "\"}",
+          R"({"campaign_id":"abc","contact":"c2","released_at":")" + std::string(kIso) + "\"}",
+          R"({"campaign_id":"007","contact":"c3","released_at":")" + std::string(kIso) + "\"}"}));
+}
+
+TEST_F(PacerTest, CampaignsTakeTurnsSkippingPausedOnes) {
+  campaign("A", {"a1", "a2", "a3"}, 1);
+  campaign("B", {"b1", "b2", "b3"}, 2);
+  campaign("P", {"p1", "p2"}, 2.5);
+  campaign("C", {"c1", "c2", "c3"}, 3);
+  c_.cmd({"SADD", keys_.paused_campaigns(), "P"});
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(release(args()).released, 1);
+  EXPECT_EQ(ready(), (Strings{"A/a1", "B/b1", "C/c1"}));
+  campaign("D", {"d1", "d2"}, 100);  // arrives later: takes its turn after C, not after A..C
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(release(args()).released, 1);
+  EXPECT_EQ(ready(), (Strings{"A/a1", "B/b1", "C/c1", "D/d1", "A/a2", "B/b2", "C/c2", "D/d2",
+                              "A/a3", "B/b3", "C/c3"}));
+  // Only the paused campaign is left: nothing released, it stays due.
+  const auto r = release(args());
+  EXPECT_EQ(r.released, 0);
+  EXPECT_EQ(r.reason, ReleaseReason::paused);
+  EXPECT_EQ(c_.list(keys_.dispatch("P", "s1")), (Strings{"p1", "p2"}));
+  EXPECT_EQ(c_.integer({"ZCARD", keys_.backlog("s1")}), 1);
+  EXPECT_FALSE(c_.cmd({"ZSCORE", keys_.pace_due(), "s1"}).nil());
+  c_.cmd({"SREM", keys_.paused_campaigns(), "P"});
+  EXPECT_EQ(release(args()).released, 1);
+  EXPECT_EQ(ready().back(), "P/p1");
+}
+
+TEST_F(PacerTest, CapRefusesAndResetsOnANewDay) {
+  campaign("1", {"c1", "c2", "c3", "c4"}, 1);
+  auto a = args(5);
+  a.cap_today = 2;
+  EXPECT_EQ(release(a).released, 2);  // n lowered to what the cap leaves
+  const auto r = release(a);
+  EXPECT_EQ(r.released, 0);
+  EXPECT_EQ(r.reason, ReleaseReason::cap);
+  EXPECT_EQ(r.released_today, 2);
+  EXPECT_EQ(c_.list(keys_.dispatch("1", "s1")), (Strings{"c3", "c4"}));
+  a.day = "2025-12-06";
+  a.n = 1;
+  const auto next = release(a);
+  EXPECT_EQ(next.released, 1);
+  EXPECT_EQ(next.released_today, 1);
+  EXPECT_EQ(pace("day"), "2025-12-06");
+  EXPECT_EQ(ready(), (Strings{"1/c1", "1/c2", "1/c3"}));
+}
+
+TEST_F(PacerTest, BackpressureWhileTheReadyListIsFull) {
+  campaign("1", {"c1", "c2", "c3", "c4"}, 1);
+  EXPECT_EQ(release(args(1, 2)).released, 1);
+  EXPECT_EQ(release(args(5, 2)).released, 1);  // n lowered to the room left
+  auto a = args(1, 2);
+  a.next_at = kNow + 99'000;
+  const auto r = release(a);
+  EXPECT_EQ(r.released, 0);
+  EXPECT_EQ(r.reason, ReleaseReason::backpressure);
+  EXPECT_EQ(c_.list(keys_.dispatch("1", "s1")), (Strings{"c3", "c4"}));
+  // Looked at again later, not piled up.
+  EXPECT_EQ(c_.str({"ZSCORE", keys_.pace_due(), "s1"}), std::to_string(kNow + 99'000));
+  c_.cmd({"LPOP", keys_.ready("s1")});
+  EXPECT_EQ(release(args(1, 2)).released, 1);
+}
+
+TEST_F(PacerTest, EmptiedCampaignLeavesTheBacklogAndTheTargetLeavesDue) {
+  campaign("gone", {}, 0.5);  // its dispatch list was deleted: removed when met
+  campaign("1", {"c1"}, 1);
+  c_.cmd({"ZADD", keys_.pace_due(), "1", "s1"});
+  const auto r = release(args());
+  EXPECT_EQ(r.released, 1);
+  EXPECT_EQ(c_.integer({"ZCARD", keys_.backlog("s1")}), 0);
+  EXPECT_TRUE(c_.cmd({"ZSCORE", keys_.pace_due(), "s1"}).nil());
+  EXPECT_EQ(c_.integer({"EXISTS", keys_.dispatch("1", "s1")}), 0);
+  const auto again = release(args());
+  EXPECT_EQ(again.released, 0);
+  EXPECT_EQ(again.reason, ReleaseReason::empty);
+  EXPECT_TRUE(c_.cmd({"ZSCORE", keys_.pace_due(), "s1"}).nil());
+}
+
+TEST_F(PacerTest, MetaReleasesSeveralInOneCall) {
+  const std::string meta = "meta_api:9";
+  campaign("1", {"a1", "a2", "a3"}, 1, meta);
+  campaign("2", {"b1", "b2", "b3"}, 2, meta);
+  auto a = args(5, 10);
+  a.cap_today = -1;
+  const auto r = release(a, meta);
+  EXPECT_EQ(r.released, 5);
+  EXPECT_EQ(ready(meta), (Strings{"1/a1", "2/b1", "1/a2", "2/b2", "1/a3"}));
+  EXPECT_TRUE(c_.cmd({"HGET", keys_.pace(meta), "cap_today"}).nil());
+  EXPECT_EQ(c_.integer({"ZCARD", keys_.backlog(meta)}), 1);  // campaign 1 is done
+  EXPECT_EQ(release(a, meta).released, 1);                   // only b3 was left
+  EXPECT_EQ(ready(meta).back(), "2/b3");
+  EXPECT_TRUE(c_.cmd({"ZSCORE", keys_.pace_due(), meta}).nil());
+}
+
+// The longest EVALSHA/EVAL in the slow log, in µs.
+long long slowest_script(Client& c) {
+  long long worst = -1;
+  for (const auto& e : c.cmd({"SLOWLOG", "GET", "100"}).elements) {
+    const auto& argv = e.elements[3].elements;
+    if (!argv.empty() && (argv[0].str == "EVALSHA" || argv[0].str == "EVAL"))
+      worst = std::max(worst, e.elements[2].integer);
+  }
+  return worst;
+}
+
+TEST_F(PacerTest, AHugeBacklogStaysBounded) {
+  // 10,000 campaigns, all paused but the last: a call looks at 100 of them, whatever the size.
+  c_.cmd({"EVAL", R"lua(
+for i = 1, 10000 do
+  local id = 'c' .. i
+  redis.call('RPUSH', 'wa:dispatch:' .. id .. ':s1', 'x' .. i)
+  redis.call('ZADD', 'wa:backlog:s1', i, id)
+  if i < 10000 then redis.call('SADD', 'wa:campaigns:paused', id) end
+end
+)lua",
+          "0"});
+  c_.cmd({"CONFIG", "SET", "slowlog-log-slower-than", "0"});
+  c_.cmd({"SLOWLOG", "RESET"});
+  const auto r = release(args());
+  EXPECT_EQ(r.released, 0);
+  EXPECT_EQ(r.reason, ReleaseReason::paused);
+  EXPECT_EQ(pace("last_campaign"), "");
+  c_.cmd({"SREM", keys_.paused_campaigns(), "c1", "c2"});
+  EXPECT_EQ(release(args()).released, 1);
+  EXPECT_EQ(ready(), (Strings{"c1/x1"}));
+  EXPECT_EQ(c_.integer({"ZCARD", keys_.backlog("s1")}), 9999);
+  const long long worst = slowest_script(c_);
+  EXPECT_GE(worst, 0);
+  EXPECT_LT(worst, 10'000) << "µs";
+  RecordProperty("slowest_release_us", std::to_string(worst));
+}
+
+TEST_F(PacerTest, ExactlyOnceFromTwoConnections) {
+  const int per = 300;
+  std::set<std::string> initial;
+  for (const std::string id : {"1", "2", "3"}) {
+    Strings contacts;
+    for (int i = 0; i < per; ++i)
+      contacts.push_back(id + "-" + std::to_string(i));
+    initial.insert(contacts.begin(), contacts.end());
+    campaign(id, contacts, std::stod(id));
+  }
+  auto other = connect("pacer2");
+  auto loop = [this](redis::Connection& conn) -> asio::awaitable<long long> {
+    long long total = 0;
+    for (;;) {
+      const auto r = co_await queue::release(conn, keys_, "s1", args(3, 1'000'000));
+      total += r.released;
+      if (r.reason == ReleaseReason::empty) co_return total;
+    }
+  };
+  auto f1 = asio::co_spawn(io_, loop(*conn_), asio::use_future);
+  auto f2 = asio::co_spawn(io_, loop(*other), asio::use_future);
+  while (f1.wait_for(std::chrono::seconds(0)) != std::future_status::ready ||
+         f2.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+    io_.run_for(std::chrono::milliseconds(5));
+  const long long a = f1.get(), b = f2.get();
+  EXPECT_GT(a, 0);
+  EXPECT_GT(b, 0);
+  const Strings got = ready();
+  EXPECT_EQ(static_cast<long long>(got.size()), a + b);
+  std::set<std::string> contacts;
+  for (const auto& g : got)
+    contacts.insert(g.substr(g.find('/') + 1));
+  EXPECT_EQ(contacts, initial);  // none lost, none twice (the sizes match)
+  EXPECT_EQ(got.size(), initial.size());
+  EXPECT_EQ(pace("released_today"), std::to_string(3 * per));
+}
+
+}  // namespace
+}  // namespace wa::test
