@@ -615,10 +615,11 @@ local st = redis.call('HMGET', pace, 'day', 'released_today', 'last_campaign')
 local today, last = 0, st[3] or ''
 if st[1] == ARGV[6] then today = tonumber(st[2]) or 0 end
 
--- A campaign id of digits without a leading zero (at most 18) is a JSON number, else a string.
+-- A campaign id that reads as an integer in 1 … 2^63−1 (digits, no leading zero) is a JSON
+-- number, else a string.
 local function item(c, contact)
   local id = c
-  if not (c:match('^%d+$') and #c <= 18 and (#c == 1 or c:sub(1, 1) ~= '0')) then
+  if not (c:match('^[1-9]%d*$') and (#c < 19 or (#c == 19 and c <= '9223372036854775807'))) then
     id = cjson.encode(c)
   end
   return '{"campaign_id":' .. id .. ',"contact":' .. cjson.encode(contact) ..

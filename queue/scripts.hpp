@@ -121,9 +121,10 @@ const Script& prune_active_script();
 // -1) next_at last_campaign, the target's score in `due` becomes next_at (the target leaves it
 // when its backlog is empty), and the releases are added to the field <now ÷ 60000> of
 // `released` (TTL stats_ttl; fields older than 120 minutes pruned once it has over 180).
-// A ready item is {"campaign_id", "contact", "released_at"}: the id is a JSON number when it is
-// at most 18 digits without a leading zero, else a string. Dispatch lists are named in the
-// script: dispatch_prefix .. campaign .. ":" .. target.
+// A ready item is {"campaign_id", "contact", "released_at"}: the id is a JSON number when it
+// reads as an integer in 1 … 2^63−1 (digits without a leading zero), else a string (the backlog
+// member is the id's text, as in the dispatch list's name, which has no type). Dispatch lists are
+// named in the script: dispatch_prefix .. campaign .. ":" .. target.
 //   KEYS: pace ready backlog due paused released
 //   ARGV: target now_ms n room next_at day cap_today rate_per_hour factor now_iso
 //   dispatch_prefix stats_ttl

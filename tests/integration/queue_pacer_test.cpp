@@ -135,18 +135,41 @@ TEST_F(PacerTest, OneReleaseMovesExactlyOneContactInOrder) {
   EXPECT_LE(ttl, 7200);
 }
 
+// A ready item as the script writes it.
+std::string item(const std::string& campaign_json, const std::string& contact_json) {
+  return R"({"campaign_id":)" + campaign_json + R"(,"contact":)" + contact_json +
+         R"(,"released_at":")" + kIso + "\"}";
+}
+
 TEST_F(PacerTest, ReadyItemJson) {
   campaign("42", {"contact \"1\""}, 1);
   campaign("abc", {"c2"}, 2);
   campaign("007", {"c3"}, 3);
-  EXPECT_EQ(release(args(3)).released, 3);
-  EXPECT_EQ(
-      c_.list(keys_.ready("s1")),
-      (Strings{
-          R"({"campaign_id":42,"contact":"contact \"1\"","released_at":")" + std::string(kIso) +
-              "\"}",
-          R"({"campaign_id":"abc","contact":"c2","released_at":")" + std::string(kIso) + "\"}",
-          R"({"campaign_id":"007","contact":"c3","released_at":")" + std::string(kIso) + "\"}"}));
+  campaign("9223372036854775807", {"c4"}, 4);  // the largest integer id
+  campaign("9223372036854775808", {"c5"}, 5);  // beyond: text
+  campaign("0", {"c6"}, 6);
+  EXPECT_EQ(release(args(6)).released, 6);
+  EXPECT_EQ(c_.list(keys_.ready("s1")),
+            (Strings{item("42", R"("contact \"1\"")"), item(R"("abc")", R"("c2")"),
+                     item(R"("007")", R"("c3")"), item("9223372036854775807", R"("c4")"),
+                     item(R"("9223372036854775808")", R"("c5")"), item(R"("0")", R"("c6")")}));
+}
+
+TEST_F(PacerTest, AnEmptiedCampaignKeepsTheTurnsOrder) {
+  // B leaves the backlog after its only contact: the next turn is C's (after B's place), not A's.
+  campaign("A", {"a1", "a2"}, 1);
+  campaign("B", {"b1"}, 2);
+  campaign("C", {"c1", "c2"}, 3);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(release(args()).released, 1);
+  EXPECT_EQ(ready(), (Strings{"A/a1", "B/b1", "C/c1", "A/a2", "C/c2"}));
+  // The same when the emptied campaign was the first of the backlog.
+  campaign("D", {"d1"}, 4);
+  campaign("E", {"e1", "e2"}, 5);
+  c_.cmd({"HSET", keys_.pace("s1"), "last_campaign", "E"});
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(release(args()).released, 1);
+  EXPECT_EQ(ready(), (Strings{"A/a1", "B/b1", "C/c1", "A/a2", "C/c2", "D/d1", "E/e1", "E/e2"}));
 }
 
 TEST_F(PacerTest, CampaignsTakeTurnsSkippingPausedOnes) {
