@@ -42,6 +42,7 @@ std::string_view to_string(ReleaseReason r) noexcept {
 
 asio::awaitable<ReleaseResult> release(redis::Connection& conn, const Keys& keys,
                                        std::string_view target, const ReleaseArgs& a) {
+  if (a.n < 1 || a.room < 1) throw std::invalid_argument("pace_release: n and room must be >= 1");
   std::vector<std::string> k{keys.pace(target),       keys.ready(target),
                              keys.backlog(target),    keys.pace_due(),
                              keys.paused_campaigns(), keys.released_stats(target)};

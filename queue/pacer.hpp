@@ -39,9 +39,9 @@ struct ReleaseResult {
 
 std::string_view to_string(ReleaseReason r) noexcept;
 
-// Throws std::runtime_error on an error reply (a key of another type, say: nothing released),
-// and boost::system::system_error when the outcome is unknown (the release may have happened
-// once; it never happens twice).
+// Throws std::invalid_argument when n or room is below 1, std::runtime_error on an error reply (a
+// key of another type, say: nothing released), and boost::system::system_error when the outcome is
+// unknown (the release may have happened once; it never happens twice).
 asio::awaitable<ReleaseResult> release(redis::Connection& conn, const Keys& keys,
                                        std::string_view target, const ReleaseArgs& args);
 

@@ -681,7 +681,7 @@ if total == 0 then return finish(0, 'empty') end
 if cap >= 0 and today >= cap then return finish(0, 'cap') end
 local len = redis.call('LLEN', ready)
 if len >= room then return finish(0, 'backpressure') end
-n = math.min(n, room - len)
+n = math.min(n, room - len, 1000)
 if cap >= 0 then n = math.min(n, cap - today) end
 
 -- The turn starts after last_campaign and wraps: at most `window` campaigns are looked at.

@@ -116,9 +116,9 @@ const Script& prune_active_script();
 // at most 100 backlog members are looked at whatever the backlog's size. A campaign whose
 // dispatch list is empty (or not a list) leaves the backlog. Refused, with nothing released,
 // when released_today (0 on a new day) has reached cap_today ("cap") or the ready list holds
-// `room` items ("backpressure"); n is lowered to the room and the cap left. Then, whatever
-// happened, the pace hash gets rate_per_hour factor day released_today cap_today (removed when
-// -1) next_at last_campaign, the target's score in `due` becomes next_at (the target leaves it
+// `room` items ("backpressure"); n is lowered to the room and the cap left, and to 1,000. Then,
+// whatever happened, the pace hash gets rate_per_hour factor day released_today cap_today (removed
+// when -1) next_at last_campaign, the target's score in `due` becomes next_at (the target leaves it
 // when its backlog is empty), and the releases are added to the field <now ÷ 60000> of
 // `released` (TTL stats_ttl; fields older than 120 minutes pruned once it has over 180).
 // A ready item is {"campaign_id", "contact", "released_at"}: the id is a JSON number when it

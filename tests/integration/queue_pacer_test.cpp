@@ -264,6 +264,52 @@ TEST_F(PacerTest, MetaReleasesSeveralInOneCall) {
   EXPECT_TRUE(c_.cmd({"ZSCORE", keys_.pace_due(), meta}).nil());
 }
 
+TEST_F(PacerTest, StaleCampaignsAreRemovedInBoundedSteps) {
+  // 101 campaigns whose dispatch lists are gone (one of them not even a list), then a live one:
+  // a call looks at 100 of them, removes them, releases nothing and says so.
+  for (int i = 0; i < 101; ++i)
+    campaign("x" + std::to_string(i), {}, i);
+  c_.cmd({"SET", keys_.dispatch("x5", "s1"), "not a list"});
+  campaign("live", {"c1"}, 1000);
+  const auto r = release(args());
+  EXPECT_EQ(r.released, 0);
+  EXPECT_EQ(r.reason, ReleaseReason::stale);
+  EXPECT_EQ(c_.integer({"ZCARD", keys_.backlog("s1")}), 2);
+  EXPECT_FALSE(c_.cmd({"ZSCORE", keys_.pace_due(), "s1"}).nil());
+  EXPECT_EQ(release(args()).released, 1);
+  EXPECT_EQ(ready(), (Strings{"live/c1"}));
+  EXPECT_EQ(c_.integer({"ZCARD", keys_.backlog("s1")}), 0);
+  EXPECT_EQ(c_.str({"GET", keys_.dispatch("x5", "s1")}), "not a list");  // not ours: left alone
+}
+
+TEST_F(PacerTest, ReleaseCountsKeepTwoHours) {
+  // Minutes older than 120 go once the hash holds more than 180 fields.
+  const long long minute = kNow / 60000;
+  Strings fill{"HSET", keys_.released_stats("s1")};
+  for (long long m = minute - 300; m < minute - 100; ++m) {
+    fill.push_back(std::to_string(m));
+    fill.push_back("1");
+  }
+  c_.cmd(fill);
+  campaign("1", {"c1"}, 1);
+  EXPECT_EQ(release(args()).released, 1);
+  EXPECT_EQ(c_.integer({"HLEN", keys_.released_stats("s1")}), 21);  // minute-120 … -101, now
+  EXPECT_TRUE(c_.cmd({"HGET", keys_.released_stats("s1"), std::to_string(minute - 121)}).nil());
+  EXPECT_EQ(c_.str({"HGET", keys_.released_stats("s1"), std::to_string(minute - 120)}), "1");
+}
+
+TEST_F(PacerTest, AtMostAThousandPerCall) {
+  Strings contacts;
+  for (int i = 0; i < 1500; ++i)
+    contacts.push_back("c" + std::to_string(i));
+  campaign("1", contacts, 1, "meta_api:1");
+  auto a = args(5000, 1'000'000);
+  a.cap_today = -1;
+  EXPECT_EQ(release(a, "meta_api:1").released, 1000);
+  EXPECT_EQ(release(a, "meta_api:1").released, 500);
+  EXPECT_THROW(release(args(0)), std::invalid_argument);
+}
+
 // The longest EVALSHA/EVAL in the slow log, in µs.
 long long slowest_script(Client& c) {
   long long worst = -1;
