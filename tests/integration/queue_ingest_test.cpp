@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "harness.hpp"
+#include "inproc.hpp"
 #include "queue/exec.hpp"
 #include "queue/store.hpp"
 
@@ -18,34 +19,9 @@ namespace {
 namespace asio = boost::asio;
 using Strings = std::vector<std::string>;
 
-class IngestTest : public ::testing::Test {
+class IngestTest : public InProcess {
  protected:
-  IngestTest()
-      : redis_(dir_),
-        c_(redis_.socket()),
-        keys_("", "wa-campaigns"),
-        conn_(redis::Connection::create(io_.get_executor(), endpoint(), "ingest")),
-        store_(*conn_, keys_) {
-    conn_->start();
-    for (int i = 0; i < 200 && !conn_->ready(); ++i)
-      io_.run_for(std::chrono::milliseconds(10));
-  }
-  ~IngestTest() override {
-    conn_->stop();
-    io_.run_for(std::chrono::milliseconds(20));
-  }
-  redis::Endpoint endpoint() const {
-    redis::Endpoint ep;
-    ep.unix_socket = redis_.socket();
-    return ep;
-  }
-  template <typename T>
-  T await(asio::awaitable<T> a) {
-    auto f = asio::co_spawn(io_, std::move(a), asio::use_future);
-    while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
-      io_.run_for(std::chrono::milliseconds(5));
-    return f.get();
-  }
+  IngestTest() : keys_("", "wa-campaigns"), conn_(connect("ingest")), store_(*conn_, keys_) {}
 
   // n events of n workspaces and sessions (2n statistics keys), then one malformed event.
   void push_events(int n) {
@@ -94,11 +70,7 @@ class IngestTest : public ::testing::Test {
     return {r.elements.at(0).integer, r.elements.at(1).integer, r.elements.at(2).integer};
   }
 
-  TempDir dir_;
-  RedisServer redis_;
-  Client c_;
   queue::Keys keys_;
-  asio::io_context io_;
   std::shared_ptr<redis::Connection> conn_;
   queue::Store store_;
   config::Config cfg_;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "inproc.hpp"
 #include "queue/appends.hpp"
 #include "queue/exec.hpp"
 #include "queue/job_queue.hpp"
@@ -24,28 +25,9 @@ using queue::FinishOutcome;
 using queue::TxJob;
 using Strings = std::vector<std::string>;
 
-class JobQueueTest : public ::testing::Test {
+class JobQueueTest : public InProcess {
  protected:
-  JobQueueTest()
-      : redis_(dir_),
-        c_(redis_.socket()),
-        keys_("", "wa-campaigns"),
-        conn_(redis::Connection::create(io_.get_executor(), endpoint(), "tx")),
-        queue_(*conn_, keys_) {
-    conn_->start();
-    for (int i = 0; i < 200 && !conn_->ready(); ++i)
-      io_.run_for(std::chrono::milliseconds(10));
-  }
-  ~JobQueueTest() override {
-    conn_->stop();
-    io_.run_for(std::chrono::milliseconds(20));
-  }
-
-  redis::Endpoint endpoint() const {
-    redis::Endpoint ep;
-    ep.unix_socket = redis_.socket();
-    return ep;
-  }
+  JobQueueTest() : keys_("", "wa-campaigns"), conn_(connect("tx")), queue_(*conn_, keys_) {}
 
   // A reserved job with one dispatch list, its decision and a result record.
   TxJob job(const std::string& id, const std::string& marker_attempt = "0") {
@@ -60,14 +42,6 @@ class JobQueueTest : public ::testing::Test {
     j.active_score = "1";
     j.active = id;
     return j;
-  }
-
-  template <typename T>
-  T await(asio::awaitable<T> a) {
-    auto f = asio::co_spawn(io_, std::move(a), asio::use_future);
-    while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
-      io_.run_for(std::chrono::milliseconds(5));
-    return f.get();
   }
 
   std::vector<queue::FinishResult> finish(std::vector<TxJob>& jobs) {
@@ -86,10 +60,6 @@ class JobQueueTest : public ::testing::Test {
     return static_cast<long long>(r.outcome);
   }
 
-  TempDir dir_;
-  RedisServer redis_;
-  Client c_;
-  asio::io_context io_;
   queue::Keys keys_;
   std::shared_ptr<redis::Connection> conn_;
   queue::JobQueue queue_;

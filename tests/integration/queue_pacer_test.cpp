@@ -12,6 +12,7 @@
 #include <set>
 
 #include "harness.hpp"
+#include "inproc.hpp"
 #include "queue/exec.hpp"
 #include "queue/pacer.hpp"
 
@@ -27,34 +28,9 @@ using Strings = std::vector<std::string>;
 constexpr long long kNow = 1'764'892'800'000;  // 2025-12-05T00:00:00Z
 constexpr const char* kIso = "2025-12-05T00:00:00Z";
 
-class PacerTest : public ::testing::Test {
+class PacerTest : public InProcess {
  protected:
-  PacerTest()
-      : redis_(dir_), c_(redis_.socket()), keys_("", "wa-campaigns"), conn_(connect("pacer")) {}
-  ~PacerTest() override {
-    for (auto& c : conns_)
-      c->stop();
-    io_.run_for(std::chrono::milliseconds(20));
-  }
-
-  std::shared_ptr<redis::Connection> connect(const std::string& name) {
-    redis::Endpoint ep;
-    ep.unix_socket = redis_.socket();
-    auto c = redis::Connection::create(io_.get_executor(), ep, name);
-    c->start();
-    for (int i = 0; i < 200 && !c->ready(); ++i)
-      io_.run_for(std::chrono::milliseconds(10));
-    conns_.push_back(c);
-    return c;
-  }
-
-  template <typename T>
-  T await(asio::awaitable<T> a) {
-    auto f = asio::co_spawn(io_, std::move(a), asio::use_future);
-    while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
-      io_.run_for(std::chrono::milliseconds(5));
-    return f.get();
-  }
+  PacerTest() : keys_("", "wa-campaigns"), conn_(connect("pacer")) {}
 
   static ReleaseArgs args(long long n = 1, long long room = 1000) {
     ReleaseArgs a;
@@ -101,12 +77,7 @@ class PacerTest : public ::testing::Test {
     return c_.str({"HGET", keys_.pace(target), field});
   }
 
-  TempDir dir_;
-  RedisServer redis_;
-  Client c_;
-  asio::io_context io_;
   queue::Keys keys_;
-  std::vector<std::shared_ptr<redis::Connection>> conns_;
   std::shared_ptr<redis::Connection> conn_;
 };
 
