@@ -28,7 +28,9 @@ if ($what === 'probe') {
         $side = str_starts_with($client, 'wa-routerd') ? 'wa' : 'other';
         if ($us > $best[$side][0]) {
             $cmd = strtoupper((string) ($args[0] ?? '?'));
-            if (in_array($cmd, ['EVALSHA', 'EVAL'], true)) $cmd .= '(' . substr((string) $args[1], 0, 8) . ')';
+            if ($cmd === 'EVALSHA') $cmd .= '(' . substr((string) $args[1], 0, 8) . ')';
+            if ($cmd === 'EVAL') $cmd .= '(sha ' . substr(sha1((string) $args[1]), 0, 8) . ')';
+            $cmd = preg_replace('/\s+/', ' ', $cmd);
             $best[$side] = [$us, $cmd];
         }
     }
