@@ -77,6 +77,41 @@ std::string dispatch_key(std::string_view campaign_id, std::string_view target) 
   return k;
 }
 
+// The decision's `prediction` object (section 4), or null.
+static void write_prediction(JsonWriter& w, const std::optional<Prediction>& prediction) {
+  if (!prediction) {
+    w.null();
+    return;
+  }
+  const Prediction& p = *prediction;
+  auto minutes = [&](const std::optional<std::uint64_t>& m) {
+    if (m) {
+      w.number(*m);
+    } else {
+      w.null();
+    }
+  };
+  w.begin_object().key("webjs").begin_object();
+  w.member("available", p.webjs.available)
+      .member("session_count", static_cast<std::uint64_t>(p.webjs.session_count))
+      .member("capacity_per_hour", p.webjs.capacity_per_hour)
+      .key("estimated_minutes");
+  minutes(p.webjs.estimated_minutes);
+  w.end_object().key("meta_api").begin_object();
+  w.member("available", p.meta_api.available)
+      .member("capacity_per_hour", p.meta_api.capacity_per_hour)
+      .member("tier_limit", p.meta_api.tier_limit)
+      .key("estimated_minutes");
+  minutes(p.meta_api.estimated_minutes);
+  w.end_object().key("recommended_provider");
+  if (p.recommended) {
+    w.string(to_string(*p.recommended));
+  } else {
+    w.null();
+  }
+  w.end_object();
+}
+
 std::string decision_json(const Job& job, const Decision& d, Seconds selected_at,
                           std::optional<Seconds> retry_at,
                           std::span<const std::string_view> warnings) {
@@ -129,37 +164,7 @@ std::string decision_json(const Job& job, const Decision& d, Seconds selected_at
       .member("weighted_score", f.weighted_score)
       .end_object();
   w.key("prediction");
-  if (d.prediction) {
-    const Prediction& p = *d.prediction;
-    auto minutes = [&](const std::optional<std::uint64_t>& m) {
-      if (m) {
-        w.number(*m);
-      } else {
-        w.null();
-      }
-    };
-    w.begin_object().key("webjs").begin_object();
-    w.member("available", p.webjs.available)
-        .member("session_count", static_cast<std::uint64_t>(p.webjs.session_count))
-        .member("capacity_per_hour", p.webjs.capacity_per_hour)
-        .key("estimated_minutes");
-    minutes(p.webjs.estimated_minutes);
-    w.end_object().key("meta_api").begin_object();
-    w.member("available", p.meta_api.available)
-        .member("capacity_per_hour", p.meta_api.capacity_per_hour)
-        .member("tier_limit", p.meta_api.tier_limit)
-        .key("estimated_minutes");
-    minutes(p.meta_api.estimated_minutes);
-    w.end_object().key("recommended_provider");
-    if (p.recommended) {
-      w.string(to_string(*p.recommended));
-    } else {
-      w.null();
-    }
-    w.end_object();
-  } else {
-    w.null();
-  }
+  write_prediction(w, d.prediction);
   w.member("attempts", job.attempts);
   if (retry_at) w.member("retry_at", iso8601(*retry_at));
   if (!warnings.empty()) {

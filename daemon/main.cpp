@@ -47,9 +47,19 @@ wa::daemon::HttpEndpoint::Limits http_limits(const wa::config::Metrics& m) {
   return l;
 }
 
-}  // namespace
+// What the command line asks for: run on `cfg`, or exit with `exit_code`.
+struct Startup {
+  int exit_code = -1;  // >= 0: exit with it
+  std::string path;
+  wa::config::Config cfg;
+};
+Startup exit_with(int code) {
+  Startup s;
+  s.exit_code = code;
+  return s;
+}
 
-int main(int argc, char** argv) {
+Startup parse_command_line(int argc, char** argv) {
   po::options_description opts("wa-routerd options");
   opts.add_options()("help,h", "show this help and exit")("version", "print the version and exit")(
       "config,c", po::value<std::string>()->value_name("FILE"), "the YAML configuration file")(
@@ -60,32 +70,62 @@ int main(int argc, char** argv) {
     po::notify(vm);
   } catch (const std::exception& e) {
     std::cerr << "wa-routerd: " << e.what() << "\n" << opts << "\n";
-    return 2;
+    return exit_with(2);
   }
   if (vm.count("help")) {
     std::cout << "usage: wa-routerd --config FILE [--check-config]\n\n" << opts << "\n";
-    return 0;
+    return exit_with(0);
   }
   if (vm.count("version")) {
     std::cout << "wa-routerd " << WA_VERSION << "\n";
-    return 0;
+    return exit_with(0);
   }
   if (!vm.count("config")) {
     std::cerr << "wa-routerd: --config FILE is required (see --help)\n";
-    return 2;
+    return exit_with(2);
   }
-  const std::string path = vm["config"].as<std::string>();
-  wa::config::Config cfg;
+  Startup s;
+  s.path = vm["config"].as<std::string>();
   try {
-    cfg = wa::config::load_from_file(path);
+    s.cfg = wa::config::load_from_file(s.path);
   } catch (const wa::config::ConfigError& e) {
     std::cerr << "wa-routerd: invalid configuration:\n" << e.what() << "\n";
-    return 1;
+    return exit_with(1);
   }
   if (vm.count("check-config")) {
-    std::cout << path << ": ok\n";
-    return 0;
+    std::cout << s.path << ": ok\n";
+    s.exit_code = 0;
   }
+  return s;
+}
+
+// Moves the endpoint to `listen` after a reload ("": off); `serving` is the address it serves,
+// compared against rather than the previous file, which may name an address never bound.
+void follow_listen(wa::daemon::HttpEndpoint& http, const std::string& listen,
+                   std::string& serving) {
+  if (listen == serving) return;
+  try {
+    if (listen.empty()) {
+      http.close();
+      spdlog::info("metrics: endpoint closed");
+    } else {
+      http.listen(listen);  // binds the new address before closing the old one
+      spdlog::info("metrics: serving /metrics and /healthz on {}", listen);
+    }
+    serving = listen;
+  } catch (const std::exception& e) {
+    spdlog::error("reload: {}; metrics stay {}", e.what(),
+                  serving.empty() ? std::string("off") : "on " + serving);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Startup start = parse_command_line(argc, argv);
+  if (start.exit_code >= 0) return start.exit_code;
+  const std::string& path = start.path;
+  const wa::config::Config& cfg = start.cfg;
 
   std::signal(SIGPIPE, SIG_IGN);  // hiredis writes with plain write()
   wa::daemon::setup_logging(cfg.logging);
@@ -100,9 +140,7 @@ int main(int argc, char** argv) {
                                                        },
                                                        [&] { return daemon.health_problem(); },
                                                    });
-  // The address the endpoint actually serves ("": off). A reload compares against it, not
-  // against the previous file, which may name an address that could not be bound.
-  std::string serving;
+  std::string serving;  // the address the endpoint serves ("": off)
   http.set_limits(http_limits(cfg.metrics));
   if (!cfg.metrics.listen.empty()) {
     try {
@@ -129,22 +167,7 @@ int main(int argc, char** argv) {
       if (ec) return;
       daemon.reload();
       http.set_limits(http_limits(daemon.config().metrics));
-      const std::string listen = daemon.config().metrics.listen;
-      if (listen != serving) {
-        try {
-          if (listen.empty()) {
-            http.close();
-            spdlog::info("metrics: endpoint closed");
-          } else {
-            http.listen(listen);  // binds the new address before closing the old one
-            spdlog::info("metrics: serving /metrics and /healthz on {}", listen);
-          }
-          serving = listen;
-        } catch (const std::exception& e) {
-          spdlog::error("reload: {}; metrics stay {}", e.what(),
-                        serving.empty() ? std::string("off") : "on " + serving);
-        }
-      }
+      follow_listen(http, daemon.config().metrics.listen, serving);
       wait_reload();
     });
   };
