@@ -255,7 +255,7 @@ class Section {
       out = static_cast<Int>(value);
       return true;
     }
-    const std::string range = max == std::numeric_limits<Int>::max()
+    const std::string range = std::cmp_equal(max, std::numeric_limits<Int>::max())
                                   ? ">= " + std::to_string(min)
                                   : std::to_string(min) + "-" + std::to_string(max);
     fail(key, "an integer " + range, *node, true);
@@ -474,6 +474,25 @@ void read_health(Section& s, Health& h) {
   }
 }
 
+void read_pacing(Section& s, Pacing& p) {
+  s.boolean("enabled", p.enabled);
+  s.integer("ahead", p.ahead, 1, 100000);
+  s.number("jitter", p.jitter, Range{0, false, 1, true});
+  s.integer("daily_cap", p.daily_cap, 1, 100000000);
+  s.section("warmup", [&](Section& w) {
+    w.integer("days", p.warmup.days, 0, 3650);
+    w.integer("start_per_day", p.warmup.start_per_day, 1, 100000000);
+  });
+  s.section("adaptive", [&](Section& a) {
+    a.boolean("enabled", p.adaptive.enabled);
+    a.number("decrease", p.adaptive.decrease, Range{0, true, 1, false});
+    a.number("increase", p.adaptive.increase, between(0, 1));
+    a.number("min_factor", p.adaptive.min_factor, Range{0, true, 1, false});
+    a.number("report_grace", p.adaptive.report_grace, Range{0, false, 86400, false});
+    a.number("min_reported", p.adaptive.min_reported, kPercent);
+  });
+}
+
 void read_config(Section& top, Config& c) {
   top.section("redis", [&](Section& s) { read_redis(s, c.redis); });
   top.section("queue", [&](Section& s) {
@@ -517,6 +536,7 @@ void read_config(Section& top, Config& c) {
       t.number("low_success_rate", at.low_success_rate, kPercent);
     });
   });
+  top.section("pacing", [&](Section& s) { read_pacing(s, c.pacing); });
   top.section("metrics", [&](Section& s) {
     s.text("listen", c.metrics.listen, kListenRule);
     s.number("idle_timeout", c.metrics.idle_timeout, kIdleTimeout);

@@ -110,6 +110,29 @@ struct Metrics {
   bool operator==(const Metrics&) const = default;
 };
 
+// Section 8: the pacer releases each target's contacts one at a time into its ready list.
+struct Pacing {
+  bool enabled = true;
+  std::uint64_t ahead = 2;         // items a ready list may hold (or one second's releases)
+  double jitter = 0.3;             // u in [-jitter, +jitter] for every webjs gap
+  std::uint64_t daily_cap = 1000;  // webjs releases per day, unless the workspace sets its own
+  struct Warmup {
+    std::int64_t days = 14;  // 0: no warm-up
+    std::uint64_t start_per_day = 50;
+    bool operator==(const Warmup&) const = default;
+  } warmup;
+  struct Adaptive {
+    bool enabled = true;
+    double decrease = 0.5;
+    double increase = 0.1;
+    double min_factor = 0.1;
+    double report_grace = 300;  // seconds
+    double min_reported = 50;   // percent
+    bool operator==(const Adaptive&) const = default;
+  } adaptive;
+  bool operator==(const Pacing&) const = default;
+};
+
 enum class LogFormat { text, json };
 
 struct Logging {
@@ -127,6 +150,7 @@ struct Config {
   Health health;
   LoadBalancing load_balancing;
   Analytics analytics;
+  Pacing pacing;
   Metrics metrics;
   Logging logging;
   bool operator==(const Config&) const = default;

@@ -20,25 +20,8 @@
 
 namespace wa::core {
 
-// Section 8's settings with their defaults (not in config/ yet).
-struct PacingConfig {
-  bool enabled = true;
-  std::uint64_t ahead = 2;         // items a ready list may hold (or one second's releases)
-  double jitter = 0.3;             // u in [-jitter, +jitter] for every webjs gap
-  std::uint64_t daily_cap = 1000;  // webjs releases per day, unless the workspace sets its own
-  struct Warmup {
-    std::int64_t days = 14;
-    std::uint64_t start_per_day = 50;
-  } warmup;
-  struct Adaptive {
-    bool enabled = true;
-    double decrease = 0.5;
-    double increase = 0.1;
-    double min_factor = 0.1;
-    std::int64_t report_grace = 300;  // seconds
-    double min_reported = 50;         // percent
-  } adaptive;
-};
+// Section 8's settings (config/config.hpp).
+using PacingConfig = config::Pacing;
 
 // ---- Rates and gaps ----
 

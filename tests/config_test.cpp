@@ -64,8 +64,9 @@ TEST(Config, ExampleFileSetsEveryKeyWithAComment) {
     previous = line;
   }
   // Section 7's 40 keys + redis.sentinels, redis.master_name, queue.max_payload_bytes,
-  // metrics.idle_timeout and metrics.max_connections.
-  EXPECT_EQ(keys.size(), 45u);
+  // metrics.idle_timeout and metrics.max_connections, section 8's 11 pacing keys and
+  // pacing.adaptive.enabled.
+  EXPECT_EQ(keys.size(), 57u);
 }
 
 TEST(Config, SentinelsAreReadAndValidated) {
@@ -88,6 +89,50 @@ TEST(Config, SentinelsAreReadAndValidated) {
   expect_problem(
       "redis: {sentinels: [\"a:1\"]}",
       "redis.master_name: expected a non-empty name when redis.sentinels is set, got \"\"");
+}
+
+TEST(Config, PacingKeysAreReadAndValidated) {
+  const Config c = load_from_string(
+      "pacing: {enabled: false, ahead: 5, jitter: 0.1, daily_cap: 300,\n"
+      "         warmup: {days: 0, start_per_day: 20},\n"
+      "         adaptive: {enabled: false, decrease: 0.7, increase: 0.05, min_factor: 0.2,\n"
+      "                    report_grace: 120, min_reported: 30}}");
+  EXPECT_FALSE(c.pacing.enabled);
+  EXPECT_EQ(c.pacing.ahead, 5u);
+  EXPECT_EQ(c.pacing.jitter, 0.1);
+  EXPECT_EQ(c.pacing.daily_cap, 300u);
+  EXPECT_EQ(c.pacing.warmup.days, 0);
+  EXPECT_EQ(c.pacing.warmup.start_per_day, 20u);
+  EXPECT_FALSE(c.pacing.adaptive.enabled);
+  EXPECT_EQ(c.pacing.adaptive.decrease, 0.7);
+  EXPECT_EQ(c.pacing.adaptive.increase, 0.05);
+  EXPECT_EQ(c.pacing.adaptive.min_factor, 0.2);
+  EXPECT_EQ(c.pacing.adaptive.report_grace, 120);
+  EXPECT_EQ(c.pacing.adaptive.min_reported, 30);
+
+  const Config d;
+  EXPECT_TRUE(d.pacing.enabled);
+  EXPECT_EQ(d.pacing.ahead, 2u);
+  EXPECT_EQ(d.pacing.daily_cap, 1000u);
+  EXPECT_EQ(d.pacing.warmup.days, 14);
+  EXPECT_EQ(d.pacing.warmup.start_per_day, 50u);
+  EXPECT_EQ(d.pacing.adaptive.decrease, 0.5);
+  EXPECT_EQ(d.pacing.adaptive.increase, 0.1);
+  EXPECT_EQ(d.pacing.adaptive.min_factor, 0.1);
+  EXPECT_EQ(d.pacing.adaptive.report_grace, 300);
+  EXPECT_EQ(d.pacing.adaptive.min_reported, 50);
+
+  expect_problem("pacing: {ahead: 0}", "pacing.ahead: expected an integer 1-100000, got \"0\"");
+  expect_problem("pacing: {jitter: 1}", "pacing.jitter: expected a number >= 0 and < 1, got \"1\"");
+  expect_problem("pacing: {daily_cap: fast}",
+                 "pacing.daily_cap: expected an integer 1-100000000, got \"fast\"");
+  expect_problem("pacing: {warmup: {days: -1}}",
+                 "pacing.warmup.days: expected an integer 0-3650, got \"-1\"");
+  expect_problem("pacing: {adaptive: {decrease: 0}}",
+                 "pacing.adaptive.decrease: expected a number > 0 and <= 1, got \"0\"");
+  expect_problem("pacing: {adaptive: {min_reported: 101}}",
+                 "pacing.adaptive.min_reported: expected a number 0-100, got \"101\"");
+  expect_problem("pacing: {speed: 3}", "pacing.speed: unknown key");
 }
 
 TEST(Config, DefaultsMatchContract) {
