@@ -256,6 +256,9 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
     o.marker = keys_.decided(it.parsed.job_id, it.plan.marker_attempt);
     o.contacts_key = it.contacts_key;
     o.contacts_len = it.contacts;
+    if (cfg_.pacing.enabled && it.parsed.job) {
+      queue::add_backlogs(o, it.plan, campaign, it.parsed.job->workspace_id.text, keys_, now);
+    }
     if (big) co_await stage(it, o);
   }
   co_await finish_batch(items, outs, tx);

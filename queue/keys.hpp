@@ -93,6 +93,7 @@ class Keys {
   // was finished (zset: member "<stage length>:<stage><dispatch list>", scored by ms).
   std::string appending() const { return p_ + "wa:appending"; }
   std::string health_lock() const { return p_ + "wa:lock:health"; }
+  std::string pacer_lock() const { return p_ + "wa:lock:pacer"; }
   std::string events_lock() const { return p_ + "wa:lock:events"; }
   std::string events_malformed() const { return p_ + "wa:stats:events:malformed"; }
   // Parts of an event batch not applied yet (queue/scripts.hpp apply_events_script).

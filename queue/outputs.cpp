@@ -56,4 +56,19 @@ TxJob outputs_of(core::JobPlan& plan, const std::string& payload, std::string_vi
   return o;
 }
 
+std::string pacing_target(std::string_view dispatch_target, std::string_view workspace_id) {
+  if (dispatch_target != "meta_api") return std::string(dispatch_target);
+  return "meta_api:" + std::string(workspace_id);
+}
+
+void add_backlogs(TxJob& o, const core::JobPlan& plan, std::string_view campaign_id,
+                  std::string_view workspace_id, const Keys& keys, double now) {
+  const std::string ms = ms_score(now);
+  for (const core::Dispatch& d : plan.dispatch) {
+    const std::string target = pacing_target(d.target, workspace_id);
+    o.writes.push_back({"ZADD", keys.backlog(target), "NX", ms, std::string(campaign_id)});
+    o.writes.push_back({"ZADD", keys.pace_due(), "NX", ms, target});
+  }
+}
+
 }  // namespace wa::queue

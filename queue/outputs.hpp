@@ -19,6 +19,17 @@ TxJob outputs_of(core::JobPlan& plan, const std::string& payload, std::string_vi
                  const std::vector<std::string>* contacts, bool staged, const Keys& keys,
                  std::int64_t results_ttl, double now);
 
+// Section 8, pacing on: the commands that put the campaign in the backlog of every target the
+// plan writes a dispatch list for (`ZADD wa:backlog:<target> NX`, scored by the decision time)
+// and the target in wa:pace:due (NX: a target already waiting keeps its time), appended to the
+// job's writes so that they land in the same atomic step as its dispatch lists. The target of a
+// meta_api dispatch is "meta_api:<workspace_id>".
+void add_backlogs(TxJob& o, const core::JobPlan& plan, std::string_view campaign_id,
+                  std::string_view workspace_id, const Keys& keys, double now);
+
+// The pacing target of a dispatch target: a session id as it is, meta_api per workspace.
+std::string pacing_target(std::string_view dispatch_target, std::string_view workspace_id);
+
 // The milliseconds of wa:campaigns:active (the queue's zsets use queue/score.hpp).
 std::string ms_score(double seconds);
 

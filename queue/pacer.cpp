@@ -9,13 +9,14 @@ namespace wa::queue {
 
 namespace {
 
-constexpr std::array<std::pair<ReleaseReason, std::string_view>, 6> kReasons{{
+constexpr std::array<std::pair<ReleaseReason, std::string_view>, 7> kReasons{{
     {ReleaseReason::none, ""},
     {ReleaseReason::empty, "empty"},
     {ReleaseReason::paused, "paused"},
     {ReleaseReason::cap, "cap"},
     {ReleaseReason::backpressure, "backpressure"},
     {ReleaseReason::stale, "stale"},
+    {ReleaseReason::lock_lost, "lock_lost"},
 }};
 
 ReleaseReason parse_reason(std::string_view s) {
@@ -45,7 +46,8 @@ asio::awaitable<ReleaseResult> release(redis::Connection& conn, const Keys& keys
   if (a.n < 1 || a.room < 1) throw std::invalid_argument("pace_release: n and room must be >= 1");
   std::vector<std::string> k{keys.pace(target),       keys.ready(target),
                              keys.backlog(target),    keys.pace_due(),
-                             keys.paused_campaigns(), keys.released_stats(target)};
+                             keys.paused_campaigns(), keys.released_stats(target),
+                             keys.pacer_lock()};
   std::vector<std::string> args{std::string(target),
                                 std::to_string(a.now_ms),
                                 std::to_string(a.n),
@@ -57,7 +59,11 @@ asio::awaitable<ReleaseResult> release(redis::Connection& conn, const Keys& keys
                                 number(a.factor),
                                 a.now_iso,
                                 keys.dispatch_prefix(),
-                                std::to_string(a.stats_ttl_s)};
+                                std::to_string(a.stats_ttl_s),
+                                a.list_target.empty() ? std::string(target) : a.list_target,
+                                std::to_string(a.cap_next_at),
+                                a.lock_token,
+                                keys.appending() + ":"};
   const Reply r = co_await run1(conn, script_call(pace_release_script(), k, std::move(args)));
   if (r.is_error()) throw std::runtime_error("pace_release: " + r.str);
   if (!r.is_array() || r.elements.size() != 3) {

@@ -25,11 +25,14 @@ struct ReleaseArgs {
   std::string day;              // YYYY-MM-DD in the workspace's time zone
   std::int64_t cap_today = -1;  // -1: no daily cap (Meta)
   double rate_per_hour = 0;     // stored in the pace hash for the operator
-  double factor = 1;
+  double factor = 1;             // stored only when the pace hash has none
   std::int64_t stats_ttl_s = 7200;
+  std::string list_target;      // the dispatch lists' suffix: "" = the target ("meta_api" for Meta)
+  std::int64_t cap_next_at = 0;  // ms: when to look again after "cap" (the next local day)
+  std::string lock_token;        // "": no lock check; else nothing happens unless wa:lock:pacer holds it
 };
 
-enum class ReleaseReason { none, empty, paused, cap, backpressure, stale };
+enum class ReleaseReason { none, empty, paused, cap, backpressure, stale, lock_lost };
 
 struct ReleaseResult {
   std::int64_t released = 0;

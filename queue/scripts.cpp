@@ -310,6 +310,8 @@ local function place(stage, dst)
   else
     redis.call('PERSIST', stage)
     redis.call('ZADD', appending, 'NX', now, string.len(stage) .. ':' .. stage .. dst)
+    -- Pending appends of dst: the pacer keeps its campaign in the backlog while it is empty.
+    redis.call('INCR', appending .. ':' .. dst)
   end
 end
 
@@ -381,7 +383,10 @@ if moved then
   end
 end
 local left = redis.call('LLEN', KEYS[2])
-if left == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
+if left == 0 and redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+  local pending = KEYS[1] .. ':' .. KEYS[3]
+  if redis.call('DECR', pending) <= 0 then redis.call('DEL', pending) end
+end
 return left
 )lua");
   return s;
@@ -611,7 +616,8 @@ constexpr const char* kPaceHead = R"lua(
 local pace, ready, backlog, due, paused, counts = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local target, now, n, room = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local cap, iso = tonumber(ARGV[7]), cjson.encode(ARGV[10])
-local st = redis.call('HMGET', pace, 'day', 'released_today', 'last_campaign')
+local list_of = function(c) return ARGV[11] .. c .. ':' .. ARGV[13] end
+local st = redis.call('HMGET', pace, 'day', 'released_today', 'last_campaign', 'factor')
 local today, last = 0, st[3] or ''
 if st[1] == ARGV[6] then today = tonumber(st[2]) or 0 end
 
@@ -653,9 +659,13 @@ local function count(released)
   end
 end
 
+-- The factor belongs to the health cycle (adaptive pace): written here only when missing.
 local function finish(released, reason)
-  local f = {'rate_per_hour', ARGV[8], 'factor', ARGV[9], 'day', ARGV[6],
-             'released_today', today, 'next_at', ARGV[5], 'last_campaign', last}
+  local next_at = ARGV[5]
+  if reason == 'cap' then next_at = ARGV[14] end
+  local f = {'rate_per_hour', ARGV[8], 'day', ARGV[6],
+             'released_today', today, 'next_at', next_at, 'last_campaign', last}
+  if not st[4] then f[#f + 1], f[#f + 2] = 'factor', ARGV[9] end
   if cap >= 0 then
     f[#f + 1], f[#f + 2] = 'cap_today', ARGV[7]
   else
@@ -665,7 +675,7 @@ local function finish(released, reason)
   if redis.call('ZCARD', backlog) == 0 then
     redis.pcall('ZREM', due, target)
   else
-    redis.pcall('ZADD', due, ARGV[5], target)
+    redis.pcall('ZADD', due, next_at, target)
   end
   if released > 0 then count(released) end
   return {released, reason, today}
@@ -676,6 +686,9 @@ end
 
 const Script& pace_release_script() {
   static const Script s = make("pace_release", std::string(kPaceHead) + R"lua(
+if ARGV[15] ~= '' and redis.call('GET', KEYS[7]) ~= ARGV[15] then
+  return {0, 'lock_lost', today}
+end
 local total = redis.call('ZCARD', backlog)
 if total == 0 then return finish(0, 'empty') end
 if cap >= 0 and today >= cap then return finish(0, 'cap') end
@@ -705,19 +718,19 @@ for _, c in ipairs(w) do
 end
 
 -- One contact per campaign per turn. A dispatch list that is empty (or not a list) leaves the
--- backlog.
+-- backlog, unless contacts are still being appended to it (queue/appends): then it waits.
 local released, i = 0, 1
 while released < n and #active > 0 do
   if i > #active then i = 1 end
   local c = active[i]
-  local list = ARGV[11] .. c .. ':' .. target
+  local list = list_of(c)
   local contact = redis.pcall('LPOP', list)
   if type(contact) == 'string' then
     redis.call('RPUSH', ready, item(c, contact))
     released, today, last = released + 1, today + 1, c
   end
   if type(contact) ~= 'string' or redis.call('LLEN', list) == 0 then
-    drop(c)
+    if redis.call('EXISTS', ARGV[16] .. list) == 0 then drop(c) end
     table.remove(active, i)
   else
     i = i + 1

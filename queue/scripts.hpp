@@ -42,6 +42,9 @@ const Script& finish_script();
 
 // Appends at most `max` contacts of a registered stage list to its dispatch list, from the
 // stage's head, atomically; the registration goes when the stage is empty.
+//   Once a stage is whole, the counter `appending .. ":" .. dst` (INCR by the finish script per
+//   stage registered) is decremented, and removed at 0: the pacer keeps dst's campaign in its
+//   backlog while the counter exists.
 //   KEYS: appending stage dst   ARGV: member max
 //   returns the contacts left in the stage, or an error when dst holds another type (nothing
 //   moved).
@@ -114,23 +117,27 @@ const Script& prune_active_script();
 // n contacts go from the target's dispatch lists to its ready list, one per campaign per turn,
 // in backlog order starting after the pace hash's last_campaign and skipping paused campaigns;
 // at most 100 backlog members are looked at whatever the backlog's size. A campaign whose
-// dispatch list is empty (or not a list) leaves the backlog. Refused, with nothing released,
-// when released_today (0 on a new day) has reached cap_today ("cap") or the ready list holds
-// `room` items ("backpressure"); n is lowered to the room and the cap left, and to 1,000. Then,
-// whatever happened, the pace hash gets rate_per_hour factor day released_today cap_today (removed
-// when -1) next_at last_campaign, the target's score in `due` becomes next_at (the target leaves it
-// when its backlog is empty), and the releases are added to the field <now ÷ 60000> of
+// dispatch list is empty (or not a list) leaves the backlog, unless `appending_prefix .. list`
+// exists (contacts are still being appended to it: queue/appends). Nothing at all happens when
+// lock_token is not '' and the lock key does not hold it ("lock_lost"). Refused, with nothing
+// released, when released_today (0 on a new day) has reached cap_today ("cap") or the ready list
+// holds `room` items ("backpressure"); n is lowered to the room and the cap left, and to 1,000.
+// Then, whatever happened, the pace hash gets rate_per_hour day released_today cap_today
+// (removed when -1) next_at (cap_next_at after "cap") last_campaign, and factor when it has none
+// (the health cycle owns it), the target's score in `due` becomes that next_at (the target leaves
+// it when its backlog is empty), and the releases are added to the field <now ÷ 60000> of
 // `released` (TTL stats_ttl; fields older than 120 minutes pruned once it has over 180).
 // A ready item is {"campaign_id", "contact", "released_at"}: the id is a JSON number when it
 // reads as an integer in 1 … 2^63−1 (digits without a leading zero), else a string (the backlog
 // member is the id's text, as in the dispatch list's name, which has no type). Dispatch lists are
-// named in the script: dispatch_prefix .. campaign .. ":" .. target.
-//   KEYS: pace ready backlog due paused released
+// named in the script: dispatch_prefix .. campaign .. ":" .. list_target (the target, or
+// "meta_api" for a meta_api:<workspace> target).
+//   KEYS: pace ready backlog due paused released lock
 //   ARGV: target now_ms n room next_at day cap_today rate_per_hour factor now_iso
-//   dispatch_prefix stats_ttl
+//   dispatch_prefix stats_ttl list_target cap_next_at lock_token appending_prefix
 //   returns {released, reason, released_today}: reason "" when released > 0, else "empty" (no
-//   backlog left), "paused" (every campaign looked at is paused), "cap", "backpressure", or
-//   "stale" (only emptied campaigns were looked at and removed: call again).
+//   backlog left), "paused" (every campaign looked at is paused), "cap", "backpressure",
+//   "lock_lost", or "stale" (only emptied campaigns were looked at: call again).
 const Script& pace_release_script();
 
 // Extends a lock we hold.  KEYS: lock  ARGV: token ttl_ms   returns 1 held, 0 lost.

@@ -53,7 +53,8 @@ class PacerTest : public InProcess {
   // A campaign's dispatch list for a target, registered in the target's backlog.
   void campaign(const std::string& id, const Strings& contacts, double score,
                 const std::string& target = "s1") {
-    Strings push{"RPUSH", keys_.dispatch(id, target)};
+    const std::string list_target = target.starts_with("meta_api:") ? "meta_api" : target;
+    Strings push{"RPUSH", keys_.dispatch(id, list_target)};
     push.insert(push.end(), contacts.begin(), contacts.end());
     if (!contacts.empty()) c_.cmd(push);
     c_.cmd({"ZADD", keys_.backlog(target), std::to_string(score), id});
@@ -188,6 +189,55 @@ TEST_F(PacerTest, CapRefusesAndResetsOnANewDay) {
   EXPECT_EQ(ready(), (Strings{"1/c1", "1/c2", "1/c3"}));
 }
 
+TEST_F(PacerTest, ACappedTargetIsLookedAtAgainTheNextDay) {
+  campaign("1", {"c1", "c2"}, 1);
+  auto a = args();
+  a.cap_today = 1;
+  a.cap_next_at = kNow + 86'400'000;
+  EXPECT_EQ(release(a).released, 1);
+  EXPECT_EQ(c_.str({"ZSCORE", keys_.pace_due(), "s1"}), std::to_string(kNow + 30'000));
+  EXPECT_EQ(release(a).reason, ReleaseReason::cap);
+  EXPECT_EQ(c_.str({"ZSCORE", keys_.pace_due(), "s1"}), std::to_string(kNow + 86'400'000));
+  EXPECT_EQ(pace("next_at"), std::to_string(kNow + 86'400'000));
+}
+
+TEST_F(PacerTest, TheFactorBelongsToTheHealthCycle) {
+  campaign("1", {"c1", "c2"}, 1);
+  auto a = args();
+  a.factor = 0.8;  // a new target's factor is written once...
+  EXPECT_EQ(release(a).released, 1);
+  EXPECT_EQ(pace("factor"), "0.8");
+  c_.cmd({"HSET", keys_.pace("s1"), "factor", "0.25"});  // ...then the health cycle's stays
+  EXPECT_EQ(release(a).released, 1);
+  EXPECT_EQ(pace("factor"), "0.25");
+}
+
+TEST_F(PacerTest, NothingHappensWithoutTheLock) {
+  campaign("1", {"c1"}, 1);
+  auto a = args();
+  a.lock_token = "mine";
+  c_.cmd({"SET", keys_.pacer_lock(), "theirs"});
+  const auto r = release(a);
+  EXPECT_EQ(r.released, 0);
+  EXPECT_EQ(r.reason, ReleaseReason::lock_lost);
+  EXPECT_EQ(c_.integer({"EXISTS", keys_.pace("s1")}), 0);
+  EXPECT_EQ(c_.list(keys_.dispatch("1", "s1")), (Strings{"c1"}));
+  c_.cmd({"SET", keys_.pacer_lock(), "mine"});
+  EXPECT_EQ(release(a).released, 1);
+}
+
+TEST_F(PacerTest, ACampaignWaitsInTheBacklogWhileContactsAreAppended) {
+  campaign("1", {"c1"}, 1);
+  const std::string pending = keys_.appending() + ":" + keys_.dispatch("1", "s1");
+  c_.cmd({"SET", pending, "1"});
+  EXPECT_EQ(release(args()).released, 1);
+  EXPECT_EQ(release(args()).reason, ReleaseReason::stale);
+  EXPECT_EQ(c_.integer({"ZCARD", keys_.backlog("s1")}), 1);  // kept: more contacts are coming
+  c_.cmd({"DEL", pending});
+  EXPECT_EQ(release(args()).reason, ReleaseReason::empty);
+  EXPECT_EQ(c_.integer({"ZCARD", keys_.backlog("s1")}), 0);
+}
+
 TEST_F(PacerTest, BackpressureWhileTheReadyListIsFull) {
   campaign("1", {"c1", "c2", "c3", "c4"}, 1);
   EXPECT_EQ(release(args(1, 2)).released, 1);
@@ -225,6 +275,7 @@ TEST_F(PacerTest, MetaReleasesSeveralInOneCall) {
   campaign("2", {"b1", "b2", "b3"}, 2, meta);
   auto a = args(5, 10);
   a.cap_today = -1;
+  a.list_target = "meta_api";  // the dispatch lists are wa:dispatch:<campaign>:meta_api
   const auto r = release(a, meta);
   EXPECT_EQ(r.released, 5);
   EXPECT_EQ(ready(meta), (Strings{"1/a1", "2/b1", "1/a2", "2/b2", "1/a3"}));
@@ -276,6 +327,7 @@ TEST_F(PacerTest, AtMostAThousandPerCall) {
   campaign("1", contacts, 1, "meta_api:1");
   auto a = args(5000, 1'000'000);
   a.cap_today = -1;
+  a.list_target = "meta_api";
   EXPECT_EQ(release(a, "meta_api:1").released, 1000);
   EXPECT_EQ(release(a, "meta_api:1").released, 500);
   EXPECT_THROW(release(args(0)), std::invalid_argument);
