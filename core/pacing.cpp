@@ -160,6 +160,14 @@ std::int64_t next_opening(std::int64_t now_s, const std::optional<SendingHours>&
   return best.value_or(now_s + 86400);  // unreachable for a valid window; a safe retry
 }
 
+std::int64_t next_local_midnight(std::int64_t now_s, std::string_view tz) {
+  const date::time_zone* z = zone(tz);
+  const auto tomorrow = date::floor<date::days>(local_time(now_s, z)) + date::days{1};
+  return z->to_sys(date::local_seconds{tomorrow}, date::choose::earliest)
+      .time_since_epoch()
+      .count();
+}
+
 std::string local_day(std::int64_t now_s, std::string_view tz) {
   const date::year_month_day ymd{date::floor<date::days>(local_time(now_s, zone(tz)))};
   char buf[16];

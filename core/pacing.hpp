@@ -95,6 +95,10 @@ std::int64_t next_opening(std::int64_t now_s, const std::optional<SendingHours>&
 // The local day of the zone, "YYYY-MM-DD" (the daily counter's `day`).
 std::string local_day(std::int64_t now_s, std::string_view tz);
 
+// The first moment of the next local day of the zone, in Unix seconds (the daily cap's reset;
+// on a day whose midnight a DST change skips, the first moment that exists).
+std::int64_t next_local_midnight(std::int64_t now_s, std::string_view tz);
+
 // ---- Adaptive pace (AIMD) ----
 
 // factor × decrease (at least min_factor) when the session breaks an alert limit or is silent,

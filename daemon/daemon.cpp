@@ -90,6 +90,9 @@ Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path
     consumer_timers_.push_back(std::make_unique<asio::steady_timer>(io));
   }
   waiting_.assign(kConsumers, false);
+  pacer_conn_ = redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis), "pacer");
+  pacer_ = std::make_unique<Pacer>(io, *pacer_conn_, cfg_, keys_, metrics_, token_,
+                                   [this](const std::string& m, double now) { warn_once(m, now); });
 }
 
 Daemon::~Daemon() = default;
@@ -130,6 +133,7 @@ void Daemon::start() {
   conn_->start();
   for (auto& c : tx_)
     c->start();
+  pacer_conn_->start();
   auto spawn = [this](asio::awaitable<void> loop) {
     ++loops_running_;
     asio::co_spawn(io_, std::move(loop), [this](std::exception_ptr e) {
@@ -153,6 +157,7 @@ void Daemon::start() {
   spawn(watchdog_loop());
   spawn(depth_loop());
   spawn(append_loop());
+  spawn(pacer_->run());
   spdlog::info("wa-routerd started: queue {} on {}", keys_.queue(), conn_->endpoint().describe());
   sd_notify(0, "READY=1\nSTATUS=running");
 }
@@ -171,6 +176,7 @@ void Daemon::request_stop() {
   }
   for (auto& t : consumer_timers_)
     t->cancel();
+  pacer_->stop();
 }
 
 void Daemon::warn_once(const std::string& message, double now) {
@@ -186,6 +192,7 @@ void Daemon::finish_loop() {
   conn_->stop();
   for (auto& c : tx_)
     c->stop();
+  pacer_conn_->stop();
   spdlog::info("stopped");
 }
 
@@ -426,6 +433,7 @@ void Daemon::sample_metrics() {
   metrics_.observe_connection("main", conn_->stats());
   for (const auto& c : tx_)
     metrics_.observe_connection(c->name(), c->stats());
+  metrics_.observe_connection("pacer", pacer_conn_->stats());
 }
 
 asio::awaitable<void> Daemon::depth_loop() {

@@ -20,6 +20,7 @@
 #include "core/plan.hpp"
 #include "core/select.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/pacer.hpp"
 #include "queue/finish.hpp"
 #include "queue/job_queue.hpp"
 #include "queue/keys.hpp"
@@ -146,6 +147,8 @@ class Daemon {
   std::string token_;                   // this process's lock token
   std::mt19937_64 rng_;
   Metrics metrics_;
+  std::shared_ptr<redis::Connection> pacer_conn_;  // the pacer's releases, apart from the jobs'
+  std::unique_ptr<Pacer> pacer_;
   bool stopping_ = false;
   int loops_running_ = 0;
 };

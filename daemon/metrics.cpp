@@ -64,6 +64,10 @@ Metrics::Metrics()
                  .Name("wa_queue_depth")
                  .Help("Jobs per queue key (queue, delayed, reserved, dead).")
                  .Register(*registry_)),
+      released_(counter_family(*registry_, "wa_pacer_released_total",
+                               "Contacts released into ready lists, per target class.")),
+      held_(counter_family(*registry_, "wa_pacer_held_total",
+                           "Passes in which a due target released nothing, by class and reason.")),
       reconnects_(counter_family(*registry_, "wa_redis_reconnects_total",
                                  "Established Redis connections lost, per connection.")),
       redis_timeouts_(counter_family(*registry_, "wa_redis_timeouts_total",
@@ -75,6 +79,19 @@ Metrics::Metrics()
                             "bad_contacts_key", "unstable_contacts", "oversized"}) {
     dead_.Add({{"cause", cause}});
   }
+  for (const char* cls : {"webjs", "meta"}) {
+    released_.Add({{"class", cls}});
+    for (const char* why : {"cap", "hours", "backpressure", "paused", "no_rate"})
+      held_.Add({{"class", cls}, {"reason", why}});
+  }
+}
+
+void Metrics::released(std::string_view target_class, double n) {
+  released_.Add({{"class", std::string(target_class)}}).Increment(n);
+}
+
+void Metrics::held(std::string_view target_class, std::string_view reason) {
+  held_.Add({{"class", std::string(target_class)}, {"reason", std::string(reason)}}).Increment();
 }
 
 void Metrics::decided(core::DecisionType type, core::Reason reason) {

@@ -35,6 +35,10 @@ class Metrics {
   void set_health_bands(int healthy, int degraded, int unhealthy);
   // Queue depths sampled from Redis.
   void set_depths(double queue, double delayed, double reserved, double dead);
+  // The pacer (section 8): contacts released per target class ("webjs", "meta"), and passes in
+  // which a due target released nothing, by reason (cap, hours, backpressure, paused, no_rate).
+  void released(std::string_view target_class, double n);
+  void held(std::string_view target_class, std::string_view reason);
   // Folds a connection's lifetime counters into the reconnect/error counters.
   void observe_connection(const std::string& name, const redis::ConnectionStats& s);
 
@@ -60,6 +64,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& dead_;
   prometheus::Family<prometheus::Gauge>& bands_;
   prometheus::Family<prometheus::Gauge>& depth_;
+  prometheus::Family<prometheus::Counter>& released_;
+  prometheus::Family<prometheus::Counter>& held_;
   prometheus::Family<prometheus::Counter>& reconnects_;
   prometheus::Family<prometheus::Counter>& redis_timeouts_;
   prometheus::Family<prometheus::Counter>& redis_failures_;

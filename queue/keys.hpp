@@ -63,6 +63,9 @@ class Keys {
   std::string pace(std::string_view target) const { return cat(p_, "wa:pace:", target); }
   std::string pace_due() const { return p_ + "wa:pace:due"; }
   std::string paused_campaigns() const { return p_ + "wa:campaigns:paused"; }
+  std::string workspace_pacing(std::string_view ws) const {
+    return cat(p_, "wa:workspace:", ws, ":pacing");
+  }
   // Releases per minute of a target (field <minute> → count), beside the session stats.
   std::string released_stats(std::string_view target) const {
     return cat(p_, "wa:stats:released:", target);

@@ -41,13 +41,13 @@ std::string_view to_string(ReleaseReason r) noexcept {
   return "?";
 }
 
-asio::awaitable<ReleaseResult> release(redis::Connection& conn, const Keys& keys,
-                                       std::string_view target, const ReleaseArgs& a) {
+namespace {
+
+Call release_call(const Keys& keys, std::string_view target, const ReleaseArgs& a) {
   if (a.n < 1 || a.room < 1) throw std::invalid_argument("pace_release: n and room must be >= 1");
-  std::vector<std::string> k{keys.pace(target),       keys.ready(target),
-                             keys.backlog(target),    keys.pace_due(),
-                             keys.paused_campaigns(), keys.released_stats(target),
-                             keys.pacer_lock()};
+  std::vector<std::string> k{
+      keys.pace(target),       keys.ready(target),          keys.backlog(target), keys.pace_due(),
+      keys.paused_campaigns(), keys.released_stats(target), keys.pacer_lock()};
   std::vector<std::string> args{std::string(target),
                                 std::to_string(a.now_ms),
                                 std::to_string(a.n),
@@ -64,7 +64,11 @@ asio::awaitable<ReleaseResult> release(redis::Connection& conn, const Keys& keys
                                 std::to_string(a.cap_next_at),
                                 a.lock_token,
                                 keys.appending() + ":"};
-  const Reply r = co_await run1(conn, script_call(pace_release_script(), k, std::move(args)));
+  return script_call(pace_release_script(), k, std::move(args));
+}
+
+// The script's reply, or the error that stopped it.
+ReleaseResult parse_release(const Reply& r) {
   if (r.is_error()) throw std::runtime_error("pace_release: " + r.str);
   if (!r.is_array() || r.elements.size() != 3) {
     throw std::runtime_error("pace_release: unexpected reply");
@@ -73,6 +77,35 @@ asio::awaitable<ReleaseResult> release(redis::Connection& conn, const Keys& keys
   out.released = int_or(r.elements[0]);
   out.reason = parse_reason(r.elements[1].str);
   out.released_today = int_or(r.elements[2]);
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<ReleaseResult> release(redis::Connection& conn, const Keys& keys,
+                                       std::string_view target, const ReleaseArgs& a) {
+  const Reply r = co_await run1(conn, release_call(keys, target, a));
+  co_return parse_release(r);
+}
+
+asio::awaitable<ReleaseBatch> release_many(
+    redis::Connection& conn, const Keys& keys,
+    const std::vector<std::pair<std::string, ReleaseArgs>>& releases) {
+  std::vector<Call> calls;
+  calls.reserve(releases.size());
+  for (const auto& [target, args] : releases)
+    calls.push_back(release_call(keys, target, args));
+  const auto replies = co_await run(conn, std::move(calls));
+  ReleaseBatch out;
+  out.results.resize(releases.size());
+  out.errors.resize(releases.size());
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    try {
+      out.results[i] = parse_release(replies[i]);
+    } catch (const std::runtime_error& e) {
+      out.errors[i] = e.what();
+    }
+  }
   co_return out;
 }
 

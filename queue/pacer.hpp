@@ -25,11 +25,11 @@ struct ReleaseArgs {
   std::string day;              // YYYY-MM-DD in the workspace's time zone
   std::int64_t cap_today = -1;  // -1: no daily cap (Meta)
   double rate_per_hour = 0;     // stored in the pace hash for the operator
-  double factor = 1;             // stored only when the pace hash has none
+  double factor = 1;            // stored only when the pace hash has none
   std::int64_t stats_ttl_s = 7200;
-  std::string list_target;      // the dispatch lists' suffix: "" = the target ("meta_api" for Meta)
+  std::string list_target;  // the dispatch lists' suffix: "" = the target ("meta_api" for Meta)
   std::int64_t cap_next_at = 0;  // ms: when to look again after "cap" (the next local day)
-  std::string lock_token;        // "": no lock check; else nothing happens unless wa:lock:pacer holds it
+  std::string lock_token;  // "": no lock check; else nothing happens unless wa:lock:pacer holds it
 };
 
 enum class ReleaseReason { none, empty, paused, cap, backpressure, stale, lock_lost };
@@ -47,5 +47,15 @@ std::string_view to_string(ReleaseReason r) noexcept;
 // unknown (the release may have happened once; it never happens twice).
 asio::awaitable<ReleaseResult> release(redis::Connection& conn, const Keys& keys,
                                        std::string_view target, const ReleaseArgs& args);
+
+// The same for many targets in one pipeline (each release its own atomic script). A target
+// whose script failed gets its error in `errors` (same index) and released 0.
+struct ReleaseBatch {
+  std::vector<ReleaseResult> results;
+  std::vector<std::string> errors;  // "" when the release step ran
+};
+asio::awaitable<ReleaseBatch> release_many(
+    redis::Connection& conn, const Keys& keys,
+    const std::vector<std::pair<std::string, ReleaseArgs>>& releases);
 
 }  // namespace wa::queue

@@ -1,0 +1,178 @@
+#include "queue/pace_targets.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+#include "core/balance.hpp"
+
+namespace wa::queue {
+
+namespace {
+
+constexpr std::string_view kMetaPrefix = "meta_api:";
+
+std::string field_of(const Fields& f, std::string_view name) {
+  for (const auto& [k, v] : f) {
+    if (k == name) return std::string(v);
+  }
+  return {};
+}
+
+bool is_meta(std::string_view target) {
+  return target.starts_with(kMetaPrefix);
+}
+
+std::optional<std::uint64_t> to_count(std::string_view s) {
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+std::string bad(std::string_view field, std::string_view value, std::string_view expected) {
+  return std::string(field) + " '" + std::string(value) + "': expected " + std::string(expected);
+}
+
+void read_field(WorkspacePacing& p, std::string_view k, std::string_view v) {
+  if (k == "rate_per_hour") {
+    const auto r = to_number(v);
+    if (r && *r > 0 && std::isfinite(*r))
+      p.rate_per_hour = *r;
+    else if (!v.empty())
+      p.problems.push_back(bad(k, v, "a number > 0"));
+  } else if (k == "daily_cap") {
+    p.daily_cap = to_count(v);
+    if (!p.daily_cap && !v.empty()) p.problems.push_back(bad(k, v, "an integer >= 0"));
+  } else if (k == "sending_hours") {
+    try {
+      p.hours = core::parse_sending_hours(v);
+    } catch (const std::invalid_argument& e) {
+      p.problems.push_back(e.what());
+    }
+  } else if (k == "timezone" && !v.empty()) {
+    try {
+      core::check_time_zone(v);
+      p.timezone = std::string(v);
+    } catch (const std::invalid_argument& e) {
+      p.problems.push_back(std::string("timezone: ") + e.what() + "; UTC is used");
+    }
+  }
+}
+
+}  // namespace
+
+WorkspacePacing parse_workspace_pacing(const Fields& f) {
+  WorkspacePacing p;
+  for (const auto& [k, v] : f)
+    read_field(p, k, v);
+  return p;
+}
+
+asio::awaitable<std::vector<std::string>> due_targets(redis::Connection& conn, const Keys& keys,
+                                                      std::int64_t now_ms, std::size_t limit) {
+  Command range{"ZRANGEBYSCORE",      keys.pace_due(), "-inf", std::to_string(now_ms), "LIMIT", "0",
+                std::to_string(limit)};
+  const Reply r = co_await run1(conn, plain(std::move(range)));
+  std::vector<std::string> out;
+  for (const auto& e : r.elements)
+    out.push_back(e.str);
+  co_return out;
+}
+
+asio::awaitable<std::vector<core::PaceState>> pace_states(redis::Connection& conn, const Keys& keys,
+                                                          const std::vector<std::string>& targets) {
+  std::vector<Call> calls;
+  calls.reserve(targets.size());
+  for (const auto& t : targets)
+    calls.push_back(plain({"HMGET", keys.pace(t), "next_at", "factor"}));
+  const auto replies = co_await run(conn, std::move(calls));
+  std::vector<core::PaceState> out(targets.size());
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const auto& e = replies[i].elements;
+    if (e.size() != 2) continue;
+    if (const auto n = to_number(e[0].str); n && !e[0].is_nil())
+      out[i].next_at_ms = static_cast<std::int64_t>(*n);
+    if (const auto f = to_number(e[1].str); f && *f > 0 && *f <= 1) out[i].factor = *f;
+  }
+  co_return out;
+}
+
+namespace {
+
+// Round one: each target's own hash (the session's, or the workspace's Meta settings).
+std::vector<Call> own_reads(const Keys& keys, const std::vector<std::string>& targets) {
+  std::vector<Call> calls;
+  calls.reserve(targets.size());
+  for (const auto& t : targets) {
+    calls.push_back(plain({"HGETALL", is_meta(t) ? keys.workspace_meta(t.substr(kMetaPrefix.size()))
+                                                 : keys.session(t)}));
+  }
+  return calls;
+}
+
+void apply_workspace(TargetRead& out, const WorkspacePacing& wp, const core::Session* s,
+                     const config::LoadBalancing& lb) {
+  core::PaceTarget& t = *out.target;
+  t.workspace_cap = wp.daily_cap;
+  t.hours = wp.hours;
+  t.timezone = wp.timezone;
+  for (const auto& p : wp.problems)
+    out.warnings.push_back("wa:workspace:" + t.workspace_id + ":pacing " + p);
+  if (s == nullptr) return;  // Meta: its throughput, whatever the workspace's webjs rate
+  t.created_at = s->created_at;
+  t.base_rate_per_hour =
+      wp.rate_per_hour.value_or(core::session_capacity(*s, core::TemplateMode::template_, lb));
+}
+
+}  // namespace
+
+asio::awaitable<std::map<std::string, TargetRead>> read_pace_targets(
+    redis::Connection& conn, const Keys& keys, const std::vector<std::string>& targets,
+    const config::LoadBalancing& lb) {
+  const auto own = co_await run(conn, own_reads(keys, targets));
+  std::map<std::string, TargetRead> out;
+  std::map<std::string, core::Session> sessions;
+  std::set<std::string> workspaces;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const std::string& id = targets[i];
+    TargetRead& r = out[id];
+    const Fields f = pairs(own[i]);
+    r.target.emplace();
+    if (is_meta(id)) {
+      r.target->meta = true;
+      r.target->workspace_id = id.substr(kMetaPrefix.size());
+      r.target->base_rate_per_hour = core::meta_rate_per_hour(parse_meta(f).throughput_mps);
+    } else {
+      bool health_known = false;
+      core::Session s = parse_session(id, f, r.problem, health_known);
+      if (!s.exists) {
+        if (r.problem.empty()) r.problem = "hash " + keys.session(id) + " is missing";
+        r.target.reset();
+        continue;
+      }
+      if (!health_known) r.warnings.push_back("session " + id + " has no health score yet");
+      r.target->workspace_id = field_of(f, "workspace_id");
+      sessions.emplace(id, std::move(s));
+    }
+    workspaces.insert(r.target->workspace_id);
+  }
+  const std::vector<std::string> ws(workspaces.begin(), workspaces.end());
+  std::vector<Call> calls;
+  for (const auto& w : ws)
+    calls.push_back(plain({"HGETALL", keys.workspace_pacing(w)}));
+  const auto settings = co_await run(conn, std::move(calls));
+  std::map<std::string, WorkspacePacing> by_ws;
+  for (std::size_t i = 0; i < ws.size(); ++i)
+    by_ws[ws[i]] = parse_workspace_pacing(pairs(settings[i]));
+  for (auto& [id, r] : out) {
+    if (!r.target) continue;
+    const auto s = sessions.find(id);
+    apply_workspace(r, by_ws[r.target->workspace_id], s == sessions.end() ? nullptr : &s->second,
+                    lb);
+  }
+  co_return out;
+}
+
+}  // namespace wa::queue
