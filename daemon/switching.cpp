@@ -8,6 +8,11 @@
 // provider_switch record. A move that was interrupted (a killed daemon, a lost lock) is found by
 // its progress record at the next cycle, by whichever daemon runs it, and continued from where
 // the list's head is.
+//
+// With pacing (CONTRACT.md section 8), the contacts of the campaign that the broken session's
+// ready list holds (released, not sent) count with its list: the move's first step takes them
+// back to the list's head, in order, so that they are the plan's first positions; every step adds
+// the campaign to its destinations' backlogs and the destinations to wa:pace:due.
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
