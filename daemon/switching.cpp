@@ -16,7 +16,6 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
-#include <cmath>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -25,6 +24,7 @@
 #include "core/switching.hpp"
 #include "core/utf8.hpp"
 #include "daemon/daemon.hpp"
+#include "queue/outputs.hpp"
 
 namespace wa::daemon {
 
@@ -168,16 +168,6 @@ struct Switcher {
   double now;
 };
 
-std::int64_t now_ms(double now) {
-  return static_cast<std::int64_t>(std::llround(now * 1000));
-}
-
-// The pacing target of a distribution target (CONTRACT.md section 8): a session is its own, Meta
-// is the workspace's.
-std::string pace_target(const StoredCampaign& c, const std::string& target) {
-  return target == "meta_api" ? "meta_api:" + c.workspace_id : target;
-}
-
 // Reads the campaign's stored decision again (it changed under a move); false when it is gone.
 asio::awaitable<bool> reload_decision(Switcher& sw, StoredCampaign& c) {
   redis::Command get{"GET", sw.keys.decision(c.id)};
@@ -212,13 +202,13 @@ asio::awaitable<queue::Reply> run_step(Switcher& sw, StoredCampaign& c, core::Mo
                                 next_progress,
                                 std::to_string(sw.cfg.results.ttl_seconds),
                                 record,
-                                sw.cfg.pacing.enabled ? std::to_string(now_ms(sw.now)) : "",
+                                sw.cfg.pacing.enabled ? queue::ms_score(sw.now) : "",
                                 c.id,
                                 sw.keys.backlog("")};
   for (const auto& s : step.shares) {
     args.insert(args.end(), {sw.keys.dispatch(c.id, s.target), std::to_string(s.slice.first),
                              std::to_string(s.slice.stride), std::to_string(s.slice.count),
-                             pace_target(c, s.target)});
+                             queue::pacing_target(s.target, c.workspace_id)});
   }
   const std::vector<std::string> keys{sw.keys.dispatch(c.id, plan.from),
                                       sw.keys.decision(c.id),
