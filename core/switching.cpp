@@ -241,6 +241,33 @@ std::optional<MovePlan> parse_progress(std::string_view text) {
   return p;
 }
 
+std::optional<ReadyItem> parse_ready_item(std::string_view text) {
+  boost::system::error_code ec;
+  const json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::value* id = v.get_object().if_contains("campaign_id");
+  const json::value* contact = v.get_object().if_contains("contact");
+  if (id == nullptr || contact == nullptr || !contact->is_string()) return std::nullopt;
+  ReadyItem item{"", std::string(contact->get_string())};
+  if (id->is_string()) {
+    item.campaign = id->get_string();
+  } else if (id->is_int64() && id->get_int64() >= 0) {
+    item.campaign = std::to_string(id->get_int64());
+  } else if (id->is_uint64()) {
+    item.campaign = std::to_string(id->get_uint64());
+  }
+  if (item.campaign.empty()) return std::nullopt;
+  return item;
+}
+
+std::map<std::string, std::uint64_t> ready_counts(std::span<const std::string> items) {
+  std::map<std::string, std::uint64_t> out;
+  for (const std::string& text : items) {
+    if (auto item = parse_ready_item(text)) ++out[item->campaign];
+  }
+  return out;
+}
+
 std::optional<SwitchReason> switch_reason_of(std::string_view name) {
   for (const SwitchReason r :
        {SwitchReason::disconnected, SwitchReason::health_below_threshold,

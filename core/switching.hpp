@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -122,6 +123,25 @@ SwitchMove record_of(const MovePlan& plan);
 // well-formed plan (every slice within total, the slices covering total positions, done ≤ total).
 std::string progress_json(const MovePlan& plan);
 std::optional<MovePlan> parse_progress(std::string_view text);
+
+// --- Taking back a broken session's ready items (pacing, CONTRACT.md section 8) ------------------
+//
+// With pacing, contacts already released to a session wait in its ready list; a move of a
+// campaign away from the session takes the campaign's items back to the head of its list first
+// (queue/scripts.hpp switch_step_script), so that they move with the rest.
+
+// A ready item as a move reads it: the campaign id's text (a JSON string's value, or the digits
+// of a JSON integer) and the contact (a JSON string). Anything else is no item of any campaign
+// (it stays where it is).
+struct ReadyItem {
+  std::string campaign;
+  std::string contact;
+  bool operator==(const ReadyItem&) const = default;
+};
+std::optional<ReadyItem> parse_ready_item(std::string_view text);
+
+// How many of `items` (the head of a ready list) each campaign has.
+std::map<std::string, std::uint64_t> ready_counts(std::span<const std::string> items);
 
 // SwitchReason from its name.
 std::optional<SwitchReason> switch_reason_of(std::string_view name);

@@ -8,15 +8,23 @@
 // provider_switch record. A move that was interrupted (a killed daemon, a lost lock) is found by
 // its progress record at the next cycle, by whichever daemon runs it, and continued from where
 // the list's head is.
+//
+// With pacing (CONTRACT.md section 8), the contacts of the campaign that the broken session's
+// ready list holds (released, not sent) count with its list: the move's first step takes them
+// back to the list's head, in order, so that they are the plan's first positions; every step adds
+// the campaign to its destinations' backlogs and the destinations to wa:pace:due.
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
+#include <map>
+#include <set>
 #include <stdexcept>
 
 #include "core/records.hpp"
 #include "core/switching.hpp"
 #include "core/utf8.hpp"
 #include "daemon/daemon.hpp"
+#include "queue/outputs.hpp"
 
 namespace wa::daemon {
 
@@ -193,14 +201,22 @@ asio::awaitable<queue::Reply> run_step(Switcher& sw, StoredCampaign& c, core::Mo
                                 progress,
                                 next_progress,
                                 std::to_string(sw.cfg.results.ttl_seconds),
-                                record};
+                                record,
+                                sw.cfg.pacing.enabled ? queue::ms_score(sw.now) : "",
+                                c.id,
+                                sw.keys.backlog("")};
   for (const auto& s : step.shares) {
     args.insert(args.end(), {sw.keys.dispatch(c.id, s.target), std::to_string(s.slice.first),
-                             std::to_string(s.slice.stride), std::to_string(s.slice.count)});
+                             std::to_string(s.slice.stride), std::to_string(s.slice.count),
+                             queue::pacing_target(s.target, c.workspace_id)});
   }
-  const std::vector<std::string> keys{sw.keys.dispatch(c.id, plan.from), sw.keys.decision(c.id),
-                                      sw.keys.results(), sw.keys.campaign_lock(c.id),
-                                      sw.keys.switch_progress(c.id)};
+  const std::vector<std::string> keys{sw.keys.dispatch(c.id, plan.from),
+                                      sw.keys.decision(c.id),
+                                      sw.keys.results(),
+                                      sw.keys.campaign_lock(c.id),
+                                      sw.keys.switch_progress(c.id),
+                                      sw.keys.ready(plan.from),
+                                      sw.keys.pace_due()};
   auto r = co_await queue::run1(
       sw.conn, queue::script_call(queue::switch_step_script(), keys, std::move(args)));
   if (r.is_array() && !r.elements.empty() && queue::int_or(r.elements[0], -9) == 1) {
@@ -318,6 +334,67 @@ asio::awaitable<void> resume(Switcher& sw, PageCampaign& pc) {
   if (co_await run_move(sw, pc.c, *plan, pc.progress)) co_await moved(sw, pc.c, *plan);
 }
 
+// Ready items a move looks at in a session's ready list (backpressure keeps a ready list to a
+// few items; the bound holds whatever the app did to it).
+constexpr int kReadyScan = 1000;
+
+// campaign id → its items in the head of a session's ready list, by session.
+using ReadyCounts = std::map<std::string, std::map<std::string, std::uint64_t>>;
+
+// With pacing: the items of the page's campaigns in their sessions' ready lists.
+asio::awaitable<ReadyCounts> read_ready(Switcher& sw, const std::vector<PageCampaign>& page) {
+  std::set<std::string> sessions;
+  for (const auto& pc : page) {
+    for (const auto& e : pc.c.distribution) {
+      if (e.target != "meta_api") sessions.insert(e.target);
+    }
+  }
+  ReadyCounts out;
+  if (sessions.empty()) co_return out;
+  std::vector<queue::Call> reads;
+  for (const auto& s : sessions)
+    reads.push_back(
+        queue::plain({"LRANGE", sw.keys.ready(s), "0", std::to_string(kReadyScan - 1)}));
+  const auto got = co_await queue::run(sw.conn, std::move(reads));
+  std::size_t at = 0;
+  for (const auto& s : sessions) {
+    const auto& r = got[at++];
+    if (!r.is_array() || r.elements.empty()) continue;  // empty, or not a list: nothing to take
+    std::vector<std::string> items;
+    for (const auto& e : r.elements)
+      items.push_back(e.str);
+    out.emplace(s, core::ready_counts(items));
+  }
+  co_return out;
+}
+
+// The contacts each campaign's targets still have, by campaign: what waits in the dispatch list,
+// plus (with pacing) the campaign's items in the session's ready list, which a move takes back.
+asio::awaitable<std::vector<std::vector<core::TargetState>>> waiting_contacts(
+    Switcher& sw, const std::vector<PageCampaign>& page) {
+  std::vector<queue::Call> llens;
+  for (const auto& pc : page) {
+    for (const auto& e : pc.c.distribution)
+      llens.push_back(queue::plain({"LLEN", sw.keys.dispatch(pc.c.id, e.target)}));
+  }
+  const auto lens = co_await queue::run(sw.conn, std::move(llens));
+  ReadyCounts ready;
+  if (sw.cfg.pacing.enabled) ready = co_await read_ready(sw, page);
+  std::vector<std::vector<core::TargetState>> out;
+  std::size_t at = 0;
+  for (const auto& pc : page) {
+    auto& targets = out.emplace_back();
+    for (const auto& e : pc.c.distribution) {
+      auto n = static_cast<std::uint64_t>(std::max(0LL, queue::int_or(lens[at++])));
+      if (const auto r = ready.find(e.target); r != ready.end()) {
+        if (const auto k = r->second.find(pc.c.id); k != r->second.end()) n += k->second;
+      }
+      targets.push_back({e.target, n});
+    }
+  }
+  co_return out;
+}
+
 }  // namespace
 
 asio::awaitable<void> Daemon::switch_campaigns(double now) {
@@ -364,21 +441,11 @@ asio::awaitable<void> Daemon::switch_page(const std::vector<std::string>& ids, d
   workspaces.erase(std::unique(workspaces.begin(), workspaces.end()), workspaces.end());
   const auto loaded = co_await store_.load_workspaces(workspaces, now, cfg_);
 
-  std::vector<queue::Call> llens;
-  for (const auto& pc : campaigns) {
-    for (const auto& e : pc.c.distribution)
-      llens.push_back(queue::plain({"LLEN", keys_.dispatch(pc.c.id, e.target)}));
-  }
-  const auto lens = co_await queue::run(*conn_, std::move(llens));
-  std::size_t at = 0;
   Switcher sw{*conn_, keys_, metrics_, cfg_, token_, stopping_, now};
-  for (auto& pc : campaigns) {
-    if (stopping_) break;
-    std::vector<core::TargetState> targets;
-    for (const auto& e : pc.c.distribution) {
-      targets.push_back(
-          {e.target, static_cast<std::uint64_t>(std::max(0LL, queue::int_or(lens[at++])))});
-    }
+  const auto waiting = co_await waiting_contacts(sw, campaigns);
+  for (std::size_t i = 0; i < campaigns.size() && !stopping_; ++i) {
+    auto& pc = campaigns[i];
+    const auto& targets = waiting[i];
     const auto& wd = loaded.at(pc.c.workspace_id);
     const core::WorkspaceView view{wd.sessions, wd.meta, wd.webjs_7d, wd.meta_7d};
     // A move under way is finished first; the campaign's other targets wait for the next cycle

@@ -534,19 +534,63 @@ return 1
   return s;
 }
 
+// The switch step's take-back of a campaign's ready items (pacing): the head of the ready list,
+// split into the campaign's contacts and the other items, nothing written.
+constexpr const char* kSwitchTakeBack = R"lua(
+-- A ready item's campaign id as text (a JSON string, or the digits of a JSON integer, read from
+-- the item's text: cjson turns big integers into doubles) and its contact, or nil (not an item).
+local function ready_item(raw)
+  local ok, v = pcall(cjson.decode, raw)
+  if not ok or type(v) ~= 'table' or type(v.contact) ~= 'string' then return nil end
+  local id = v.campaign_id
+  if type(id) == 'string' and id ~= '' then return id, v.contact end
+  if type(id) == 'number' then
+    local text = string.match(raw, '"campaign_id"%s*:%s*(%d+)%s*[,}]')
+    if text and tonumber(text) == id then return text, v.contact end
+  end
+  return nil
+end
+
+-- The first 1,000 items of `ready` (none when it is not a list): the contacts of `campaign` in
+-- order, the other items in order, and how many items were read.
+local function ready_split(ready, campaign)
+  local items = redis.pcall('LRANGE', ready, 0, 999)
+  if type(items) ~= 'table' or items.err then return {}, {}, 0 end
+  local taken, kept = {}, {}
+  for _, raw in ipairs(items) do
+    local id, contact = ready_item(raw)
+    if id == campaign then taken[#taken + 1] = contact else kept[#kept + 1] = raw end
+  end
+  return taken, kept, #items
+end
+
+local function push_head(key, items)
+  if #items == 0 then return end
+  local rev = {}
+  for i = #items, 1, -1 do rev[#rev + 1] = items[i] end
+  redis.call('LPUSH', key, unpack(rev))
+end
+)lua";
+
 const Script& switch_step_script() {
-  static const Script s = make("switch_step", R"lua(
+  static const Script s = make("switch_step", std::string(kSwitchTakeBack) + R"lua(
 local src, decision, results, lock, progress = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local ready, due = KEYS[6], KEYS[7]
+local now_ms, campaign, backlog = ARGV[10], ARGV[11], ARGV[12]
 if redis.call('GET', lock) ~= ARGV[1] then return {0} end
 local n = tonumber(ARGV[3])
-local len = redis.call('LLEN', src)
+-- With pacing, the first step of a move (no progress record yet) takes the campaign's ready
+-- items back to the head of the list: they are the plan's first positions.
+local taken, kept, read = {}, {}, 0
+if now_ms ~= '' and ARGV[6] == '' then taken, kept, read = ready_split(ready, campaign) end
+local len = redis.call('LLEN', src) + #taken
 if len < n then return {-1, len} end
 if redis.call('GET', decision) ~= ARGV[4] then return {-2} end
 if (redis.call('GET', progress) or '') ~= ARGV[6] then return {-3} end
 -- Every popped contact must have exactly one place, and every destination must take a push,
 -- before anything is popped: a script is not rolled back, so nothing may fail after the LPOP.
 local shares, total = {}, 0
-for i = 10, #ARGV, 4 do
+for i = 13, #ARGV, 5 do
   local first, stride, count = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
   if first < 0 or stride < 1 or count < 0 or (count > 0 and first + (count - 1) * stride >= n) then
     return {-4, 'share out of range: ' .. ARGV[i]}
@@ -554,10 +598,15 @@ for i = 10, #ARGV, 4 do
   local t = redis.call('TYPE', ARGV[i]).ok
   if t ~= 'list' and t ~= 'none' then return {-4, ARGV[i] .. ' is a ' .. t .. ', not a list'} end
   total = total + count
-  shares[#shares + 1] = {ARGV[i], first + 1, stride, count}
+  shares[#shares + 1] = {ARGV[i], first + 1, stride, count, ARGV[i + 4]}
 end
 if total ~= n then return {-4, 'shares cover ' .. total .. ' of ' .. n .. ' contacts'} end
 redis.call('PEXPIRE', lock, ARGV[2])
+if #taken > 0 then
+  redis.call('LTRIM', ready, read, -1)
+  push_head(ready, kept)
+  push_head(src, taken)
+end
 if n > 0 then
   local chunk = redis.call('LPOP', src, n)
   for _, sh in ipairs(shares) do
@@ -570,6 +619,12 @@ if n > 0 then
     local last = from + count - 1
     for s = from, last, 1000 do
       redis.call('RPUSH', dst, unpack(b, s, math.min(s + 999, last)))
+    end
+    -- The destination's pacer finds the campaign in its backlog (a key of another type is
+    -- skipped: the contacts have moved already).
+    if now_ms ~= '' and count > 0 then
+      redis.pcall('ZADD', backlog .. sh[5], 'NX', now_ms, campaign)
+      redis.pcall('ZADD', due, 'NX', now_ms, sh[5])
     end
   end
 end

@@ -100,12 +100,21 @@ const Script& set_health_script();
 // dst the popped contacts first, first+stride, ... (0-based). Nothing is popped unless every
 // share is in range, the shares cover the n contacts exactly once and every destination is a
 // list (or absent): nothing can fail after the pop.
-//   KEYS: src decision results lock progress
+// With pacing (now_ms not ""), the first step of a move (old_progress "") first takes the
+// campaign's items out of the first 1,000 of src's ready list (the other items, and anything
+// that is not an item, stay in order) and puts their contacts back at the head of src, in order:
+// they are the plan's first positions (len counts them). Every step adds the campaign to each
+// destination's backlog (ZADD backlog_prefix..pace_target NX now_ms campaign) and the pace
+// target to `due` (NX now_ms); a backlog or due key of another type is skipped. Without pacing
+// neither ready, due nor any backlog is touched.
+//   KEYS: src decision results lock progress ready due
 //   ARGV: token lock_ttl_ms n old_decision new_decision old_progress ("" none) new_progress
-//   ("" delete) progress_ttl_s record ("" none), then shares: dst first stride count ...
-//   returns {1} done (the lock's TTL renewed); {0} lock lost; {-1, len} the list holds only len
-//   contacts; {-2} the decision changed; {-3} the progress record changed; {-4, why} a share or
-//   a destination is wrong. Nothing is written unless {1}.
+//   ("" delete) progress_ttl_s record ("" none) now_ms ("" pacing off) campaign backlog_prefix,
+//   then shares: dst first stride count pace_target ...
+//   returns {1} done (the lock's TTL renewed); {0} lock lost; {-1, len} the list (with the
+//   ready items it would take back) holds only len contacts; {-2} the decision changed; {-3} the
+//   progress record changed; {-4, why} a share or a destination is wrong. Nothing is written
+//   unless {1}.
 const Script& switch_step_script();
 
 // Removes up to `max` of the lowest-scored members scored at most `until` (the oldest entries of

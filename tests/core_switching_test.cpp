@@ -634,4 +634,36 @@ TEST(MoveStepsTest, ReasonsByName) {
   EXPECT_EQ(switch_reason_of("Disconnected"), std::nullopt);
 }
 
+// --- Ready items (pacing) ---------------------------------------------------------------------
+
+TEST(ReadyItemTest, CampaignIdAsTextWhateverItsJsonType) {
+  EXPECT_EQ(parse_ready_item(
+                R"({"campaign_id":42,"contact":"7001","released_at":"2026-12-04T10:00:00.000Z"})"),
+            (ReadyItem{"42", "7001"}));
+  EXPECT_EQ(parse_ready_item(R"({"campaign_id":"camp-a","contact":"x"})"),
+            (ReadyItem{"camp-a", "x"}));
+  EXPECT_EQ(parse_ready_item(R"({"campaign_id":9223372036854775807,"contact":"1"})"),
+            (ReadyItem{"9223372036854775807", "1"}));
+  EXPECT_EQ(parse_ready_item(R"({"contact":"1","campaign_id":"07"})"), (ReadyItem{"07", "1"}));
+}
+
+TEST(ReadyItemTest, AnythingElseIsNoItem) {
+  for (const char* text :
+       {"not json", "[]", "42", R"({"contact":"1"})", R"({"campaign_id":42})",
+        R"({"campaign_id":42,"contact":7})", R"({"campaign_id":42,"contact":null})",
+        R"({"campaign_id":"","contact":"1"})", R"({"campaign_id":4.5,"contact":"1"})",
+        R"({"campaign_id":-4,"contact":"1"})", R"({"campaign_id":null,"contact":"1"})",
+        R"({"campaign_id":[42],"contact":"1"})"}) {
+    EXPECT_EQ(parse_ready_item(text), std::nullopt) << text;
+  }
+}
+
+TEST(ReadyItemTest, CountsPerCampaign) {
+  const std::vector<std::string> items{R"({"campaign_id":42,"contact":"1"})",
+                                       R"({"campaign_id":"b","contact":"2"})", "garbage",
+                                       R"({"campaign_id":42,"contact":"3"})"};
+  EXPECT_EQ(ready_counts(items), (std::map<std::string, std::uint64_t>{{"42", 2}, {"b", 1}}));
+  EXPECT_THAT(ready_counts(std::vector<std::string>{}), IsEmpty());
+}
+
 }  // namespace

@@ -133,7 +133,9 @@ TEST(Faults, DaemonKilledWhileDealingABigRoundRobinJob) {
 // A provider switch of 2,000,000 contacts is done in steps. SIGKILLed after the first ones, the
 // daemon leaves every contact in exactly one list, in order, and a stored decision that says
 // where they are; restarted, it finishes the same plan from where the list's head is (nothing
-// dealt twice, the round robin unbroken) and reports the whole move once.
+// dealt twice, the round robin unbroken) and reports the whole move once. With pacing, the first
+// contacts were released to s2's ready list already (between another campaign's items): they are
+// taken back by the first step, as the plan's first positions.
 TEST(Faults, DaemonKilledInTheMiddleOfABigSwitch) {
   TempDir dir;
   RedisServer redis(dir);
@@ -143,6 +145,11 @@ TEST(Faults, DaemonKilledInTheMiddleOfABigSwitch) {
   seed_session(c, {.id = "s3", .health = 100});
   const switching::BigCampaign big{.contacts = 2000000};
   switching::seed_big_campaign(c, big);
+  const auto released = c.cmd({"LPOP", big.key(), "5"}).strings();
+  std::vector<std::string> ready{"RPUSH", "wa:ready:s2", switching::ready_item("99", "a")};
+  for (const auto& x : released)
+    ready.insert(ready.end(), {switching::ready_item(big.id, x), switching::ready_item("99", x)});
+  c.cmd(ready);
   c.cmd({"HSET", "wa:session:s2", "status", "disconnected"});
   const std::string progress = "wa:campaign:77:switching";
   Daemon d(dir, redis.socket(),
@@ -158,7 +165,7 @@ TEST(Faults, DaemonKilledInTheMiddleOfABigSwitch) {
 
   // Between steps: every contact in one list, the decision counting each list.
   const std::vector<std::string> targets{"s1", "s2", "s3"};
-  auto lists = switching::lists_of(c, big.id, targets);
+  auto lists = switching::queued_of(c, big.id, targets);
   EXPECT_EQ(switching::audit(lists, big.contacts), "");
   EXPECT_GT(lists["s2"].size(), 0u);
   EXPECT_LT(lists["s2"].size(), big.contacts);
@@ -179,8 +186,10 @@ TEST(Faults, DaemonKilledInTheMiddleOfABigSwitch) {
   EXPECT_EQ(rec->at("moved"), json::value(2000000));
   EXPECT_EQ(rec->at("to"), json::parse(R"(["s1","s3"])"));
   EXPECT_EQ(c.integer({"EXISTS", progress, big.key()}), 0);
-  lists = switching::lists_of(c, big.id, {"s1", "s3"});
+  lists = switching::queued_of(c, big.id, {"s1", "s3"});
   EXPECT_EQ(switching::audit(lists, big.contacts), "");
+  EXPECT_EQ(c.list("wa:ready:s2").size(), 1u + released.size());  // campaign 99's items stay
+  EXPECT_EQ(switching::ready_contacts(c, "99", "s2").size(), 1u + released.size());
   ASSERT_EQ(lists["s1"].size(), 1000000u);
   ASSERT_EQ(lists["s3"].size(), 1000000u);
   for (std::uint64_t i = 0; i < 1000000; ++i) {  // one plan, dealt once: s1 even, s3 odd

@@ -150,6 +150,46 @@ inline std::string audit(const std::map<std::string, std::vector<std::string>>& 
   return wrong;
 }
 
+// A ready item as the pacer writes it (CONTRACT.md section 8): the campaign id a JSON number
+// when it is one.
+inline std::string ready_item(const std::string& campaign, const std::string& contact) {
+  const bool number = !campaign.empty() && campaign[0] != '0' &&
+                      campaign.find_first_not_of("0123456789") == std::string::npos;
+  return R"({"campaign_id":)" + (number ? campaign : "\"" + campaign + "\"") + R"(,"contact":")" +
+         contact + R"(","released_at":"2026-12-04T10:00:00.000Z"})";
+}
+
+// The contacts of campaign `id` in a ready list, in order.
+inline std::vector<std::string> ready_contacts(Client& c, const std::string& id,
+                                               const std::string& target) {
+  std::vector<std::string> out;
+  for (const auto& text : c.list("wa:ready:" + target)) {
+    boost::system::error_code ec;
+    const auto v = boost::json::parse(text, ec);
+    if (ec || !v.is_object()) continue;
+    const auto* cid = v.get_object().if_contains("campaign_id");
+    const auto* contact = v.get_object().if_contains("contact");
+    if (cid == nullptr || contact == nullptr || !contact->is_string()) continue;
+    const std::string text_id = cid->is_string()
+                                    ? std::string(cid->get_string())
+                                    : (cid->is_int64() ? std::to_string(cid->get_int64()) : "");
+    if (text_id == id) out.emplace_back(contact->get_string());
+  }
+  return out;
+}
+
+// The campaign's contacts queued for each target, in order: those a pacer released to its ready
+// list, then its dispatch list.
+inline std::map<std::string, std::vector<std::string>> queued_of(
+    Client& c, const std::string& id, const std::vector<std::string>& targets) {
+  auto out = lists_of(c, id, targets);
+  for (auto& [t, items] : out) {
+    auto ready = ready_contacts(c, id, t);
+    items.insert(items.begin(), ready.begin(), ready.end());
+  }
+  return out;
+}
+
 // The stored decision's distribution, target → count.
 inline std::map<std::string, long long> stored_distribution(Client& c, const std::string& id) {
   std::map<std::string, long long> out;
