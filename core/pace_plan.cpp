@@ -48,6 +48,7 @@ PassPlan plan_pass(const PaceTarget& t, const PaceState& st, std::int64_t now_ms
     const std::int64_t opens = next_opening(now_s, t.hours, t.timezone) * 1000;
     return held(HoldReason::hours, std::min(opens, now_ms + kMaxHoldMs));
   }
+  if (t.offline) return held(HoldReason::offline, now_ms + kOfflineRecheckMs);
   if (st.next_at_ms && now_ms < *st.next_at_ms) return held(HoldReason::early, *st.next_at_ms);
   PassPlan p;
   p.rate_per_hour = t.meta ? t.base_rate_per_hour : t.base_rate_per_hour * st.factor;

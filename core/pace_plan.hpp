@@ -20,6 +20,9 @@ struct PaceTarget {
   std::optional<SendingHours> hours;           // nullopt: all day
   std::string timezone = "UTC";
   Seconds created_at = 0;  // webjs: the warm-up counts from it
+  // webjs: the session is not connected and active. Nothing is released to a phone that cannot
+  // send (the contacts wait in the backlog, for the phone or for switching).
+  bool offline = false;
 };
 
 // What the pace hash said before this pass.
@@ -28,7 +31,7 @@ struct PaceState {
   double factor = 1;
 };
 
-enum class HoldReason { none, hours, early, no_rate };
+enum class HoldReason { none, hours, early, no_rate, offline };
 
 struct PassPlan {
   HoldReason hold = HoldReason::none;
@@ -45,6 +48,8 @@ struct PassPlan {
 // Longest a held target waits before it is looked at again: settings the app changes (a cap
 // raised, sending hours widened) apply within this.
 inline constexpr std::int64_t kMaxHoldMs = 60'000;
+// An offline session is looked at again after this (its settings are read again by then).
+inline constexpr std::int64_t kOfflineRecheckMs = 5'000;
 
 // `unit` is uniform in [0, 1] (the gap's jitter). A webjs target gets one release and a fresh gap
 // from now, however late it is; Meta gets what the time since its last release allows, its next

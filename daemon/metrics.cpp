@@ -81,7 +81,7 @@ Metrics::Metrics()
   }
   for (const char* cls : {"webjs", "meta"}) {
     released_.Add({{"class", cls}});
-    for (const char* why : {"cap", "hours", "backpressure", "paused", "no_rate"})
+    for (const char* why : {"cap", "hours", "backpressure", "paused", "no_rate", "offline"})
       held_.Add({{"class", cls}, {"reason", why}});
   }
 }

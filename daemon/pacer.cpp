@@ -161,6 +161,7 @@ void Pacer::plan(const std::string& target, const core::PaceState& st, std::int6
   if (p.hold != core::HoldReason::none) {
     if (p.hold == core::HoldReason::hours) metrics_.held(class_of(target), "hours");
     if (p.hold == core::HoldReason::no_rate) metrics_.held(class_of(target), "no_rate");
+    if (p.hold == core::HoldReason::offline) metrics_.held(class_of(target), "offline");
     hold(p.next_at_ms);
     return;
   }

@@ -122,6 +122,7 @@ void apply_workspace(TargetRead& out, const WorkspacePacing& wp, const core::Ses
     out.warnings.push_back("wa:workspace:" + t.workspace_id + ":pacing " + p);
   if (s == nullptr) return;  // Meta: its throughput, whatever the workspace's webjs rate
   t.created_at = s->created_at;
+  t.offline = s->status != core::SessionStatus::connected || !s->is_active;
   t.base_rate_per_hour =
       wp.rate_per_hour.value_or(core::session_capacity(*s, core::TemplateMode::template_, lb));
 }

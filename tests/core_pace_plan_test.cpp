@@ -62,6 +62,14 @@ TEST(PacePlan, ClosedSendingHoursHoldUntilTheyOpenAtMostAMinute) {
   EXPECT_EQ(plan_pass(t, {}, before, 0.5, PacingConfig{}).next_at_ms, kNow + 8 * 3'600'000);
 }
 
+TEST(PacePlan, AnOfflineSessionGetsNothing) {
+  PaceTarget t = webjs();
+  t.offline = true;
+  const PassPlan p = plan_pass(t, {}, kNow, 0.5, PacingConfig{});
+  EXPECT_EQ(p.hold, HoldReason::offline);
+  EXPECT_EQ(p.next_at_ms, kNow + kOfflineRecheckMs);
+}
+
 TEST(PacePlan, AZeroRateIsHeld) {
   const PassPlan p = plan_pass(webjs(0), {}, kNow, 0.5, PacingConfig{});
   EXPECT_EQ(p.hold, HoldReason::no_rate);

@@ -192,6 +192,82 @@ TEST(Pacing, MetaReleasesAtItsThroughputIntoTheWorkspacesReadyList) {
   EXPECT_TRUE(env.c.cmd({"HGET", "wa:pace:meta_api:1", "cap_today"}).nil());  // no daily cap
 }
 
+TEST(Pacing, ADisconnectedSessionGetsNothingUntilItIsBack) {
+  PacingEnv env;
+  env.workspace_pacing({"rate_per_hour", "36000"});
+  push_job(env.c, job("j1", "7", 1, 3));
+  env.start(kPaced);
+  ASSERT_TRUE(wait_decision(env.c, "j1")) << env.log();
+  env.pop("s1", 3, std::chrono::milliseconds(100));  // (may race the first release)
+  env.c.cmd({"HSET", "wa:session:s1", "status", "disconnected"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(6000));  // its settings are read again
+  env.c.cmd({"DEL", "wa:ready:s1"});
+  env.c.cmd({"RPUSH", "wa:dispatch:7:s1", "x1", "x2"});  // as a later job of campaign 7 would
+  env.c.cmd({"ZADD", "wa:backlog:s1", "NX", "1", "7"});
+  env.c.cmd({"ZADD", "wa:pace:due", "NX", "1", "s1"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(env.c.integer({"LLEN", "wa:ready:s1"}), 0);
+  EXPECT_EQ(env.c.integer({"LLEN", "wa:dispatch:7:s1"}), 2);
+  env.c.cmd({"HSET", "wa:session:s1", "status", "connected"});
+  const auto got = env.pop("s1", 2, std::chrono::seconds(12));
+  ASSERT_EQ(got.size(), 2u) << env.log();
+  EXPECT_EQ(got.back().contact, "x2");
+}
+
+// The daemon that holds wa:lock:pacer ("host:pid:nonce").
+pid_t pacer_pid(Client& c) {
+  const std::string token = c.str({"GET", "wa:lock:pacer"});
+  const auto a = token.find(':'), b = token.find(':', a + 1);
+  if (a == std::string::npos || b == std::string::npos) return -1;
+  return static_cast<pid_t>(std::stol(token.substr(a + 1, b - a - 1)));
+}
+
+TEST(Pacing, AKilledPacerIsTakenOverAndEveryContactGoesOutOnce) {
+  PacingEnv env;
+  std::vector<std::string> sessions;
+  for (int i = 2; i <= 10; ++i) {
+    sessions.push_back("s" + std::to_string(i));
+    seed_session(env.c, {.id = sessions.back(), .health = 95});
+  }
+  sessions.push_back("s1");
+  env.workspace_pacing({"rate_per_hour", "72000"});  // 20 per second and session
+  push_job(env.c, job("big", "7", 1, 3000));
+  // (No warm-up: the seeded sessions are young, and their cap would end the test.)
+  const std::string yaml = kFastConfig + "pacing: {enabled: true, warmup: {days: 0}}\n";
+  Daemon& a = env.start(yaml);
+  Daemon b(env.dir, env.redis.socket(), yaml, "second");
+  b.start();
+  std::multiset<std::string> got;
+  const auto drain = [&] {
+    for (const auto& s : sessions) {
+      for (const auto& e : env.c.cmd({"LPOP", "wa:ready:" + s, "100"}).elements)
+        got.insert(item_of(e.str).contact);
+    }
+  };
+  ASSERT_TRUE(wait_until([&] { drain(); return got.size() >= 600; }, std::chrono::seconds(20)))
+      << a.log();
+  const pid_t holder = pacer_pid(env.c);
+  Daemon& victim = holder == b.pid() ? b : a;
+  ASSERT_EQ(victim.pid(), holder);
+  victim.kill();  // SIGKILL while releasing
+  const bool done = wait_until(
+      [&] {
+        drain();
+        return got.size() >= 3000;
+      },
+      std::chrono::seconds(40));
+  EXPECT_TRUE(done) << got.size() << " of 3000";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  drain();
+  std::size_t left = 0;
+  for (const auto& s : sessions)
+    left += static_cast<std::size_t>(env.c.integer({"LLEN", "wa:dispatch:7:" + s}));
+  EXPECT_EQ(left, 0u);
+  EXPECT_EQ(got.size(), 3000u);
+  for (int i = 1; i <= 3000; ++i)
+    EXPECT_EQ(got.count(std::to_string(i)), 1u) << "contact " << i;
+}
+
 TEST(Pacing, OffWritesNoneOfItsKeys) {
   PacingEnv env;
   push_job(env.c, job("j1", "7", 1, 5));
