@@ -136,6 +136,16 @@ struct MinuteCount {
 std::uint64_t releases_older_than_grace(std::span<const MinuteCount> buckets, Seconds now,
                                         double grace_seconds) noexcept;
 
+// Whether a health check may judge the sessions' pace from the outcome counters: not at the
+// first check of a daemon process (the reports that came while no daemon ran may still wait in
+// wa:events; they are consumed alongside), nor while wa:events holds `batch` (one ingestion
+// step) or more events (ingestion is behind). Else a session would look silent, or break no
+// limit, for reports not yet counted. A check that may not leaves the pace as it is.
+inline bool reports_settled(bool first_check, std::uint64_t events_waiting,
+                            std::uint64_t batch) noexcept {
+  return !first_check && events_waiting < batch;
+}
+
 // One health cycle's step of a webjs session's adaptive pace. `stored` is the factor as stored in
 // its pace hash (nullopt when absent or unreadable: 1; else clamped to [min_factor, 1], and
 // replaced when it was out of that range or not finite);

@@ -106,6 +106,7 @@ class Daemon {
   asio::awaitable<void> append_loop();
   static constexpr double kSnapshotSeconds = 1.0;
   static constexpr int kConsumers = 6;
+  static constexpr std::size_t kEventBatch = 5000;  // events per ingestion step
   static constexpr std::size_t kSnapshotLimit = 100000;
   asio::awaitable<void> health_cycle();
   // Every (workspace, session) pair the health cycle covers.
@@ -147,6 +148,7 @@ class Daemon {
   std::mt19937_64 rng_;
   Metrics metrics_;
   bool stopping_ = false;
+  std::uint64_t health_cycles_run_ = 0;  // by this process (the first may not judge the pace)
   int loops_running_ = 0;
 };
 

@@ -1,6 +1,7 @@
 // The health cycle (CONTRACT.md section 3); provider switching (section 6) is in switching.cpp.
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/json.hpp>
 #include <cmath>
 #include <stdexcept>
@@ -25,13 +26,14 @@ struct HealthContext {
   const config::Config& cfg;
   const queue::Store& store;
   double now;
+  bool judge_pace = false;  // pacing on, and the outcome counters can be trusted (see below)
 };
 
 // One health cycle's counts, for the log and the metrics.
 struct HealthTally {
   std::size_t checked = 0, alerts = 0, silent = 0;
-  int bands[3] = {0, 0, 0};    // healthy (primary tier), degraded (secondary), unhealthy
-  int factors[3] = {0, 0, 0};  // webjs sessions at full pace, at half or more, below half
+  std::array<int, 3> bands{};    // healthy (primary tier), degraded (secondary), unhealthy
+  std::array<int, 3> factors{};  // webjs sessions at full pace, at half or more, below half
 };
 
 constexpr std::size_t kChunk = 500;     // sessions per pipeline of the health cycle
@@ -84,18 +86,22 @@ void conclude_session(const HealthContext& c, const std::string& ws, core::Sessi
             : s.health >= c.cfg.health.min_score_secondary ? 1
                                                            : 2];
   auto alerts = core::broken_limits(s.last_hour, c.cfg.analytics.alert_thresholds);
-  if (c.cfg.pacing.enabled && s.provider == core::ProviderType::webjs) {
+  const auto before = static_cast<core::AlertMask>(queue::int_or(r[2], 0));
+  const core::AlertMask silent_bit = core::mask_of({core::Alert{core::AlertType::silent, 0, 0}});
+  core::AlertMask kept = 0;  // a silent state not judged at this check stays as it was
+  if (c.judge_pace && s.provider == core::ProviderType::webjs) {
     if (auto silent = adapt_pace(c, s, !alerts.empty(), r + kBaseReads, writes, t))
       alerts.push_back(*silent);
+  } else if (c.cfg.pacing.enabled) {
+    kept = before & silent_bit;
   }
   const bool silent = !alerts.empty() && alerts.back().type == core::AlertType::silent;
-  const core::AlertMask mask = core::mask_of(alerts);
-  const auto before = static_cast<core::AlertMask>(queue::int_or(r[2], 0));
+  const core::AlertMask mask = core::mask_of(alerts) | kept;
   if (core::alert_is_new(before, mask)) {
     ++t.alerts;
     spdlog::warn("health: session {} (workspace {}) breaks {} alert limit(s), health {}", s.id, ws,
                  alerts.size(), s.health);
-    if (silent && core::alert_is_new(before, core::mask_of({alerts.back()}))) {
+    if (silent && core::alert_is_new(before, silent_bit)) {
       spdlog::warn(
           "health: session {} (workspace {}) is silent: {:.1f} % of its releases reported "
           "(threshold {} %)",
@@ -110,10 +116,10 @@ void conclude_session(const HealthContext& c, const std::string& ws, core::Sessi
   ++t.checked;
 }
 
-void report_tally(Metrics& m, const HealthTally& t, std::size_t workspaces) {
+void report_tally(Metrics& m, const HealthTally& t, bool pace_judged, std::size_t workspaces) {
   m.alerts.Increment(static_cast<double>(t.alerts));
   m.set_health_bands(t.bands[0], t.bands[1], t.bands[2]);
-  m.set_pace(static_cast<int>(t.silent), t.factors[0], t.factors[1], t.factors[2]);
+  if (pace_judged) m.set_pace(static_cast<int>(t.silent), t.factors[0], t.factors[1], t.factors[2]);
   spdlog::info("health: {} sessions in {} workspaces checked, {} new alerts", t.checked, workspaces,
                t.alerts);
 }
@@ -162,7 +168,19 @@ asio::awaitable<void> Daemon::health_cycle() {
   std::size_t workspaces = 0;
   const std::vector<std::pair<std::string, std::string>> all =
       co_await sessions_to_check(php, workspaces);
-  const HealthContext ctx{keys_, cfg_, store_, now};
+  HealthContext ctx{keys_, cfg_, store_, now};
+  if (cfg_.pacing.enabled) {
+    redis::Command llen{"LLEN", keys_.events()};  // outside the co_await: GCC 12 miscompiles it
+    const auto waiting = co_await queue::run1(*conn_, queue::plain(std::move(llen)));
+    ctx.judge_pace = core::reports_settled(
+        health_cycles_run_ == 0, static_cast<std::uint64_t>(queue::int_or(waiting)), kEventBatch);
+    if (!ctx.judge_pace) {
+      spdlog::info("health: pace factors and silence not judged at this check ({})",
+                   health_cycles_run_ == 0 ? "the daemon's first"
+                                           : "message events wait in " + keys_.events());
+    }
+  }
+  ++health_cycles_run_;
   const std::size_t stride = kBaseReads + (cfg_.pacing.enabled ? queue::kPaceStateReads : 0);
   HealthTally tally;
   // Chunks of sessions: the reads of the next chunk are on the wire while this one is computed,
@@ -216,7 +234,7 @@ asio::awaitable<void> Daemon::health_cycle() {
   if (writing) (void)co_await writing->get();
   for (const auto& w : php.warnings)
     warn_once("health: " + w, now);
-  report_tally(metrics_, tally, workspaces);
+  report_tally(metrics_, tally, ctx.judge_pace, workspaces);
 
   co_await prune_active(now);
   if (cfg_.selection.enable_auto_switching) co_await switch_campaigns(now);

@@ -340,6 +340,13 @@ TEST(PacingReleasesTest, SumsOnlyTheCountedBuckets) {
   EXPECT_EQ(releases_older_than_grace(buckets, now + 600, 300), 2u + 4 + 8 + 16 + 32);
 }
 
+TEST(PacingAdaptiveStepTest, ReportsSettledAfterTheFirstCheckWhileIngestionKeepsUp) {
+  EXPECT_FALSE(reports_settled(true, 0, 5000));
+  EXPECT_TRUE(reports_settled(false, 0, 5000));
+  EXPECT_TRUE(reports_settled(false, 4999, 5000));
+  EXPECT_FALSE(reports_settled(false, 5000, 5000));
+}
+
 TEST(PacingAdaptiveStepTest, SilentSessionIsHalvedAndWritten) {
   const PacingConfig::Adaptive cfg;
   const AdaptiveStep s = adaptive_step(std::nullopt, false, 10, 0, cfg);
