@@ -46,9 +46,7 @@ void add_session_reads(const HealthContext& c, const std::string& sid,
   reads.push_back(queue::plain({"HGETALL", c.keys.session(sid)}));
   reads.push_back(c.store.stats_read_call(sid));
   reads.push_back(queue::plain({"HGET", c.keys.session_health(sid), "alerts"}));
-  if (!c.cfg.pacing.enabled) return;
-  const auto minutes = core::counted_release_minutes(c.now, c.cfg.pacing.adaptive.report_grace);
-  queue::add_pace_state_reads(reads, c.keys, sid, minutes);
+  if (c.cfg.pacing.enabled) queue::add_pace_state_reads(reads, c.keys, sid);
 }
 
 // Section 8's adaptive pace of a webjs session at this check: the silent check, the factor's
@@ -58,8 +56,7 @@ std::optional<core::Alert> adapt_pace(const HealthContext& c, const core::Sessio
                                       bool breaks_alert, const queue::Reply* r,
                                       std::vector<queue::Call>& writes, HealthTally& t) {
   const auto& cfg = c.cfg.pacing.adaptive;
-  const auto minutes = core::counted_release_minutes(c.now, cfg.report_grace);
-  const queue::PaceState st = queue::parse_pace_state(r, minutes, c.now, cfg.report_grace);
+  const queue::PaceState st = queue::parse_pace_state(r, c.now, cfg.report_grace);
   // Every event of the last hour reports one message's outcome (sent, delivered, read, failed).
   const core::AdaptiveStep step =
       core::adaptive_step(st.factor, breaks_alert, st.releases, s.last_hour.total, cfg);

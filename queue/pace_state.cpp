@@ -1,36 +1,30 @@
 #include "queue/pace_state.hpp"
 
 #include <algorithm>
-#include <cmath>
+#include <charconv>
 #include <cstdio>
 #include <limits>
 
+#include "core/pacing.hpp"
 #include "queue/codec.hpp"
 
 namespace wa::queue {
 
-void add_pace_state_reads(std::vector<Call>& reads, const Keys& keys, std::string_view sid,
-                          const core::MinuteRange& minutes) {
-  Command hmget{"HMGET", keys.released_stats(sid)};
-  const std::int64_t last = minutes.empty() ? minutes.first : minutes.last;
-  for (std::int64_t m = minutes.first; m <= last; ++m)
-    hmget.push_back(std::to_string(m));
-  reads.push_back(plain(std::move(hmget)));
+void add_pace_state_reads(std::vector<Call>& reads, const Keys& keys, std::string_view sid) {
+  reads.push_back(plain({"HGETALL", keys.released_stats(sid)}));
   reads.push_back(plain({"HGET", keys.pace(sid), "factor"}));
 }
 
-PaceState parse_pace_state(const Reply* r, const core::MinuteRange& minutes, core::Seconds now,
-                           double grace_seconds) {
+PaceState parse_pace_state(const Reply* r, core::Seconds now, double grace_seconds) {
   PaceState out;
   std::vector<core::MinuteCount> buckets;
-  if (r[0].is_array()) {
-    buckets.reserve(r[0].elements.size());
-    for (std::size_t i = 0; i < r[0].elements.size(); ++i) {
-      const auto n = r[0].elements[i].is_string() ? to_number(r[0].elements[i].str) : std::nullopt;
-      if (!n || *n <= 0) continue;
-      buckets.push_back({minutes.first + static_cast<std::int64_t>(i),
-                         static_cast<std::uint64_t>(std::min(*n, 1e15))});
-    }
+  for (const auto& [field, value] : pairs(r[0])) {
+    std::int64_t minute = 0;
+    const auto p = std::from_chars(field.data(), field.data() + field.size(), minute);
+    if (p.ec != std::errc() || p.ptr != field.data() + field.size()) continue;
+    const auto n = to_number(value);
+    if (!n || *n < 1) continue;
+    buckets.push_back({minute, static_cast<std::uint64_t>(std::min(*n, 1e15))});
   }
   out.releases = core::releases_older_than_grace(buckets, now, grace_seconds);
   if (r[1].is_string()) {
