@@ -89,6 +89,8 @@ std::string_view to_string(AlertType t) noexcept {
       return "low_success_rate";
     case AlertType::slow_delivery:
       return "slow_delivery";
+    case AlertType::silent:
+      return "silent";
   }
   return "unknown";
 }

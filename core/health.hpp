@@ -19,7 +19,9 @@ int health_score(const HealthMetrics& m, const config::HealthWeights& w) noexcep
 // Rounds half away from zero (the contract's rounding for scores).
 long long round_half_away(double v) noexcept;
 
-enum class AlertType { high_error_rate, low_success_rate, slow_delivery };
+// silent: section 8's adaptive pace (core/pacing.hpp is_silent), raised by the health cycle
+// beside the limits of broken_limits, with value = % reported and threshold = min_reported.
+enum class AlertType { high_error_rate, low_success_rate, slow_delivery, silent };
 std::string_view to_string(AlertType) noexcept;
 
 struct Alert {

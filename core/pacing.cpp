@@ -197,6 +197,45 @@ SilentCheck is_silent(std::uint64_t releases_older_than_grace, std::uint64_t out
   return out;
 }
 
+MinuteRange counted_release_minutes(Seconds now, double grace_seconds) noexcept {
+  const auto now_minute = static_cast<std::int64_t>(std::floor(now / 60.0));
+  MinuteRange r;
+  r.first = now_minute - 59;
+  // (m + 1) × 60 ≤ now − grace  ⇔  m ≤ ⌊(now − grace) ÷ 60⌋ − 1
+  r.last = static_cast<std::int64_t>(std::floor((now - grace_seconds) / 60.0)) - 1;
+  return r;
+}
+
+std::uint64_t releases_older_than_grace(std::span<const MinuteCount> buckets, Seconds now,
+                                        double grace_seconds) noexcept {
+  const MinuteRange r = counted_release_minutes(now, grace_seconds);
+  std::uint64_t n = 0;
+  for (const MinuteCount& b : buckets) {
+    if (b.minute >= r.first && b.minute <= r.last) n += b.releases;
+  }
+  return n;
+}
+
+AdaptiveStep adaptive_step(std::optional<double> stored, bool breaks_alert, std::uint64_t releases,
+                           std::uint64_t outcome_events,
+                           const PacingConfig::Adaptive& cfg) noexcept {
+  AdaptiveStep out;
+  out.silent = is_silent(releases, outcome_events, cfg.min_reported);
+  const bool finite = stored && std::isfinite(*stored);
+  const double before = finite ? std::clamp(*stored, cfg.min_factor, 1.0) : 1.0;
+  if (!cfg.enabled) {  // the silent check only: the stored factor is left alone
+    out.factor = before;
+    return out;
+  }
+  out.factor = next_factor(before, breaks_alert, out.silent.silent, cfg);
+  // Absent: written once it leaves 1. Infinite or NaN: replaced. Else when it moved.
+  const bool changed = !stored   ? out.factor != 1.0
+                       : !finite ? true
+                                 : std::abs(out.factor - *stored) > kEpsilon;
+  if (changed) out.write = out.factor;
+  return out;
+}
+
 // ---- Fairness ----
 
 std::optional<std::string> next_campaign(std::span<const std::string> order,

@@ -116,6 +116,55 @@ struct SilentCheck {
 SilentCheck is_silent(std::uint64_t releases_older_than_grace, std::uint64_t outcome_events,
                       double min_reported_percent) noexcept;
 
+// Releases are counted per target and minute (wa:stats:released:<target>, field ⌊Unix ms ÷
+// 60000⌋ → releases). The silent rule counts a minute's releases when the minute lies in the
+// window of the last hour's outcome counters (minute > ⌊now ÷ 60⌋ − 60, as section 2's statistics)
+// and the whole minute is older than the grace: (minute + 1) × 60 ≤ now − grace. A release thus
+// counts 0 to 60 s after the grace alone would let it, never before: a report still on its way
+// does not make a session silent. A grace of an hour or more counts nothing.
+struct MinuteRange {
+  std::int64_t first = 0;
+  std::int64_t last = -1;
+  bool empty() const noexcept { return last < first; }
+};
+
+// The minutes whose releases count at `now` (Unix seconds); empty when none do.
+MinuteRange counted_release_minutes(Seconds now, double grace_seconds) noexcept;
+
+struct MinuteCount {
+  std::int64_t minute = 0;
+  std::uint64_t releases = 0;
+};
+
+// The releases of the buckets that count at `now` (others are ignored).
+std::uint64_t releases_older_than_grace(std::span<const MinuteCount> buckets, Seconds now,
+                                        double grace_seconds) noexcept;
+
+// Whether a health check may judge the sessions' pace from the outcome counters: not at the
+// first check of a daemon process (the reports that came while no daemon ran may still wait in
+// wa:events; they are consumed alongside), nor while wa:events holds `batch` (one ingestion
+// step) or more events (ingestion is behind). Else a session would look silent, or break no
+// limit, for reports not yet counted. A check that may not leaves the pace as it is.
+inline bool reports_settled(bool first_check, std::uint64_t events_waiting,
+                            std::uint64_t batch) noexcept {
+  return !first_check && events_waiting < batch;
+}
+
+// One health cycle's step of a webjs session's adaptive pace. `stored` is the factor as stored in
+// its pace hash (nullopt when absent or unreadable: 1; else clamped to [min_factor, 1], and
+// replaced when it was out of that range or not finite);
+// `outcome_events` the last hour's events of the session (each reports one message's outcome:
+// sent, delivered, read or failed, so that is the last hour's total). With adaptive pace
+// disabled, only the silent check is made: the factor stays as stored, nothing is written.
+struct AdaptiveStep {
+  SilentCheck silent;
+  double factor = 1;            // the factor after this cycle
+  std::optional<double> write;  // the factor to store, when it differs from the stored one
+};
+AdaptiveStep adaptive_step(std::optional<double> stored, bool breaks_alert,
+                           std::uint64_t releases_older_than_grace, std::uint64_t outcome_events,
+                           const PacingConfig::Adaptive& cfg) noexcept;
+
 // ---- Fairness ----
 
 // Round robin over the backlog (campaign ids in backlog order): the first campaign after `last`

@@ -25,7 +25,6 @@ namespace wa::daemon {
 
 namespace {
 
-constexpr std::size_t kEventBatch = 5000;
 constexpr int kNotifyWaitSeconds = 1;
 // How often the consumers, the event and the health loops look again while their connections are
 // not up yet: the first batch and the first cycle start as soon as they are.

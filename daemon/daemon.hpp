@@ -107,6 +107,7 @@ class Daemon {
   asio::awaitable<void> append_loop();
   static constexpr double kSnapshotSeconds = 1.0;
   static constexpr int kConsumers = 6;
+  static constexpr std::size_t kEventBatch = 5000;  // events per ingestion step
   static constexpr std::size_t kSnapshotLimit = 100000;
   asio::awaitable<void> health_cycle();
   // Every (workspace, session) pair the health cycle covers.
@@ -150,6 +151,7 @@ class Daemon {
   std::shared_ptr<redis::Connection> pacer_conn_;  // the pacer's releases, apart from the jobs'
   std::unique_ptr<Pacer> pacer_;
   bool stopping_ = false;
+  std::uint64_t health_cycles_run_ = 0;  // by this process (the first may not judge the pace)
   int loops_running_ = 0;
 };
 

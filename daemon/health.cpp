@@ -1,14 +1,17 @@
 // The health cycle (CONTRACT.md section 3); provider switching (section 6) is in switching.cpp.
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/json.hpp>
 #include <cmath>
 #include <stdexcept>
 
 #include "core/health.hpp"
+#include "core/pacing.hpp"
 #include "core/records.hpp"
 #include "core/switching.hpp"
 #include "daemon/daemon.hpp"
+#include "queue/pace_state.hpp"
 #include "queue/php_values.hpp"
 
 namespace wa::daemon {
@@ -17,8 +20,106 @@ namespace json = boost::json;
 
 namespace {
 
+// What the checks of one health cycle share.
+struct HealthContext {
+  const queue::Keys& keys;
+  const config::Config& cfg;
+  const queue::Store& store;
+  double now;
+  bool judge_pace = false;  // pacing on, and the outcome counters can be trusted (see below)
+};
+
+// One health cycle's counts, for the log and the metrics.
+struct HealthTally {
+  std::size_t checked = 0, alerts = 0, silent = 0;
+  std::array<int, 3> bands{};    // healthy (primary tier), degraded (secondary), unhealthy
+  std::array<int, 3> factors{};  // webjs sessions at full pace, at half or more, below half
+};
+
 constexpr std::size_t kChunk = 500;     // sessions per pipeline of the health cycle
 constexpr long long kPruneStep = 4000;  // old wa:campaigns:active entries per script
+constexpr std::size_t kBaseReads = 3;   // session hash, stats, alert mask (then the pace state)
+
+// The reads of one session: its hash, its stats, its alert mask, and with pacing its pace state.
+void add_session_reads(const HealthContext& c, const std::string& sid,
+                       std::vector<queue::Call>& reads) {
+  reads.push_back(queue::plain({"HGETALL", c.keys.session(sid)}));
+  reads.push_back(c.store.stats_read_call(sid));
+  reads.push_back(queue::plain({"HGET", c.keys.session_health(sid), "alerts"}));
+  if (c.cfg.pacing.enabled) queue::add_pace_state_reads(reads, c.keys, sid);
+}
+
+// Section 8's adaptive pace of a webjs session at this check: the silent check, the factor's
+// write when it changed (adaptive pace on), and the tally of factors. `r` are the pace state's
+// replies. Returns the silent alert entry when the session is silent.
+std::optional<core::Alert> adapt_pace(const HealthContext& c, const core::Session& s,
+                                      bool breaks_alert, const queue::Reply* r,
+                                      std::vector<queue::Call>& writes, HealthTally& t) {
+  const auto& cfg = c.cfg.pacing.adaptive;
+  const queue::PaceState st = queue::parse_pace_state(r, c.now, cfg.report_grace);
+  // Every event of the last hour reports one message's outcome (sent, delivered, read, failed).
+  const core::AdaptiveStep step =
+      core::adaptive_step(st.factor, breaks_alert, st.releases, s.last_hour.total, cfg);
+  if (step.write) {
+    writes.push_back(queue::factor_write(c.keys, s.id, *step.write));
+    const bool down = step.factor < st.factor.value_or(1.0);
+    spdlog::log(down ? spdlog::level::info : spdlog::level::debug,
+                "health: session {} pace factor {} -> {}{}", s.id, st.factor.value_or(1.0),
+                step.factor, down ? (breaks_alert ? " (alert limit broken)" : " (silent)") : "");
+  }
+  if (cfg.enabled) ++t.factors[step.factor >= 1.0 ? 0 : step.factor >= 0.5 ? 1 : 2];
+  if (!step.silent.silent) return std::nullopt;
+  ++t.silent;
+  return core::Alert{core::AlertType::silent, step.silent.reported_percent, cfg.min_reported};
+}
+
+// A session read and with its last hour: its score, alerts (silent included, edge-triggered
+// against the mask read in r[2]) and pace, and their writes.
+void conclude_session(const HealthContext& c, const std::string& ws, core::Session& s,
+                      const queue::Reply* r, std::vector<queue::Call>& writes, HealthTally& t) {
+  s.metrics = core::compute_metrics(s, s.last_hour, c.now);
+  s.health = core::health_score(s.metrics, c.cfg.health.weights);
+  ++t.bands[s.health >= c.cfg.health.min_score_primary     ? 0
+            : s.health >= c.cfg.health.min_score_secondary ? 1
+                                                           : 2];
+  auto alerts = core::broken_limits(s.last_hour, c.cfg.analytics.alert_thresholds);
+  const auto before = static_cast<core::AlertMask>(queue::int_or(r[2], 0));
+  const core::AlertMask silent_bit = core::mask_of({core::Alert{core::AlertType::silent, 0, 0}});
+  core::AlertMask kept = 0;  // a silent state not judged at this check stays as it was
+  if (c.judge_pace && s.provider == core::ProviderType::webjs) {
+    if (auto silent = adapt_pace(c, s, !alerts.empty(), r + kBaseReads, writes, t))
+      alerts.push_back(*silent);
+  } else if (c.cfg.pacing.enabled) {
+    kept = before & silent_bit;
+  }
+  const bool silent = !alerts.empty() && alerts.back().type == core::AlertType::silent;
+  const core::AlertMask mask = core::mask_of(alerts) | kept;
+  if (core::alert_is_new(before, mask)) {
+    ++t.alerts;
+    spdlog::warn("health: session {} (workspace {}) breaks {} alert limit(s), health {}", s.id, ws,
+                 alerts.size(), s.health);
+    if (silent && core::alert_is_new(before, silent_bit)) {
+      spdlog::warn(
+          "health: session {} (workspace {}) is silent: {:.1f} % of its releases reported "
+          "(threshold {} %)",
+          s.id, ws, alerts.back().value, alerts.back().threshold);
+    }
+    if (c.cfg.analytics.real_time_monitoring) {
+      writes.push_back(queue::plain(
+          {"PUBLISH", c.keys.alerts(), core::alert_json(s.id, ws, alerts, s.health, c.now)}));
+    }
+  }
+  c.store.add_health_writes(writes, s, s.last_hour, mask, c.now, c.cfg);
+  ++t.checked;
+}
+
+void report_tally(Metrics& m, const HealthTally& t, bool pace_judged, std::size_t workspaces) {
+  m.alerts.Increment(static_cast<double>(t.alerts));
+  m.set_health_bands(t.bands[0], t.bands[1], t.bands[2]);
+  if (pace_judged) m.set_pace(static_cast<int>(t.silent), t.factors[0], t.factors[1], t.factors[2]);
+  spdlog::info("health: {} sessions in {} workspaces checked, {} new alerts", t.checked, workspaces,
+               t.alerts);
+}
 
 }  // namespace
 
@@ -64,20 +165,29 @@ asio::awaitable<void> Daemon::health_cycle() {
   std::size_t workspaces = 0;
   const std::vector<std::pair<std::string, std::string>> all =
       co_await sessions_to_check(php, workspaces);
-  std::size_t checked = 0, alerts = 0;
-  int bands[3] = {0, 0, 0};  // healthy (primary tier), degraded (secondary), unhealthy
+  HealthContext ctx{keys_, cfg_, store_, now};
+  if (cfg_.pacing.enabled) {
+    redis::Command llen{"LLEN", keys_.events()};  // outside the co_await: GCC 12 miscompiles it
+    const auto waiting = co_await queue::run1(*conn_, queue::plain(std::move(llen)));
+    ctx.judge_pace = core::reports_settled(
+        health_cycles_run_ == 0, static_cast<std::uint64_t>(queue::int_or(waiting)), kEventBatch);
+    if (!ctx.judge_pace) {
+      spdlog::info("health: pace factors and silence not judged at this check ({})",
+                   health_cycles_run_ == 0 ? "the daemon's first"
+                                           : "message events wait in " + keys_.events());
+    }
+  }
+  ++health_cycles_run_;
+  const std::size_t stride = kBaseReads + (cfg_.pacing.enabled ? queue::kPaceStateReads : 0);
+  HealthTally tally;
   // Chunks of sessions: the reads of the next chunk are on the wire while this one is computed,
   // and its writes go out while the next one is read and computed.
   auto reads_of = [&](std::size_t base) {
     const std::size_t end = std::min(all.size(), base + kChunk);
     std::vector<queue::Call> reads;
-    reads.reserve(3 * (end - base));
-    for (std::size_t i = base; i < end; ++i) {
-      const std::string& sid = all[i].second;
-      reads.push_back(queue::plain({"HGETALL", keys_.session(sid)}));
-      reads.push_back(store_.stats_read_call(sid));
-      reads.push_back(queue::plain({"HGET", keys_.session_health(sid), "alerts"}));
-    }
+    reads.reserve(stride * (end - base));
+    for (std::size_t i = base; i < end; ++i)
+      add_session_reads(ctx, all[i].second, reads);
     return queue::Pending(*conn_, std::move(reads));
   };
   std::optional<queue::Pending> reading, writing;
@@ -91,14 +201,14 @@ asio::awaitable<void> Daemon::health_cycle() {
       conn_->flush();
     }
     std::vector<queue::Call> writes;
-    writes.reserve(3 * (end - base));
+    writes.reserve(4 * (end - base));
     std::vector<std::string> stale;
     for (std::size_t i = base; i < end; ++i) {
       const auto& [ws, sid] = all[i];
-      const std::size_t k = 3 * (i - base);
+      const queue::Reply* r = &r2[stride * (i - base)];
       std::string problem;
       bool known = false;
-      queue::Fields fields = queue::pairs(r2[k]);
+      queue::Fields fields = queue::pairs(r[0]);
       php.fields(keys_.session(sid), fields);
       core::Session s = queue::parse_session(sid, fields, problem, known);
       if (!s.exists) {
@@ -107,31 +217,13 @@ asio::awaitable<void> Daemon::health_cycle() {
         continue;
       }
       stale.clear();
-      s.last_hour = co_await store_.last_hour_of(r2[k + 1], sid, now, &stale);
-      s.metrics = core::compute_metrics(s, s.last_hour, now);
-      s.health = core::health_score(s.metrics, cfg_.health.weights);
-      ++bands[s.health >= cfg_.health.min_score_primary     ? 0
-              : s.health >= cfg_.health.min_score_secondary ? 1
-                                                            : 2];
-      const auto broken = core::broken_limits(s.last_hour, cfg_.analytics.alert_thresholds);
-      const core::AlertMask mask = core::mask_of(broken);
-      const auto before = static_cast<core::AlertMask>(queue::int_or(r2[k + 2], 0));
-      if (core::alert_is_new(before, mask)) {
-        ++alerts;
-        spdlog::warn("health: session {} (workspace {}) breaks {} alert limit(s), health {}", sid,
-                     ws, broken.size(), s.health);
-        if (cfg_.analytics.real_time_monitoring) {
-          writes.push_back(queue::plain(
-              {"PUBLISH", keys_.alerts(), core::alert_json(sid, ws, broken, s.health, now)}));
-        }
-      }
-      store_.add_health_writes(writes, s, s.last_hour, mask, now, cfg_);
+      s.last_hour = co_await store_.last_hour_of(r[1], sid, now, &stale);
+      conclude_session(ctx, ws, s, r, writes, tally);
       if (!stale.empty()) {
         redis::Command hdel{"HDEL", keys_.session_stats(sid)};
         hdel.insert(hdel.end(), stale.begin(), stale.end());
         writes.push_back(queue::plain(std::move(hdel)));
       }
-      ++checked;
     }
     if (writing) (void)co_await writing->get();
     writing.emplace(*conn_, std::move(writes));
@@ -139,10 +231,7 @@ asio::awaitable<void> Daemon::health_cycle() {
   if (writing) (void)co_await writing->get();
   for (const auto& w : php.warnings)
     warn_once("health: " + w, now);
-  metrics_.alerts.Increment(static_cast<double>(alerts));
-  metrics_.set_health_bands(bands[0], bands[1], bands[2]);
-  spdlog::info("health: {} sessions in {} workspaces checked, {} new alerts", checked, workspaces,
-               alerts);
+  report_tally(metrics_, tally, ctx.judge_pace, workspaces);
 
   co_await prune_active(now);
   if (cfg_.selection.enable_auto_switching) co_await switch_campaigns(now);

@@ -68,6 +68,15 @@ Metrics::Metrics()
                                "Contacts released into ready lists, per target class.")),
       held_(counter_family(*registry_, "wa_pacer_held_total",
                            "Passes in which a due target released nothing, by class and reason.")),
+      silent_(prometheus::BuildGauge()
+                  .Name("wa_silent_sessions")
+                  .Help("Webjs sessions silent at the last health cycle (releases not reported).")
+                  .Register(*registry_)
+                  .Add({})),
+      factors_(prometheus::BuildGauge()
+                   .Name("wa_pace_factor_sessions")
+                   .Help("Webjs sessions by adaptive pace factor at the last health cycle.")
+                   .Register(*registry_)),
       reconnects_(counter_family(*registry_, "wa_redis_reconnects_total",
                                  "Established Redis connections lost, per connection.")),
       redis_timeouts_(counter_family(*registry_, "wa_redis_timeouts_total",
@@ -112,6 +121,13 @@ void Metrics::set_health_bands(int healthy, int degraded, int unhealthy) {
   bands_.Add({{"band", "healthy"}}).Set(healthy);      // >= min_score_primary
   bands_.Add({{"band", "degraded"}}).Set(degraded);    // secondary tier only
   bands_.Add({{"band", "unhealthy"}}).Set(unhealthy);  // below min_score_secondary
+}
+
+void Metrics::set_pace(int silent, int full, int reduced, int slowed) {
+  silent_.Set(silent);
+  factors_.Add({{"factor", "full"}}).Set(full);        // 1
+  factors_.Add({{"factor", "reduced"}}).Set(reduced);  // 0.5 to 1
+  factors_.Add({{"factor", "slowed"}}).Set(slowed);    // below 0.5
 }
 
 void Metrics::set_depths(double queue, double delayed, double reserved, double dead) {

@@ -33,6 +33,9 @@ class Metrics {
   void dead(const std::string& cause, double n = 1);
   // Sessions per health band, as of the last health cycle.
   void set_health_bands(int healthy, int degraded, int unhealthy);
+  // Section 8's adaptive pace at the last health cycle: silent webjs sessions, and webjs
+  // sessions by pace factor (1; 0.5 to 1; below 0.5).
+  void set_pace(int silent, int full, int reduced, int slowed);
   // Queue depths sampled from Redis.
   void set_depths(double queue, double delayed, double reserved, double dead);
   // The pacer (section 8): contacts released per target class ("webjs", "meta"), and passes in
@@ -66,6 +69,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& depth_;
   prometheus::Family<prometheus::Counter>& released_;
   prometheus::Family<prometheus::Counter>& held_;
+  prometheus::Gauge& silent_;
+  prometheus::Family<prometheus::Gauge>& factors_;
   prometheus::Family<prometheus::Counter>& reconnects_;
   prometheus::Family<prometheus::Counter>& redis_timeouts_;
   prometheus::Family<prometheus::Counter>& redis_failures_;

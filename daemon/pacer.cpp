@@ -157,7 +157,9 @@ void Pacer::plan(const std::string& target, const core::PaceState& st, std::int6
     hold(now_ms + kUnreadableRetryMs);
     return;
   }
-  const core::PassPlan p = core::plan_pass(*r.target, st, now_ms, unit_random(), cfg_.pacing);
+  core::PaceState state = st;
+  if (!cfg_.pacing.adaptive.enabled) state.factor = 1;  // a factor left from before is not used
+  const core::PassPlan p = core::plan_pass(*r.target, state, now_ms, unit_random(), cfg_.pacing);
   if (p.hold != core::HoldReason::none) {
     if (p.hold == core::HoldReason::hours) metrics_.held(class_of(target), "hours");
     if (p.hold == core::HoldReason::no_rate) metrics_.held(class_of(target), "no_rate");
@@ -174,7 +176,7 @@ void Pacer::plan(const std::string& target, const core::PaceState& st, std::int6
   a.day = p.day;
   a.cap_today = p.cap_today;
   a.rate_per_hour = p.rate_per_hour;
-  a.factor = st.factor;
+  a.factor = state.factor;
   a.list_target = r.target->meta ? "meta_api" : "";
   a.cap_next_at = p.cap_next_at_ms;
   a.lock_token = token_;

@@ -397,6 +397,20 @@ TEST_F(AlertTest, TypeNames) {
   EXPECT_EQ(to_string(AlertType::high_error_rate), "high_error_rate");
   EXPECT_EQ(to_string(AlertType::low_success_rate), "low_success_rate");
   EXPECT_EQ(to_string(AlertType::slow_delivery), "slow_delivery");
+  EXPECT_EQ(to_string(AlertType::silent), "silent");
+}
+
+TEST(AlertMaskTest, SilentHasItsOwnBitAndIsEdgeTriggered) {
+  const AlertMask err = mask_of({Alert{AlertType::high_error_rate, 0, 0}});
+  const AlertMask silent = mask_of({Alert{AlertType::silent, 0, 50}});
+  EXPECT_NE(silent, 0u);
+  EXPECT_EQ(silent & (err | mask_of({Alert{AlertType::low_success_rate, 0, 0}}) |
+                      mask_of({Alert{AlertType::slow_delivery, 0, 0}})),
+            0u);
+  EXPECT_TRUE(alert_is_new(err, err | silent));  // silent on top of a limit already reported
+  EXPECT_FALSE(alert_is_new(err | silent, silent));
+  EXPECT_FALSE(alert_is_new(silent, silent));
+  EXPECT_TRUE(alert_is_new(0, silent));
 }
 
 TEST(AlertMaskTest, EachTypeHasItsOwnBit) {

@@ -302,6 +302,113 @@ TEST(PacingSilentTest, FewerThanMinReportedOfAtLeastTenReleases) {
   EXPECT_TRUE(is_silent(1000, 0, 50).silent);
 }
 
+// ---- Releases counted for the silent rule ----
+
+TEST(PacingReleasesTest, MinutesWhollyOlderThanTheGraceInTheLastHour) {
+  const double now = 1'800'000'030.0;  // 30 s into minute 30'000'000
+  const MinuteRange r = counted_release_minutes(now, 300);
+  EXPECT_EQ(r.first, 30'000'000 - 59);  // the outcome counters' 60 minutes
+  // (m + 1) × 60 ≤ now − 300 = 29'999'995 min + 30 s: minute 29'999'994 ends in time, 995 not.
+  EXPECT_EQ(r.last, 29'999'994);
+  EXPECT_FALSE(r.empty());
+  // On a minute's boundary, the minute that just ended at now − grace counts.
+  const MinuteRange b = counted_release_minutes(1'800'000'000.0, 300);
+  EXPECT_EQ(b.last, 30'000'000 - 6);
+  EXPECT_EQ(counted_release_minutes(1'800'000'000.0, 0).last, 30'000'000 - 1);
+  // A grace of an hour or more counts nothing.
+  EXPECT_TRUE(counted_release_minutes(now, 3600).empty());
+  EXPECT_TRUE(counted_release_minutes(now, 7200).empty());
+}
+
+TEST(PacingReleasesTest, SumsOnlyTheCountedBuckets) {
+  const double now = 1'800'000'030.0;
+  const std::int64_t m = 30'000'000;  // the current minute
+  const std::vector<MinuteCount> buckets{
+      {m - 60, 100},  // before the hour
+      {m - 59, 1},    // the hour's first minute
+      {m - 30, 2},    //
+      {m - 6, 4},     // ended 5 min 30 s ago: older than the grace
+      {m - 5, 8},     // ends 4 min 30 s ago: part of it may be younger than the grace
+      {m, 16},        // now
+      {m + 3, 32},    // ahead (another clock)
+  };
+  EXPECT_EQ(releases_older_than_grace(buckets, now, 300), 1u + 2 + 4);
+  EXPECT_EQ(releases_older_than_grace(buckets, now, 0), 1u + 2 + 4 + 8);
+  EXPECT_EQ(releases_older_than_grace(buckets, now, 3600), 0u);
+  EXPECT_EQ(releases_older_than_grace({}, now, 300), 0u);
+  // Ten minutes later m − 5 up to m + 3 are old enough; m − 59 has left the hour.
+  EXPECT_EQ(releases_older_than_grace(buckets, now + 600, 300), 2u + 4 + 8 + 16 + 32);
+}
+
+TEST(PacingAdaptiveStepTest, ReportsSettledAfterTheFirstCheckWhileIngestionKeepsUp) {
+  EXPECT_FALSE(reports_settled(true, 0, 5000));
+  EXPECT_TRUE(reports_settled(false, 0, 5000));
+  EXPECT_TRUE(reports_settled(false, 4999, 5000));
+  EXPECT_FALSE(reports_settled(false, 5000, 5000));
+}
+
+TEST(PacingAdaptiveStepTest, SilentSessionIsHalvedAndWritten) {
+  const PacingConfig::Adaptive cfg;
+  const AdaptiveStep s = adaptive_step(std::nullopt, false, 10, 0, cfg);
+  EXPECT_TRUE(s.silent.silent);
+  EXPECT_DOUBLE_EQ(s.silent.reported_percent, 0);
+  EXPECT_DOUBLE_EQ(s.factor, 0.5);
+  ASSERT_TRUE(s.write);
+  EXPECT_DOUBLE_EQ(*s.write, 0.5);
+}
+
+TEST(PacingAdaptiveStepTest, BrokenLimitHalvesAReportingSession) {
+  const AdaptiveStep s = adaptive_step(0.8, true, 20, 20, PacingConfig::Adaptive{});
+  EXPECT_FALSE(s.silent.silent);
+  EXPECT_DOUBLE_EQ(s.factor, 0.4);
+  EXPECT_TRUE(s.write);
+}
+
+TEST(PacingAdaptiveStepTest, RecoversByTheIncreaseUpToOne) {
+  const PacingConfig::Adaptive cfg;
+  double f = 0.5;
+  std::vector<double> seen;
+  for (int i = 0; i < 6; ++i) {
+    const AdaptiveStep s = adaptive_step(f, false, 10, 10, cfg);
+    if (s.write) seen.push_back(*s.write);
+    f = s.factor;
+  }
+  ASSERT_EQ(seen.size(), 5u);  // 0.6 0.7 0.8 0.9 1, then no change
+  EXPECT_NEAR(seen[0], 0.6, 1e-9);
+  EXPECT_NEAR(seen[3], 0.9, 1e-9);
+  EXPECT_DOUBLE_EQ(seen[4], 1.0);
+}
+
+TEST(PacingAdaptiveStepTest, NothingWrittenWithoutAChange) {
+  const PacingConfig::Adaptive cfg;
+  EXPECT_FALSE(adaptive_step(std::nullopt, false, 0, 0, cfg).write);  // a new target stays at 1
+  EXPECT_FALSE(adaptive_step(1.0, false, 9, 0, cfg).write);           // too few releases to judge
+  EXPECT_FALSE(adaptive_step(0.1, true, 0, 0, cfg).write);            // at the floor already
+  // Binary rounding of the stored text is no change.
+  EXPECT_FALSE(adaptive_step(1.0 - 1e-12, false, 0, 0, cfg).write);
+}
+
+TEST(PacingAdaptiveStepTest, StoredValuesOutOfRangeAreRepaired) {
+  const PacingConfig::Adaptive cfg;
+  const AdaptiveStep high = adaptive_step(5.0, false, 0, 0, cfg);
+  EXPECT_DOUBLE_EQ(high.factor, 1.0);
+  EXPECT_TRUE(high.write);
+  const AdaptiveStep low = adaptive_step(0.01, false, 0, 0, cfg);
+  EXPECT_NEAR(low.factor, 0.2, 1e-9);  // from min_factor, + 0.1
+  const AdaptiveStep nan = adaptive_step(std::nan(""), false, 0, 0, cfg);
+  EXPECT_DOUBLE_EQ(nan.factor, 1.0);
+  EXPECT_TRUE(nan.write);
+}
+
+TEST(PacingAdaptiveStepTest, DisabledChecksSilenceButLeavesTheFactor) {
+  PacingConfig::Adaptive cfg;
+  cfg.enabled = false;
+  const AdaptiveStep s = adaptive_step(0.3, true, 10, 0, cfg);
+  EXPECT_TRUE(s.silent.silent);
+  EXPECT_DOUBLE_EQ(s.factor, 0.3);
+  EXPECT_FALSE(s.write);
+}
+
 // ---- Fairness ----
 
 TEST(PacingFairnessTest, RoundRobinAfterTheLastCampaign) {

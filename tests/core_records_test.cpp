@@ -408,6 +408,16 @@ TEST(AlertJsonTest, Fields) {
   EXPECT_EQ(a[1].at("threshold").to_number<double>(), 10000);
 }
 
+TEST(AlertJsonTest, SilentEntry) {
+  const std::vector<Alert> alerts{{AlertType::silent, 12.5, 50}};
+  const json::object o = parse_object(alert_json("s9", "7", alerts, 90, kAt));
+  const json::array& a = o.at("alerts").as_array();
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(str(a[0].at("type")), "silent");
+  EXPECT_EQ(a[0].at("value").to_number<double>(), 12.5);
+  EXPECT_EQ(a[0].at("threshold").to_number<double>(), 50);
+}
+
 TEST(AlertJsonTest, NonTerminatingRatesAreNumbers) {
   const std::vector<Alert> alerts{{AlertType::low_success_rate, 200.0 / 3, 80}};
   const json::object o = parse_object(alert_json("s", "w", alerts, 50, kAt));
