@@ -19,6 +19,8 @@ using switching::contact;
 using switching::ready_item;
 
 const std::string kRoundRobin = kFastConfig + "load_balancing: {strategy: round_robin}\n";
+// (The test harness turns pacing off unless the config names it.)
+const std::string kPaced = kRoundRobin + "pacing: {enabled: true}\n";
 
 // Campaign `b` with its first `released` contacts already in from's ready list (as the pacer
 // released them), between items of campaign 99 and items that are no ready item at all.
@@ -72,7 +74,7 @@ TEST(PacedSwitching, ReadyItemsOfTheCampaignMoveFirstInOrderAndTheOthersStay) {
   seed_three_sessions(env.c);
   const switching::BigCampaign big{.id = "42", .from = "s2", .contacts = 10};
   const Strings ready = seed_released(env.c, big, 3);
-  env.start(kRoundRobin);
+  env.start(kPaced);
   const auto sw = wait_switch(env);
   EXPECT_EQ(str_of(sw, "from"), "s2");
   EXPECT_EQ(sw.at("to"), json::parse(R"(["s1","s3"])"));
@@ -124,7 +126,7 @@ TEST(PacedSwitching, AMoveInSeveralStepsTakesTheReadyItemsBackOnce) {
   seed_three_sessions(env.c);
   const switching::BigCampaign big{.id = "77", .from = "s2", .contacts = 5003};
   const Strings ready = seed_released(env.c, big, 3);
-  env.start(kRoundRobin);
+  env.start(kPaced);
   const auto sw = wait_switch(env);
   EXPECT_EQ(sw.at("moved"), json::value(5003));
   auto lists = switching::queued_of(env.c, big.id, {"s1", "s3"});
@@ -151,7 +153,7 @@ TEST(PacedSwitching, ToMetaTheWorkspacesMetaTargetGetsTheBacklog) {
   decision.insert(decision.find(mode) + mode.size(), R"("template":{"status":"APPROVED"},)");
   env.c.cmd({"SET", "wa:campaign:43:decision", decision, "KEEPTTL"});
   env.c.cmd({"HSET", "wa:session:s1", "status", "failed"});
-  env.start();
+  env.start(kFastConfig + "pacing: {enabled: true}\n");
   const auto sw = wait_switch(env);
   EXPECT_EQ(sw.at("to"), json::parse(R"(["meta_api"])"));
   EXPECT_EQ(sw.at("moved"), json::value(6));
@@ -173,7 +175,7 @@ TEST(PacedSwitching, AReadyListOfAnotherTypeIsNoObstacle) {
   const switching::BigCampaign big{.id = "42", .from = "s2", .contacts = 4};
   switching::seed_big_campaign(env.c, big);
   env.c.cmd({"SET", "wa:ready:s2", "oops"});
-  env.start(kRoundRobin);
+  env.start(kPaced);
   const auto sw = wait_switch(env);
   EXPECT_EQ(sw.at("moved"), json::value(4));
   auto lists = switching::queued_of(env.c, big.id, {"s1", "s3"});
