@@ -260,19 +260,40 @@ std::optional<std::uint64_t> estimated_minutes_paced(const PacedEstimateInput& i
   if (in.contacts == 0) return 0;
   if (!(in.rate_per_hour > 0) || in.window_minutes_per_day <= 0) return std::nullopt;
   const std::uint64_t n = in.backlog_ahead + in.contacts;  // the last one is the n-th release
+  const auto releases_in = [&](int minutes) {
+    const double by_window = std::floor(in.rate_per_hour * minutes / 60.0 + kEpsilon);
+    return static_cast<std::uint64_t>(std::clamp(by_window, 0.0, 1e18));
+  };
   const int window = std::min(in.window_minutes_per_day, kDayMinutes);
-  const double by_window = std::floor(in.rate_per_hour * window / 60.0 + kEpsilon);
-  const auto per_window = static_cast<std::uint64_t>(std::min(by_window, 1e18));
+  const int today = in.window_minutes_today < 0 ? window : in.window_minutes_today;
   const std::uint64_t left_today =
       in.cap_today > in.released_today ? in.cap_today - in.released_today : 0;
-  const std::uint64_t day0 = std::min(left_today, per_window);
+  const std::uint64_t day0 = std::min(left_today, releases_in(today));
   if (n <= day0) return ceil_minutes(static_cast<double>(n), in.rate_per_hour);
-  const std::uint64_t per_day = std::min(in.cap, per_window);
+  const std::uint64_t per_day = std::min(in.cap, releases_in(window));
   if (per_day == 0) return std::nullopt;
   const std::uint64_t rest = n - day0;
   const std::uint64_t days = (rest + per_day - 1) / per_day;  // days after day 0
   const std::uint64_t last = rest - (days - 1) * per_day;
-  return days * kDayMinutes + ceil_minutes(static_cast<double>(last), in.rate_per_hour);
+  const auto first =
+      static_cast<std::uint64_t>(in.minutes_to_next_day < 0 ? kDayMinutes : in.minutes_to_next_day);
+  return first + (days - 1) * kDayMinutes +
+         ceil_minutes(static_cast<double>(last), in.rate_per_hour);
+}
+
+int window_minutes_left(std::int64_t now_s, const std::optional<SendingHours>& hours,
+                        std::string_view tz) {
+  const int minute = minute_of_day(local_time(now_s, zone(tz)));
+  if (!hours) return kDayMinutes - minute;
+  const int end = hours->end_min;
+  return end > minute ? end - minute : kDayMinutes - minute + end;  // across midnight
+}
+
+std::int64_t minutes_to_next_day(std::int64_t now_s, const std::optional<SendingHours>& hours,
+                                 std::string_view tz) {
+  const std::int64_t midnight = next_local_midnight(now_s, tz);
+  const std::int64_t opens = next_opening(midnight, hours, tz);
+  return (opens - now_s + 59) / 60;
 }
 
 }  // namespace wa::core

@@ -185,6 +185,11 @@ struct PacedEstimateInput {
   std::uint64_t released_today = 0;
   std::uint64_t cap = 0;              // the cap of the following days
   int window_minutes_per_day = 1440;  // the sending window's length
+  // Day 0 (from now, the window open): minutes of window left today (-1: a whole window), and
+  // minutes until the first release of the next day is possible (the cap's reset at local
+  // midnight, or the window's next opening after it; -1: 1440).
+  int window_minutes_today = -1;
+  std::int64_t minutes_to_next_day = -1;
 };
 
 // Minutes until the last of `contacts` is released, from the opening of a sending window (the
@@ -194,5 +199,12 @@ struct PacedEstimateInput {
 // outside the window included); the last counts ceil(its releases ÷ rate × 60). 0 for no
 // contacts; nullopt when the work never ends (rate not positive, or a cap or window of zero).
 std::optional<std::uint64_t> estimated_minutes_paced(const PacedEstimateInput& in) noexcept;
+
+// Minutes of the sending window left from now (the window must be open; nullopt hours: until
+// local midnight), and minutes from now until the next local day's window opens.
+int window_minutes_left(std::int64_t now_s, const std::optional<SendingHours>& hours,
+                        std::string_view tz);
+std::int64_t minutes_to_next_day(std::int64_t now_s, const std::optional<SendingHours>& hours,
+                                 std::string_view tz);
 
 }  // namespace wa::core

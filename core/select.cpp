@@ -131,21 +131,46 @@ double performance_factor(const WorkspaceView& ws) {
   return best < 0 ? 50.0 : best;
 }
 
+// The slowest of the sessions the contacts would be spread over (section 8).
+std::optional<std::uint64_t> paced_webjs_minutes(const CampaignSpec& spec, std::uint64_t contacts,
+                                                 const std::vector<const Session*>& eligible,
+                                                 const WorkspacePace& pace,
+                                                 const config::Config& cfg, Seconds now) {
+  const auto slices = allocate(contacts, eligible, spec.mode, cfg.load_balancing);
+  std::optional<std::uint64_t> slowest = 0;
+  for (std::size_t i = 0; i < slices.size(); ++i) {
+    if (slices[i].count == 0) continue;
+    const auto m = paced_session_minutes(*eligible[i], slices[i].count, pace, cfg, now);
+    if (!m) return std::nullopt;
+    slowest = std::max(*slowest, *m);
+  }
+  return slowest;
+}
+
 Prediction predict(const CampaignSpec& spec, std::uint64_t contacts, const WorkspaceView& ws,
-                   const Options& o, const config::Config& cfg) {
+                   const Options& o, const config::Config& cfg, Seconds now) {
   Prediction p;
   p.webjs.session_count = o.eligible.size();
   for (const Session* s : o.eligible) {
     p.webjs.capacity_per_hour += session_capacity(*s, spec.mode, cfg.load_balancing);
   }
   p.webjs.available = !o.eligible.empty() && o.webjs_fits;
-  if (p.webjs.available)
+  const WorkspacePace* pace = cfg.pacing.enabled ? ws.pace : nullptr;
+  if (p.webjs.available && pace != nullptr) {
+    p.webjs.estimated_minutes = paced_webjs_minutes(spec, contacts, o.eligible, *pace, cfg, now);
+  } else if (p.webjs.available) {
     p.webjs.estimated_minutes = estimate_minutes(contacts, p.webjs.capacity_per_hour);
+  }
 
   p.meta_api.capacity_per_hour = ws.meta.throughput_mps * 3600.0;
   p.meta_api.tier_limit = ws.meta.tier_limit;
   p.meta_api.available = o.meta_ok;
-  if (p.meta_api.available) {
+  if (p.meta_api.available && pace != nullptr) {
+    const auto t = pace->targets.find("meta_api");
+    p.meta_api.estimated_minutes =
+        paced_meta_minutes(contacts, p.meta_api.capacity_per_hour, ws.meta.tier_limit,
+                           t == pace->targets.end() ? nullptr : &t->second, *pace, now);
+  } else if (p.meta_api.available) {
     p.meta_api.estimated_minutes =
         estimate_meta_minutes(contacts, p.meta_api.capacity_per_hour, ws.meta.tier_limit);
   }
@@ -162,7 +187,7 @@ Prediction predict(const CampaignSpec& spec, std::uint64_t contacts, const Works
 }  // namespace
 
 Decision decide(const CampaignSpec& spec, std::uint64_t contacts, const WorkspaceView& ws,
-                const config::Config& cfg) {
+                const config::Config& cfg, Seconds now) {
   Options o;
   o.eligible = eligible_sessions(ws.sessions, cfg);
   for (const Session* s : o.eligible) {
@@ -250,9 +275,14 @@ Decision decide(const CampaignSpec& spec, std::uint64_t contacts, const Workspac
                      0.2 * f.user_preference_score + 0.1 * f.performance_score;
 
   if (cfg.load_balancing.enable_predictive_analytics) {
-    d.prediction = predict(spec, contacts, ws, o, cfg);
+    d.prediction = predict(spec, contacts, ws, o, cfg, now);
   }
   return d;
+}
+
+void add_to_backlogs(WorkspacePace& pace, const Decision& d) {
+  for (const Target& t : d.distribution)
+    pace.targets[t.target].campaign_backlogs.push_back(t.slice.count);
 }
 
 }  // namespace wa::core

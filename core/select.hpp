@@ -10,6 +10,7 @@
 
 #include "config/config.hpp"
 #include "core/balance.hpp"
+#include "core/paced_estimate.hpp"
 #include "core/types.hpp"
 
 namespace wa::core {
@@ -20,6 +21,9 @@ struct WorkspaceView {
   MetaSettings meta;
   WindowStats webjs_7d;  // the workspace's daily counters of the last 7 days, per provider
   WindowStats meta_7d;
+  // Pacing on: the workspace's pacing settings and its targets' backlogs and pace (the Meta
+  // target under "meta_api"); predictions then count them (section 8). Null: section 4's.
+  const WorkspacePace* pace = nullptr;
 };
 
 // What a campaign asks for: the parts of a job that selection reads.
@@ -100,7 +104,12 @@ struct Decision {
 
 // Decides one campaign of `contacts` contacts. Pure: the sessions must already carry fresh health
 // and metrics. The returned pointers point into ws.sessions.
+// Records a decision's dispatch in the workspace's pace view, so that the prediction of the next
+// job counts it as waiting (the view is a snapshot read before both).
+void add_to_backlogs(WorkspacePace& pace, const Decision& d);
+
+// `now` is only read by the prediction with pacing on.
 Decision decide(const CampaignSpec& spec, std::uint64_t contacts, const WorkspaceView& ws,
-                const config::Config& cfg);
+                const config::Config& cfg, Seconds now = 0);
 
 }  // namespace wa::core

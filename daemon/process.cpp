@@ -77,11 +77,13 @@ core::JobPlan Daemon::plan_item(const Item& it, double now) {
     return core::plan_rejected(it.taken.payload, pj, core::DeadCause::bad_contacts_key, it.rejected,
                                now);
   }
-  static const queue::WorkspaceData kEmpty;
+  static queue::WorkspaceData empty;
   const auto snap = snapshots_.find(pj.job->workspace_id.text);
-  const queue::WorkspaceData& wd = snap == snapshots_.end() ? kEmpty : snap->second;
-  const core::WorkspaceView view{wd.sessions, wd.meta, wd.webjs_7d, wd.meta_7d};
-  const core::Decision d = core::decide(core::spec_of(*pj.job), it.contacts, view, cfg_);
+  queue::WorkspaceData& wd = snap == snapshots_.end() ? empty : snap->second;
+  core::WorkspaceView view{wd.sessions, wd.meta, wd.webjs_7d, wd.meta_7d};
+  view.pace = wd.pace ? &*wd.pace : nullptr;
+  const core::Decision d = core::decide(core::spec_of(*pj.job), it.contacts, view, cfg_, now);
+  if (wd.pace) core::add_to_backlogs(*wd.pace, d);  // the next job of the batch waits behind
   // The decision points into the snapshot: it is turned into plain data before any co_await.
   return core::plan_decided(it.taken.payload, *pj.job, d, it.warnings, now, cfg_.retry,
                             unit_random());

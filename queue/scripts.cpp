@@ -640,6 +640,26 @@ return {1}
   return s;
 }
 
+const Script& backlog_lengths_script() {
+  static const Script s = make("backlog_lengths", R"lua(
+local function len(key)
+  local n = redis.pcall('LLEN', key)
+  if type(n) == 'number' then return n end
+  return 0
+end
+local out = {len(KEYS[1])}
+local campaigns = redis.pcall('ZRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+if type(campaigns) ~= 'table' or campaigns.err then return out end
+for _, c in ipairs(campaigns) do
+  if redis.pcall('SISMEMBER', KEYS[3], c) ~= 1 then
+    out[#out + 1] = len(ARGV[1] .. c .. ':' .. ARGV[2])
+  end
+end
+return out
+)lua");
+  return s;
+}
+
 const Script& prune_active_script() {
   static const Script s = make("prune_active", R"lua(
 local n = math.min(redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]), tonumber(ARGV[2]))

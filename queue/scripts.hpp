@@ -122,6 +122,13 @@ const Script& switch_step_script();
 //   KEYS: zset   ARGV: until max   returns the number removed.
 const Script& prune_active_script();
 
+// What waits on a pacing target, for the prediction (section 8): the ready list's length, then
+// the length of the dispatch list of each of the first `limit` campaigns of the backlog that is
+// not paused. Bounded: `limit` campaigns whatever the backlog's size.
+//   KEYS: ready backlog paused   ARGV: dispatch_prefix list_target limit
+//   returns {ready_len, len...}
+const Script& backlog_lengths_script();
+
 // One bounded release step of a target's pacing (CONTRACT.md section 8, queue/pacer.hpp): up to
 // n contacts go from the target's dispatch lists to its ready list, one per campaign per turn,
 // in backlog order starting after the pace hash's last_campaign and skipping paused campaigns;

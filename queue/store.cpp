@@ -212,6 +212,9 @@ asio::awaitable<std::map<std::string, WorkspaceData>> Store::load_workspaces(
     }
     d.sessions.push_back(std::move(s));
   }
+  if (cfg.pacing.enabled && cfg.load_balancing.enable_predictive_analytics) {
+    co_await load_pacing(out);
+  }
   if (round3.empty()) co_return out;
 
   const auto r3 = co_await run(conn_, std::move(round3));

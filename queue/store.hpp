@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/paced_estimate.hpp"
 #include "core/types.hpp"
 #include "queue/codec.hpp"
 #include "queue/exec.hpp"
@@ -23,6 +24,8 @@ struct WorkspaceData {
   core::WindowStats meta_7d;
   std::vector<std::string> problems;  // unreadable session hashes, for the log
   std::size_t computed = 0;           // sessions whose health was computed on the spot
+  // Pacing on: the workspace's settings and what waits on its targets (queue/store_pacing).
+  std::optional<core::WorkspacePace> pace;
 };
 
 // Events read from the head of wa:events, parsed and aggregated: the arguments of one
@@ -61,6 +64,9 @@ class Store {
   // get it computed from their last hour of events, and stored.
   asio::awaitable<std::map<std::string, WorkspaceData>> load_workspaces(
       const std::vector<std::string>& ids, core::Seconds now, const config::Config& cfg);
+
+  // Fills each workspace's `pace` (settings, backlogs, pace hashes) in two pipelined rounds.
+  asio::awaitable<void> load_pacing(std::map<std::string, WorkspaceData>& out);
 
   // Reads up to `max` events from the head of wa:events and aggregates them.
   asio::awaitable<EventBatch> read_events(std::size_t max, core::Seconds now,

@@ -244,7 +244,12 @@ TEST(Pacing, AKilledPacerIsTakenOverAndEveryContactGoesOutOnce) {
         got.insert(item_of(e.str).contact);
     }
   };
-  ASSERT_TRUE(wait_until([&] { drain(); return got.size() >= 600; }, std::chrono::seconds(20)))
+  ASSERT_TRUE(wait_until(
+      [&] {
+        drain();
+        return got.size() >= 600;
+      },
+      std::chrono::seconds(20)))
       << a.log();
   const pid_t holder = pacer_pid(env.c);
   Daemon& victim = holder == b.pid() ? b : a;
