@@ -121,6 +121,11 @@ PaceStats read_pace(Context& ctx, const std::vector<std::string>& sessions,
 
 namespace {
 
+// Today's cap is used up while contacts wait: nothing more is released before the next day.
+bool cap_reached(const PaceRow& r) {
+  return r.released_today && r.cap_today && *r.released_today >= *r.cap_today && r.campaigns > 0;
+}
+
 json::value opt(const std::optional<double>& v) {
   return v ? json::value(*v) : json::value(nullptr);
 }
@@ -141,6 +146,7 @@ json::object row_json(const PaceRow& r, double now) {
                   {"paused", r.paused},
                   {"contacts", r.waiting}};
   o["ready"] = r.ready;
+  o["cap_reached"] = cap_reached(r);
   if (r.next_ms) {
     o["next_release_at"] = core::iso8601(*r.next_ms / 1000.0);
     o["next_release_in_s"] = std::max(0.0, std::round(*r.next_ms / 100.0 - now * 10.0) / 10.0);
@@ -183,6 +189,9 @@ std::string today(const PaceRow& r) {
 
 std::string next_release(const PaceRow& r, double now) {
   if (!r.next_ms) return "-";
+  // The pacer still looks at such a target now and then (a changed cap or resume shows soon).
+  if (cap_reached(r)) return "next day";
+  if (r.campaigns > 0 && r.paused == r.campaigns) return "paused";
   const double in = *r.next_ms / 1000.0 - now;
   char buf[32];
   if (in <= 0) return "now";
@@ -204,9 +213,7 @@ std::string backlog_note(const PaceRow& r) {
     note = std::to_string(r.campaigns) + (r.campaigns == 1 ? " campaign" : " campaigns");
   }
   if (r.paused > 0) note += ", " + std::to_string(r.paused) + " paused";
-  if (r.released_today && r.cap_today && *r.released_today >= *r.cap_today && r.campaigns > 0) {
-    note += note.empty() ? "cap reached" : ", cap reached";
-  }
+  if (cap_reached(r)) note += note.empty() ? "cap reached" : ", cap reached";
   return note;
 }
 
