@@ -4,7 +4,9 @@
 # With no Redis configured (WA_CONFIG unset) it starts a private redis-server on a free local
 # port, starts wa-routerd on it, seeds workspaces, sessions of mixed health and a stream of
 # message events, pushes campaigns of every kind (including bad ones), prints what the daemon
-# decided and where the contacts went, and stops everything it started.
+# decided and where the contacts went, then shows pacing (releases at a fast demo rate taken by
+# a simulated sender, a new phone's warm-up cap, a paused campaign, predicted vs observed time,
+# `wa-router stats`), and stops everything it started.
 #
 #   scripts/run.sh                     the demo on a private Redis
 #   WA_CONFIG=/etc/wa-router/wa-routerd.yaml scripts/run.sh
@@ -15,16 +17,18 @@ root=$(pwd)
 
 bash scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --target wa-routerd -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+cmake --build build --target wa-routerd wa-router -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
 bin="$root/build/daemon/wa-routerd"
+cli="$root/build/daemon/wa-router"
 
 if [[ -n "${WA_CONFIG:-}" ]]; then
   exec "$bin" --config "$WA_CONFIG"
 fi
 
 work=$(mktemp -d /tmp/wa-demo.XXXXXX)
-redis_pid="" daemon_pid=""
+redis_pid="" daemon_pid="" sender_pid=""
 cleanup() {
+  [[ -n "$sender_pid" ]] && kill -TERM "$sender_pid" 2>/dev/null && wait "$sender_pid" 2>/dev/null || true
   [[ -n "$daemon_pid" ]] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
   [[ -n "$redis_pid" ]] && kill -TERM "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null || true
   rm -rf "$work"
@@ -54,6 +58,10 @@ retry: {base_delay: 30, max_delay: 600, jitter: 0.2, max_attempts: 10}
 health: {check_interval: 2}
 metrics: {listen: "127.0.0.1:$metrics_port"}
 logging: {level: info, format: text}
+# Pacing on (the default), with a short warm-up so that the demo shows its three stages: a phone
+# linked today gets start_per_day (10), a day-old one 10 x (1000 / 10)^(1/2) = 100, older ones
+# the daily cap (1000). Real deployments keep the 14 days.
+pacing: {enabled: true, ahead: 2, jitter: 0.3, daily_cap: 1000, warmup: {days: 2, start_per_day: 10}}
 YAML
 
 # The app's data first: the daemon computes health at start-up from it.
@@ -63,6 +71,8 @@ bash scripts/demo/seed.sh "$redis_port"
 daemon_pid=$!
 echo "== wa-routerd started (pid $daemon_pid), metrics on http://127.0.0.1:$metrics_port/metrics"
 sleep 2.5  # one health cycle over the seeded events
+bash scripts/demo/sender.sh "$redis_port" "$work/sent.log" &
+sender_pid=$!
 
 bash scripts/demo/campaigns.sh "$redis_port"
 expected=$(R GET demo:expected_results)
@@ -73,6 +83,7 @@ done
 sleep 0.3
 
 bash scripts/demo/report.sh "$redis_port" "$metrics_port"
+bash scripts/demo/pacing.sh "$redis_port" "$cli" "$work/wa-routerd.yaml" "$work/sent.log"
 echo
 echo "== daemon log (last 15 lines)"
 tail -n 15 "$work/daemon.log"

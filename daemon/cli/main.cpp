@@ -172,10 +172,13 @@ int run(int argc, char** argv) {
 const std::vector<Command>& commands() {
   static const std::vector<Command> all{
       {"stats", "[--results-limit N]",
-       "Queue depths, decisions in wa:results by type and reason, sessions by health band.",
+       "Queue depths, decisions in wa:results by type and reason, sessions by health band, pacing.",
        "Bands follow health.min_score_primary and health.min_score_secondary (80-100, 60-79,\n"
        "0-59 by default); 'unknown' counts sessions with no health_score yet or no hash.\n"
-       "Decisions are counted over the newest --results-limit records of wa:results.",
+       "Decisions are counted over the newest --results-limit records of wa:results.\n"
+       "Pacing: per session (and meta_api:<workspace> with a pace) the rate per hour and\n"
+       "factor, released/cap today, contacts waiting in the backlog's dispatch lists (the\n"
+       "first 100 campaigns counted: '+' beyond), the ready list, and the next release.",
        stats_options, run_stats},
       {"report", "--workspace W --from YYYY-MM-DD --to YYYY-MM-DD",
        "Provider performance of a workspace (webjs vs meta_api) from the daily counters.",

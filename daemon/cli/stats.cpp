@@ -1,4 +1,4 @@
-// wa-router stats: queue depths, decisions by type, sessions by health band.
+// wa-router stats: queue depths, decisions by type, sessions by health band, pacing.
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -7,6 +7,7 @@
 
 #include "core/records.hpp"
 #include "daemon/cli/dead.hpp"
+#include "daemon/cli/stats_pace.hpp"
 #include "queue/codec.hpp"
 
 namespace wa::cli {
@@ -33,6 +34,8 @@ struct Stats {
   long long workspaces = 0, sessions = 0, connected = 0, missing = 0;
   std::vector<Band> bands;
   long long events_backlog = 0, events_malformed = 0, active = 0;
+  std::vector<std::string> session_ids;  // sorted
+  PaceStats pace;
 };
 
 void scan_results(Context& ctx, long long limit, double now, Stats& s) {
@@ -105,6 +108,7 @@ void scan_sessions(Context& ctx, const std::vector<std::string>& workspaces, Sta
     cmds.push_back({"EXISTS", ctx.keys().session(id)});
   }
   const auto replies = r.pipeline(cmds);
+  s.session_ids.assign(ids.begin(), ids.end());
   s.sessions = static_cast<long long>(ids.size());
   for (std::size_t i = 0; i + 1 < replies.size(); i += 2) {
     const RReply& fields = replies[i];
@@ -166,6 +170,7 @@ void print_json_stats(Context& ctx, const Stats& s, double now) {
                      {"connected", s.connected},
                      {"missing", s.missing},
                      {"health_bands", std::move(bands)}};
+  out["pacing"] = pace_json(s.pace, now);
   out["events_backlog"] = s.events_backlog;
   out["events_malformed"] = s.events_malformed;
   out["active_campaigns"] = s.active;
@@ -177,7 +182,7 @@ void row(const std::string& label, long long value, const std::string& note = ""
   std::printf("  %-28s %10lld%s%s\n", label.c_str(), value, note.empty() ? "" : "  ", note.c_str());
 }
 
-void print_table(Context& ctx, const Stats& s) {
+void print_table(Context& ctx, const Stats& s, double now) {
   std::printf("Queue %s\n", ctx.keys().queue().c_str());
   row("pending", s.pending);
   row("delayed (waiting to retry)", s.delayed);
@@ -209,6 +214,7 @@ void print_table(Context& ctx, const Stats& s) {
     if (!b.min && s.missing > 0) note = std::to_string(s.missing) + " without a session hash";
     row("health " + b.label, b.count, note);
   }
+  print_pace(s.pace, now);
 
   std::printf("\nOther\n");
   row("active campaigns", s.active);
@@ -257,10 +263,11 @@ int run_stats(Context& ctx, const po::variables_map& vm) {
 
   scan_results(ctx, limit, now, s);
   scan_sessions(ctx, workspaces, s);
+  s.pace = read_pace(ctx, s.session_ids, workspaces);
   if (ctx.json()) {
     print_json_stats(ctx, s, now);
   } else {
-    print_table(ctx, s);
+    print_table(ctx, s, now);
   }
   return 0;
 }

@@ -23,7 +23,7 @@ R LRANGE wa:results 0 -1 | jq -r '
   end'
 
 echo
-echo "== dispatch lists (what the app's senders pop)"
+echo "== dispatch lists (the backlog: the pacer releases them into wa:ready:<target>)"
 for key in $(R --scan --pattern 'wa:dispatch:*' | sort); do
   printf '  %-28s %6s contacts\n' "$key" "$(R LLEN "$key")"
 done

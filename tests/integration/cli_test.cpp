@@ -419,6 +419,10 @@ TEST_F(CliTest, StatsFollowsPrefixQueueNameAndThresholds) {
   c_.cmd({"RPUSH", "laravel_database_queues:bulk", kJob1});
   c_.cmd({"RPUSH", "queues:wa-campaigns", kJob1, kJob1});  // not this daemon's queue
   seed_session(c_, {.id = "s1", .health = 85}, "laravel_database_");
+  c_.cmd({"HSET", "laravel_database_wa:pace:s1", "rate_per_hour", "500"});
+  c_.cmd({"ZADD", "laravel_database_wa:backlog:s1", "1", "7"});
+  c_.cmd({"RPUSH", "laravel_database_wa:dispatch:7:s1", "1", "2"});
+  c_.cmd({"RPUSH", "wa:dispatch:7:s1", "3"});  // not this prefix's
   const CliRun r = run({"--json", "stats"});
   ASSERT_EQ(r.rc, 0) << r.err;
   const json::object o = parse_object(r.out);
@@ -429,6 +433,135 @@ TEST_F(CliTest, StatsFollowsPrefixQueueNameAndThresholds) {
   EXPECT_EQ(bands[0].at("band").as_string(), "90-100");
   EXPECT_EQ(bands[1].at("band").as_string(), "50-89");
   EXPECT_EQ(bands[1].at("count").as_int64(), 1);
+  const auto& pace = o.at("pacing").at("targets").at(0).as_object();
+  EXPECT_EQ(num(pace.at("rate_per_hour")), 500);
+  EXPECT_EQ(pace.at("backlog").at("contacts").as_int64(), 2);
+}
+
+// The pacing part (CONTRACT.md section 8): each session's pace hash as the pacer wrote it, the
+// contacts waiting in its backlog's dispatch lists and its ready list, the next release (its
+// score in wa:pace:due), Meta targets that have a pace, and the paused campaigns.
+TEST_F(CliTest, StatsShowsEachTargetsPaceBacklogAndNextRelease) {
+  seed_session(c_, {.id = "s1", .workspace = "1", .health = 95});
+  seed_session(c_, {.id = "s2", .workspace = "1", .health = 90});  // never paced
+  seed_meta(c_, "1", true);
+  seed_meta(c_, "2", true);  // no Meta pace: no row
+  c_.cmd({"SADD", "wa:workspaces", "2"});
+  const long long now_ms = static_cast<long long>(now_seconds() * 1000);
+  c_.cmd({"HSET", "wa:pace:s1", "rate_per_hour", "3600", "factor", "0.5", "day", day_string(0),
+          "released_today", "12", "cap_today", "50", "next_at", std::to_string(now_ms + 30000),
+          "last_campaign", "7"});
+  c_.cmd({"ZADD", "wa:backlog:s1", "1", "7", "2", "c-8", "3", "9"});
+  c_.cmd({"RPUSH", "wa:dispatch:7:s1", "1", "2", "3"});
+  c_.cmd({"RPUSH", "wa:dispatch:c-8:s1", "4", "5"});
+  c_.cmd({"RPUSH", "wa:dispatch:9:s1", "6"});
+  c_.cmd({"RPUSH", "wa:dispatch:7:s2", "10"});  // another target's list: not s1's backlog
+  c_.cmd({"SADD", "wa:campaigns:paused", "c-8", "other"});
+  c_.cmd({"RPUSH", "wa:ready:s1", R"({"campaign_id":7,"contact":"0","released_at":"x"})"});
+  c_.cmd({"ZADD", "wa:pace:due", std::to_string(now_ms + 30000), "s1"});
+  c_.cmd({"HSET", "wa:pace:meta_api:1", "rate_per_hour", "288000", "factor", "1", "day",
+          day_string(0), "released_today", "30", "next_at", std::to_string(now_ms)});
+  c_.cmd({"ZADD", "wa:backlog:meta_api:1", "1", "7"});
+  c_.cmd({"RPUSH", "wa:dispatch:7:meta_api", "20", "21"});
+  c_.cmd({"ZADD", "wa:pace:due", std::to_string(now_ms - 5000), "meta_api:1"});
+  // s3 used up today's cap; s4 waits only for a paused campaign.
+  seed_session(c_, {.id = "s3", .workspace = "1", .health = 95});
+  seed_session(c_, {.id = "s4", .workspace = "1", .health = 95});
+  c_.cmd({"HSET", "wa:pace:s3", "rate_per_hour", "100", "day", day_string(0), "released_today", "5",
+          "cap_today", "5"});
+  c_.cmd({"ZADD", "wa:backlog:s3", "1", "11"});
+  c_.cmd({"RPUSH", "wa:dispatch:11:s3", "1", "2"});
+  c_.cmd({"ZADD", "wa:pace:due", std::to_string(now_ms + 60000), "s3"});
+  c_.cmd({"ZADD", "wa:backlog:s4", "1", "c-8"});
+  c_.cmd({"RPUSH", "wa:dispatch:c-8:s4", "1"});
+  c_.cmd({"ZADD", "wa:pace:due", std::to_string(now_ms + 1000), "s4"});
+
+  const CliRun r = run({"stats"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string table = squeeze(r.out);
+  EXPECT_NE(table.find("Pacing (targets due: 4, paused campaigns: 2)"), std::string::npos) << r.out;
+  EXPECT_NE(table.find(" target rate/h factor released/cap waiting ready next release backlog\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(table.find(" s1 3600 0.50 12/50 6 1 in "), std::string::npos) << r.out;
+  EXPECT_NE(table.find(" s 3 campaigns, 1 paused\n"), std::string::npos) << r.out;
+  EXPECT_NE(table.find(" s2 - - - 0 0 -\n"), std::string::npos) << r.out;
+  EXPECT_NE(table.find(" s3 100 - 5/5 2 0 next day 1 campaign, cap reached\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(table.find(" s4 - - - 1 0 paused 1 campaign, 1 paused\n"), std::string::npos) << r.out;
+  EXPECT_NE(table.find(" meta_api:1 288000 1.00 30/- 2 0 now 1 campaign\n"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(table.find("meta_api:2"), std::string::npos) << r.out;
+
+  const json::object o = parse_object(run({"--json", "stats"}).out);
+  const auto& p = o.at("pacing").as_object();
+  EXPECT_EQ(p.at("enabled").as_bool(), true);
+  EXPECT_EQ(p.at("paused_campaigns").as_int64(), 2);
+  EXPECT_EQ(p.at("due_targets").as_int64(), 4);
+  const auto& rows = p.at("targets").as_array();
+  ASSERT_EQ(rows.size(), 5u);
+  const auto& s1 = rows[0].as_object();
+  EXPECT_EQ(s1.at("target").as_string(), "s1");
+  EXPECT_EQ(s1.at("kind").as_string(), "webjs");
+  EXPECT_EQ(num(s1.at("rate_per_hour")), 3600);
+  EXPECT_EQ(num(s1.at("factor")), 0.5);
+  EXPECT_EQ(s1.at("day").as_string(), day_string(0));
+  EXPECT_EQ(s1.at("released_today").as_int64(), 12);
+  EXPECT_EQ(s1.at("cap_today").as_int64(), 50);
+  EXPECT_EQ(s1.at("backlog").at("campaigns").as_int64(), 3);
+  EXPECT_EQ(s1.at("backlog").at("counted").as_int64(), 3);
+  EXPECT_EQ(s1.at("backlog").at("complete").as_bool(), true);
+  EXPECT_EQ(s1.at("backlog").at("paused").as_int64(), 1);
+  EXPECT_EQ(s1.at("backlog").at("contacts").as_int64(), 6);
+  EXPECT_EQ(s1.at("ready").as_int64(), 1);
+  EXPECT_EQ(s1.at("cap_reached").as_bool(), false);
+  EXPECT_EQ(s1.at("next_release_at").as_string(),
+            core::iso8601(static_cast<double>(now_ms + 30000) / 1000.0));
+  EXPECT_GT(num(s1.at("next_release_in_s")), 20);
+  EXPECT_LE(num(s1.at("next_release_in_s")), 30);
+  const auto& s2 = rows[1].as_object();
+  EXPECT_EQ(s2.at("target").as_string(), "s2");
+  EXPECT_TRUE(s2.at("rate_per_hour").is_null());
+  EXPECT_TRUE(s2.at("next_release_at").is_null());
+  EXPECT_EQ(s2.at("backlog").at("contacts").as_int64(), 0);
+  EXPECT_EQ(rows[2].at("cap_reached").as_bool(), true);
+  EXPECT_EQ(rows[3].at("backlog").at("paused").as_int64(), 1);
+  const auto& m = rows[4].as_object();
+  EXPECT_EQ(m.at("target").as_string(), "meta_api:1");
+  EXPECT_EQ(m.at("kind").as_string(), "meta_api");
+  EXPECT_TRUE(m.at("cap_today").is_null());
+  EXPECT_EQ(m.at("backlog").at("contacts").as_int64(), 2);
+  EXPECT_EQ(num(m.at("next_release_in_s")), 0);
+}
+
+// A backlog of more campaigns than stats looks at: the first 100 are counted and the output
+// says there are more; pacing off says so and reads no target.
+TEST_F(CliTest, StatsCountsTheFirstHundredCampaignsOfABacklog) {
+  seed_session(c_, {.id = "s1", .health = 95});
+  std::vector<std::string> zadd{"ZADD", "wa:backlog:s1"};
+  for (int i = 1; i <= 150; ++i) {
+    zadd.push_back(std::to_string(i));
+    zadd.push_back("c" + std::to_string(i));
+    c_.cmd({"RPUSH", "wa:dispatch:c" + std::to_string(i) + ":s1", "a", "b"});
+  }
+  c_.cmd(zadd);
+  const CliRun r = run({"stats"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(squeeze(r.out).find(" s1 - - - 200+ 0 - 100+ campaigns\n"), std::string::npos) << r.out;
+  const json::object o = parse_object(run({"--json", "stats"}).out);
+  const auto& b = o.at("pacing").at("targets").at(0).at("backlog").as_object();
+  EXPECT_EQ(b.at("campaigns").as_int64(), 150);
+  EXPECT_EQ(b.at("counted").as_int64(), 100);
+  EXPECT_EQ(b.at("complete").as_bool(), false);
+  EXPECT_EQ(b.at("contacts").as_int64(), 200);
+
+  write_config("}\npacing: {enabled: false");
+  const CliRun off = run({"stats"});
+  ASSERT_EQ(off.rc, 0) << off.err;
+  EXPECT_NE(off.out.find("Pacing off (pacing.enabled: false)"), std::string::npos) << off.out;
+  const json::object oo = parse_object(run({"--json", "stats"}).out);
+  EXPECT_EQ(oo.at("pacing").at("enabled").as_bool(), false);
+  EXPECT_TRUE(oo.at("pacing").at("targets").as_array().empty());
 }
 
 // ---------------------------------------------------------------------------------------------
