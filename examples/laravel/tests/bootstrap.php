@@ -26,7 +26,8 @@ use Illuminate\Redis\RedisManager;
 use Illuminate\Support\Arr;
 use Illuminate\Support\Facades\Facade;
 
-foreach (['CampaignStatusStore', 'CampaignDispatcher', 'ResultsConsumer', 'SessionMirror', 'ConsumeWaResults'] as $class) {
+foreach (['CampaignStatusStore', 'CampaignDispatcher', 'ResultsConsumer', 'SessionMirror', 'ConsumeWaResults',
+    'MessageSender', 'PacedSender', 'PacingControl', 'SendPaced'] as $class) {
     require_once __DIR__ . "/../{$class}.php";
 }
 

@@ -7,7 +7,10 @@ declare(strict_types=1);
  * 8.83, booted by bootstrap.php: the Redis and Queue facades, Laravel's RedisQueue) against a real
  * redis-server and a real wa-routerd (started by run.sh, with redis.prefix = laravel_database_).
  *
- *   php run.php REDIS_UNIX_SOCKET phpredis|predis DAEMON_LOG
+ *   php run.php REDIS_UNIX_SOCKET phpredis|predis DAEMON_LOG v1|paced
+ *
+ * v1: the daemon runs with pacing off (the senders pop the dispatch lists); paced: with pacing on,
+ * the campaigns are sent by PacedSender (`php artisan wa:send`, tests/paced.php).
  *
  * Exit status 0 when every check passes; the last line is always "N passed, M failed".
  */
@@ -31,6 +34,7 @@ use Throwable;
 use UnexpectedValueException;
 
 require __DIR__ . '/bootstrap.php';
+require __DIR__ . '/paced.php';
 
 const PREFIX = 'laravel_database_';
 const WS = 7;
@@ -235,7 +239,7 @@ final class World
     }
 }
 
-function main(string $socket, string $client, string $daemonLog, Checks $t): void
+function main(string $socket, string $client, string $daemonLog, string $mode, Checks $t): void
 {
     $extra = $client === 'phpredis' ? ['serialized' => ['serializer' => Redis::SERIALIZER_PHP]] : [];
     $app = bootLaravel($socket, $client, PREFIX, $extra);
@@ -243,6 +247,11 @@ function main(string $socket, string $client, string $daemonLog, Checks $t): voi
     $t->same("Laravel's Redis connection uses {$client}",
         $client === 'predis' ? 'Illuminate\Redis\Connections\PredisConnection' : 'Illuminate\Redis\Connections\PhpRedisConnection',
         get_class(RedisFacade::connection()));
+    if ($mode === 'paced') {
+        pacedCampaigns($t, $w, $socket);
+
+        return;
+    }
 
     webjsStates($t);
     sessionsAndEvents($t, $w);
@@ -258,6 +267,9 @@ function main(string $socket, string $client, string $daemonLog, Checks $t): voi
 
     $w->dispatcher->complete(1001);
     $t->same('complete() removes the campaign from wa:campaigns:active', false, $w->redis->zScore('wa:campaigns:active', '1001'));
+    $t->same('with pacing off, no wa:ready:*, wa:backlog:*, wa:pace:* key is written', [],
+        array_merge(...array_map(static fn (string $p): array => $w->bare->keys(PREFIX . $p),
+            ['wa:ready:*', 'wa:backlog:*', 'wa:pace:*'])));
 }
 
 function webjsStates(Checks $t): void
@@ -619,12 +631,12 @@ function phpSerializer(Checks $t, World $w): void
 }
 
 $t = new Checks();
-if ($argc !== 4 || !in_array($argv[2], ['phpredis', 'predis'], true)) {
-    fwrite(STDERR, "usage: php run.php REDIS_UNIX_SOCKET phpredis|predis DAEMON_LOG\n");
+if ($argc !== 5 || !in_array($argv[2], ['phpredis', 'predis'], true) || !in_array($argv[4], ['v1', 'paced'], true)) {
+    fwrite(STDERR, "usage: php run.php REDIS_UNIX_SOCKET phpredis|predis DAEMON_LOG v1|paced\n");
     exit(2);
 }
 try {
-    main($argv[1], $argv[2], $argv[3], $t);
+    main($argv[1], $argv[2], $argv[3], $argv[4], $t);
 } catch (Throwable $e) {
     $t->that('the test ran to the end', false, get_class($e) . ': ' . $e->getMessage() . ' at ' . $e->getFile() . ':' . $e->getLine());
 }
