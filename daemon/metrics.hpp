@@ -39,7 +39,8 @@ class Metrics {
   // Queue depths sampled from Redis.
   void set_depths(double queue, double delayed, double reserved, double dead);
   // The pacer (section 8): contacts released per target class ("webjs", "meta"), and passes in
-  // which a due target released nothing, by reason (cap, hours, backpressure, paused, no_rate, offline).
+  // which a due target released nothing, by reason (cap, hours, backpressure, paused, no_rate,
+  // offline).
   void released(std::string_view target_class, double n);
   void held(std::string_view target_class, std::string_view reason);
   // Folds a connection's lifetime counters into the reconnect/error counters.

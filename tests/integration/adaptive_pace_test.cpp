@@ -20,7 +20,9 @@ using Strings = std::vector<std::string>;
 using namespace std::chrono_literals;
 
 // One check a second: a test reads the factor a cycle wrote before the next one runs.
-const std::string kPacingConfig = "health: {check_interval: 1}\n";
+const std::string kHealthEverySecond = "health: {check_interval: 1}\n";
+// (The test harness turns pacing off unless the config names it.)
+const std::string kPacingConfig = kHealthEverySecond + "pacing: {enabled: true}\n";
 
 std::string event(const std::string& session, const std::string& status) {
   return R"({"session_id":")" + session + R"(","workspace_id":"1","provider":"webjs","status":")" +
@@ -147,7 +149,7 @@ TEST(AdaptivePace, DisabledAdaptivePaceStillRaisesSilentButWritesNoFactor) {
   count_releases(env.c, "s1", 10, 12);
   push_events(env.c, event("s2", "failed"), 10);
   Subscriber sub(env.redis.socket(), "wa:alerts");
-  env.start(kPacingConfig + "pacing: {adaptive: {enabled: false}}\n");
+  env.start(kHealthEverySecond + "pacing: {adaptive: {enabled: false}}\n");
 
   std::map<std::string, std::map<std::string, std::pair<double, double>>> by_session;
   for (int i = 0; i < 2; ++i) {
@@ -170,7 +172,7 @@ TEST(AdaptivePace, PacingOffReadsAndWritesNothingOfIt) {
   count_releases(env.c, "s1", 10, 12);  // silent if pacing were on
   push_events(env.c, event("s2", "failed"), 10);
   Subscriber sub(env.redis.socket(), "wa:alerts");
-  env.start(kPacingConfig + "pacing: {enabled: false}\n");
+  env.start(kHealthEverySecond + "pacing: {enabled: false}\n");
 
   const auto first = sub.next(5s);
   ASSERT_TRUE(first) << env.log();

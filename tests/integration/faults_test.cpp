@@ -154,7 +154,7 @@ TEST(Faults, DaemonKilledInTheMiddleOfABigSwitch) {
   const std::string progress = "wa:campaign:77:switching";
   Daemon d(dir, redis.socket(),
            "health: {check_interval: 0.5}\nlogging: {level: info}\n"
-           "load_balancing: {strategy: round_robin}\n");
+           "load_balancing: {strategy: round_robin}\npacing: {enabled: true}\n");
   d.start();
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (c.integer({"EXISTS", progress}) == 0 && std::chrono::steady_clock::now() < deadline)
