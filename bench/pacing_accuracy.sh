@@ -4,13 +4,14 @@
 # session release rate x time contacts, with gaps inside the jitter?
 #
 #   bench/pacing_accuracy.sh [-w WORKSPACES] [-p PER] [-R RATE] [-j JITTER] [-t SECONDS]
-#                            [-i POP_MS] [--no-build] [--keep]
+#                            [-i POP_MS] [-r RUNS] [--no-build] [--keep]
 #
 #   -w WORKSPACES  workspaces (default 10)          -p PER     sessions per workspace (default 100)
 #   -R RATE        rate_per_hour of every workspace (default 7200: a gap of 0.5 s)
 #   -j JITTER      pacing.jitter (default 0.3)      -t SECONDS the measured window (default 60)
 #   -i POP_MS      the senders' loop: every ready list popped (LPOP key 100, one pipeline) every
 #                  POP_MS milliseconds (default 50; bench/pacing_popper.php)
+#   -r RUNS        the whole run RUNS times, then the medians (default 1)
 #
 # Warm-up off, a daily cap far above the run, the health lock pinned (seeded health 95; the
 # workspace rate governs). The window starts 5 s after the daemon (its first pass releases every
@@ -24,7 +25,7 @@
 set -euo pipefail
 export LC_ALL=C
 bench=pacing_accuracy
-nws=10 per=100 rate=7200 jitter=0.3 window=60 pop_ms=50 settle=5
+nws=10 per=100 rate=7200 jitter=0.3 window=60 pop_ms=50 settle=5 runs=1
 while [[ $# -gt 0 ]]; do
   case $1 in
     -w) nws=${2:?}; shift 2 ;;
@@ -33,6 +34,7 @@ while [[ $# -gt 0 ]]; do
     -j) jitter=${2:?}; shift 2 ;;
     -t) window=${2:?}; shift 2 ;;
     -i) pop_ms=${2:?}; shift 2 ;;
+    -r) runs=${2:?}; shift 2 ;;
     --no-build) build=0; shift ;;
     --keep) keep=1; shift ;;
     -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -45,6 +47,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$root/bench/pacing_lib.sh"
 
 wa_build
+if [[ $runs -gt 1 ]]; then  # this script RUNS times, then the medians of its RESULT lines
+  wa_rerun "$runs" -w "$nws" -p "$per" -R "$rate" -j "$jitter" -t "$window" -i "$pop_ms" --no-build
+  wa_rerun_medians
+  exit 0
+fi
 wa_start_redis
 nsessions=$((nws * per))
 # Enough for the run: twice rate x (settle + window), at least 20.

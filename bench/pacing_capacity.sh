@@ -5,11 +5,12 @@
 # releases per second the daemon reaches, the CPU each costs the daemon and Redis, and the worst
 # Redis stall meanwhile; against `redis-benchmark -P 16` LPOP/RPUSH on the same Redis, same run.
 #
-#   bench/pacing_capacity.sh [-w WORKSPACES] [-p PER] [-b BACKLOG] [-t SECONDS] [--perf]
+#   bench/pacing_capacity.sh [-w WORKSPACES] [-p PER] [-b BACKLOG] [-t SECONDS] [-r RUNS] [--perf]
 #                            [--no-build] [--keep]
 #
 #   -w WORKSPACES  workspaces (default 1000)        -p PER  sessions per workspace (default 100)
 #   -b BACKLOG     contacts per session (default 30) -t SECONDS  the measured window (default 20)
+#   -r RUNS        the whole run RUNS times, then the medians (default 1)
 #   --perf         also `perf record` the daemon during the window and print its top functions
 #
 # Releases = RPUSH calls in Redis's commandstats over the window (the release script's RPUSH of
@@ -21,14 +22,15 @@
 set -euo pipefail
 export LC_ALL=C
 bench=pacing_capacity
-nws=1000 per=100 backlog=30 window=20 settle=3 rate=36000 use_perf=0
+nws=1000 per=100 backlog=30 window=20 settle=3 rate=36000 use_perf=0 runs=1 perf_arg=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     -w) nws=${2:?}; shift 2 ;;
     -p) per=${2:?}; shift 2 ;;
     -b) backlog=${2:?}; shift 2 ;;
     -t) window=${2:?}; shift 2 ;;
-    --perf) use_perf=1; shift ;;
+    --perf) use_perf=1 perf_arg=(--perf); shift ;;
+    -r) runs=${2:?}; shift 2 ;;
     --no-build) build=0; shift ;;
     --keep) keep=1; shift ;;
     -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -41,6 +43,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$root/bench/pacing_lib.sh"
 
 wa_build
+if [[ $runs -gt 1 ]]; then  # this script RUNS times, then the medians of its RESULT lines
+  wa_rerun "$runs" -w "$nws" -p "$per" -b "$backlog" -t "$window" "${perf_arg[@]}" --no-build
+  wa_rerun_medians
+  exit 0
+fi
 wa_start_redis
 ntargets=$((nws * per))
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -59,7 +66,7 @@ snapshot >"$work/b0"
 redis-benchmark -s "$sock" -P 16 -n "$bn" -q -t rpush,lpop >"$work/baseline.txt" 2>&1
 snapshot >"$work/b1"
 stall_probe_stop
-base_stall=$stall_wa base_other=$stall_other base_ping=$stall_ping
+base_other=$stall_other base_ping=$stall_ping base_n=${stall_n#* }
 tr '\r' '\n' <"$work/baseline.txt" | grep -E '^(RPUSH|LPOP): [0-9.]+ requests per second' >"$work/baseline_rps.txt" ||
   die "redis-benchmark printed no figures: $(cat "$work/baseline.txt")"
 rpush_rps=$(awk -F'[: ]+' '$1 == "RPUSH" { print $2 }' "$work/baseline_rps.txt")
@@ -121,7 +128,6 @@ wall=$(secs "$w0" "$w1")
 snap_top "$work/s0" "$work/s1" 100 >"$work/top.txt"
 releases=$(awk '$1 == "rpush" { print $2 }' "$work/top.txt")
 [[ -n $releases && $releases -gt 0 ]] || die "no release in the window"
-passes=$(awk '$1 == "zrangebyscore" { print $2 }' "$work/top.txt")
 rps=$(calc "$releases / $wall")
 dcpu=$(calc "$c1 - $c0") rcpu=$(snap_cpu "$work/s0" "$work/s1")
 us_rel() { calc "$1 * 1e6 / $releases"; }
@@ -136,17 +142,20 @@ printf '  releases           %d in %s s: %.0f releases/s (goal >= 50,000/s: %s)\
   "$(awk -v r="$rps" 'BEGIN { if (r >= 50000) print "met"; else printf "not met, %.0f %% of it", 100 * r / 50000 }')"
 printf '  baseline           redis-benchmark -P 16: RPUSH %.0f/s, LPOP %.0f/s (%.2f us of Redis CPU each); releases per pipelined LPOP %.4f\n' \
   "$rpush_rps" "$lpop_rps" "$base_cpu_us" "$(calc "$rps / $lpop_rps")"
-printf '  passes             %d (%.1f per s, %.0f releases each), %.2f ms of wall each\n' "$passes" \
-  "$(calc "$passes / $wall")" "$(calc "$releases / $passes")" "$(calc "$wall * 1000 / $passes")"
 printf '  CPU                daemon %s s (%s of a core, %d threads): %.2f us per release; Redis %s s (%s of a core): %.2f us per release = %.1fx a pipelined LPOP/RPUSH\n' \
   "$dcpu" "$(pct_core "$dcpu")" "$threads" "$(us_rel "$dcpu")" "$rcpu" "$(pct_core "$rcpu")" "$(us_rel "$rcpu")" \
   "$(calc "$(us_rel "$rcpu") / $base_cpu_us")"
+# The pass is a chain of round trips (ZRANGEBYSCORE, settings, HMGET, the release pipeline): the
+# daemon and Redis mostly take turns, so 1 / (daemon + Redis CPU per release) bounds the rate.
+printf '  where the time goes  daemon + Redis = %.2f us of CPU per release: at most %.0f releases/s while they take turns; both busy %s of the wall time, the rest waiting (round trips, other processes on the machine)\n' \
+  "$(calc "$(us_rel "$dcpu") + $(us_rel "$rcpu")")" "$(calc "1e6 / ($(us_rel "$dcpu") + $(us_rel "$rcpu"))")" \
+  "$(pct_core "$(calc "$dcpu + $rcpu")")"
 printf '  Redis by command   (commandstats usec per release; a script'"'"'s time includes the commands it calls)\n'
 awk -v r="$releases" '$1 != "@total" && NR <= 14 { printf "                     %-14s %9d calls %8.2f us/release %7.2f us/call\n", $1, $2, $3 / r, $3 / $2 }' "$work/top.txt"
-printf '  stalls             daemon: worst %s ms (%s), others %s ms; worst PING %s ms (goal <= 10 ms)\n' \
-  "$(ms "${stall_wa% *}")" "${stall_wa#* }" "$(ms "${stall_other% *}")" "$stall_ping"
-printf '                     baseline: redis-benchmark worst %s ms (%s), worst PING %s ms\n' \
-  "$(ms "${base_other% *}")" "${base_other#* }" "$base_ping"
+printf '  stalls             daemon: worst %s ms (%s), %d commands over 1 ms; others %s ms; worst PING %s ms (goal <= 10 ms)\n' \
+  "$(ms "${stall_wa% *}")" "${stall_wa#* }" "${stall_n% *}" "$(ms "${stall_other% *}")" "$stall_ping"
+printf '                     baseline: redis-benchmark worst %s ms (%s), %d commands over 1 ms; worst PING %s ms\n' \
+  "$(ms "${base_other% *}")" "${base_other#* }" "$base_n" "$base_ping"
 printf '  check              ok: %d contacts released (in ready lists) + %d waiting = %d seeded, none doubled\n' \
   "$in_ready" "$in_dispatch" "$((ntargets * backlog))"
 if [[ $use_perf == 1 && -s $work/perf.data ]]; then

@@ -64,10 +64,12 @@ stall_probe_start() {
   php "$root/bench/stall_probe.php" probe "$sock" "$work/probe-stop" >"$work/probe.txt" &
   probe_pid=$!
 }
-stall_probe_stop() {  # sets stall_wa, stall_other ("us command") and stall_ping (ms)
+# sets stall_wa, stall_other ("us command"), stall_ping (ms) and stall_n ("N M": entries over 1 ms)
+stall_probe_stop() {
   touch "$work/probe-stop"
   wait "$probe_pid"
   php "$root/bench/stall_probe.php" slowlog "$sock" >"$work/slow.txt"
   stall_wa=$(sed -n 1p "$work/slow.txt") stall_other=$(sed -n 2p "$work/slow.txt")
+  stall_n=$(sed -n 3p "$work/slow.txt")
   stall_ping=$(awk '{ print $1 }' "$work/probe.txt")
 }
