@@ -152,8 +152,6 @@ awk -v rate="$rate" -v j="$jitter" -v n="$nsessions" -v from="$settle" -v to=$((
 read -r _ _ _ sim_mean sim_p99 sim_max < <(dist "$work/sim.txt")
 
 rcpu=$(snap_cpu "$work/snap0" "$work/snap1")
-# The release script's own time (commandstats; it includes the commands it calls).
-script_us=$(snap_top "$work/snap0" "$work/snap1" 100 | awk '$1 == "evalsha" { print $3 }')
 dcpu=$(calc "$cpu_d1 - $cpu_d0")
 pctf() { awk -v v="$1" 'BEGIN { printf "%.2f %%", v * 100 }'; }
 lo=$(calc "1 - $jitter") hi=$(calc "1 + $jitter")
@@ -171,8 +169,8 @@ printf '  gaps / nominal      %d gaps: min %s, p1 %s, mean %s, p99 %s, max %s (j
 printf '                      %d below, %d above the bounds (1 ms of rounding allowed); mean lateness %s ms per gap\n' \
   "$below" "$above" "$(fmt %.1f "$late_ms")"
 printf '  senders             popped %d; release to pop: mean %.1f ms, max %s ms\n' "$popped" "$pop_mean" "$pop_max"
-printf '  CPU in window       daemon %s s, Redis %s s (the senders'"'"' pops included): %.1f and %.1f us per release; the release script %.1f us per release\n' \
-  "$dcpu" "$rcpu" "$(calc "$dcpu * 1e6 / $counted")" "$(calc "$rcpu * 1e6 / $counted")" "$(calc "${script_us:-0} / $counted")"
+printf '  CPU in window       daemon %s s (%.1f %% of a core), Redis %s s (%.1f %%, the senders'"'"' pops included)\n' \
+  "$dcpu" "$(calc "100 * $dcpu / $window")" "$rcpu" "$(calc "100 * $rcpu / $window")"
 printf '  check               ok: every contact popped, still ready or still in its dispatch list, once (released_today sum %d)\n' "$released_key"
 printf 'RESULT sessions=%d rate=%s jitter=%s agg_err_pct=%s p99_err_pct=%s max_err_pct=%s sim_p99_pct=%s sim_max_pct=%s gap_min=%s gap_mean=%s gap_max=%s gaps_above=%d late_ms=%s\n' \
   "$nsessions" "$rate" "$jitter" "$(calc "$agg_err * 100")" "$(calc "$p99_err * 100")" "$(calc "$max_err * 100")" \
