@@ -94,9 +94,9 @@ snapshot >"$work/s0"
 sleep "$window"
 snapshot >"$work/s1"
 c1=$(proc_cpu "$daemon_pid") w1=$(now_us)
-[[ -n $perf_pid ]] && kill -INT "$perf_pid" && wait "$perf_pid" || true
+if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 stall_probe_stop
-threads=$(ls "/proc/$daemon_pid/task" | wc -l)
+threads=$(find "/proc/$daemon_pid/task" -mindepth 1 -maxdepth 1 | wc -l)
 wa_stop_daemon
 [[ $(log_errors "$work/daemon.log") == 0 ]] || die "daemon errors: $(first_log_error "$work/daemon.log")"
 

@@ -2,7 +2,7 @@
 # sourced after bench/lib.sh: webjs sessions with a backlog, as the finish step leaves them, seeded
 # by awk as RESP through `redis-cli --pipe`, and the health lock pinned so that the seeded health
 # scores stay and no health cycle (adaptive pace, switching) runs during the measurement.
-# shellcheck shell=bash disable=SC2154  # variables shared with the sourcing script
+# shellcheck shell=bash disable=SC2034,SC2154  # variables shared with the sourcing script
 
 # The pacing part of each session: health_score + health_metrics (no "no health score yet"
 # warning), the workspace's rate_per_hour, a dispatch list wa:dispatch:<campaign>:<sid> of
