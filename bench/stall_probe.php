@@ -4,7 +4,8 @@
 //                                            worst round trip in ms and the number of PINGs
 //   php stall_probe.php slowlog SOCK         prints the worst SLOWLOG entry of the daemon's
 //                                            connections (client name wa-routerd:*) and the worst
-//                                            of any other client: "us command" each ("0 -" if none)
+//                                            of any other client: "us command" each ("0 -" if none),
+//                                            then "N M": how many entries of each
 [$_, $what, $sock] = $argv + [null, null, null];
 $r = new Redis();
 $r->connect($sock);
@@ -22,10 +23,12 @@ if ($what === 'probe') {
     printf("%.2f %d\n", $worst * 1000, $n);
 } elseif ($what === 'slowlog') {
     $best = ['wa' => [0, '-'], 'other' => [0, '-']];
+    $count = ['wa' => 0, 'other' => 0];
     foreach ($r->slowlog('get', 100000) as $e) {
         [$id, $ts, $us, $args] = $e;
         $client = $e[5] ?? '';
         $side = str_starts_with($client, 'wa-routerd') ? 'wa' : 'other';
+        ++$count[$side];
         if ($us > $best[$side][0]) {
             $cmd = strtoupper((string) ($args[0] ?? '?'));
             if ($cmd === 'EVALSHA') $cmd .= '(' . substr((string) $args[1], 0, 8) . ')';
@@ -35,4 +38,5 @@ if ($what === 'probe') {
         }
     }
     printf("%d %s\n%d %s\n", $best['wa'][0], $best['wa'][1], $best['other'][0], $best['other'][1]);
+    printf("%d %d\n", $count['wa'], $count['other']);
 }
