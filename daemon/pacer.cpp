@@ -118,14 +118,16 @@ asio::awaitable<void> Pacer::refresh(const std::vector<std::string>& targets, do
 asio::awaitable<double> Pacer::pass() {
   const double now = wall_now();
   const std::int64_t now_ms = to_ms(now);
-  const auto targets = co_await queue::due_targets(conn_, keys_, now_ms, kPage);
-  if (targets.empty()) co_return co_await idle_wait(now_ms);
+  const auto due = co_await queue::due_targets(conn_, keys_, now_ms, kPage);
+  if (due.empty()) co_return co_await idle_wait(now_ms);
+  std::vector<std::string> targets;
+  for (const auto& d : due)
+    targets.push_back(d.name);
   co_await refresh(targets, now);
-  const auto states = co_await queue::pace_states(conn_, keys_, targets);
   std::vector<std::pair<std::string, queue::ReleaseArgs>> releases;
   std::vector<std::string> holds;  // ZADD XX arguments: score, target, ...
-  for (std::size_t i = 0; i < targets.size(); ++i)
-    plan(targets[i], states[i], now_ms, releases, holds);
+  for (const auto& d : due)
+    plan(d.name, d.due_ms, now_ms, releases, holds);
   if (!holds.empty()) {
     redis::Command zadd{"ZADD", keys_.pace_due(), "XX"};
     zadd.insert(zadd.end(), holds.begin(), holds.end());
@@ -140,7 +142,7 @@ asio::awaitable<double> Pacer::pass() {
   co_return wait;
 }
 
-void Pacer::plan(const std::string& target, const core::PaceState& st, std::int64_t now_ms,
+void Pacer::plan(const std::string& target, std::int64_t due_ms, std::int64_t now_ms,
                  std::vector<std::pair<std::string, queue::ReleaseArgs>>& releases,
                  std::vector<std::string>& holds) {
   const double now = static_cast<double>(now_ms) / 1000.0;
@@ -157,7 +159,10 @@ void Pacer::plan(const std::string& target, const core::PaceState& st, std::int6
     hold(now_ms + kUnreadableRetryMs);
     return;
   }
-  core::PaceState state = st;
+  // The due score is the time the pacer set for the target (its gap's end for a Meta target's
+  // whole gaps); a finish step adds a target at its decision time, and the release step itself
+  // holds back a target whose gap is not over ("early").
+  core::PaceState state{due_ms, r.factor};
   if (!cfg_.pacing.adaptive.enabled) state.factor = 1;  // a factor left from before is not used
   const core::PassPlan p = core::plan_pass(*r.target, state, now_ms, unit_random(), cfg_.pacing);
   if (p.hold != core::HoldReason::none) {

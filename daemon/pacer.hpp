@@ -46,7 +46,7 @@ class Pacer {
   asio::awaitable<double> pass();
   asio::awaitable<void> refresh(const std::vector<std::string>& targets, double now);
   // The release step's arguments of a target, or a hold (ZADD due at a later time).
-  void plan(const std::string& target, const core::PaceState& st, std::int64_t now_ms,
+  void plan(const std::string& target, std::int64_t due_ms, std::int64_t now_ms,
             std::vector<std::pair<std::string, queue::ReleaseArgs>>& releases,
             std::vector<std::string>& holds);
   void count(const std::vector<std::pair<std::string, queue::ReleaseArgs>>& releases,

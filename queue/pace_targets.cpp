@@ -70,31 +70,15 @@ WorkspacePacing parse_workspace_pacing(const Fields& f) {
   return p;
 }
 
-asio::awaitable<std::vector<std::string>> due_targets(redis::Connection& conn, const Keys& keys,
-                                                      std::int64_t now_ms, std::size_t limit) {
-  Command range{"ZRANGEBYSCORE",      keys.pace_due(), "-inf", std::to_string(now_ms), "LIMIT", "0",
-                std::to_string(limit)};
+asio::awaitable<std::vector<DueTarget>> due_targets(redis::Connection& conn, const Keys& keys,
+                                                    std::int64_t now_ms, std::size_t limit) {
+  Command range{"ZRANGEBYSCORE", keys.pace_due(), "-inf", std::to_string(now_ms),
+                "WITHSCORES",    "LIMIT",         "0",    std::to_string(limit)};
   const Reply r = co_await run1(conn, plain(std::move(range)));
-  std::vector<std::string> out;
-  for (const auto& e : r.elements)
-    out.push_back(e.str);
-  co_return out;
-}
-
-asio::awaitable<std::vector<core::PaceState>> pace_states(redis::Connection& conn, const Keys& keys,
-                                                          const std::vector<std::string>& targets) {
-  std::vector<Call> calls;
-  calls.reserve(targets.size());
-  for (const auto& t : targets)
-    calls.push_back(plain({"HMGET", keys.pace(t), "next_at", "factor"}));
-  const auto replies = co_await run(conn, std::move(calls));
-  std::vector<core::PaceState> out(targets.size());
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    const auto& e = replies[i].elements;
-    if (e.size() != 2) continue;
-    if (const auto n = to_number(e[0].str); n && !e[0].is_nil())
-      out[i].next_at_ms = static_cast<std::int64_t>(*n);
-    if (const auto f = to_number(e[1].str); f && *f > 0 && *f <= 1) out[i].factor = *f;
+  std::vector<DueTarget> out;
+  for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+    const double score = to_number(r.elements[i + 1].str).value_or(static_cast<double>(now_ms));
+    out.push_back({r.elements[i].str, static_cast<std::int64_t>(score)});
   }
   co_return out;
 }
@@ -108,6 +92,7 @@ std::vector<Call> own_reads(const Keys& keys, const std::vector<std::string>& ta
   for (const auto& t : targets) {
     calls.push_back(plain({"HGETALL", is_meta(t) ? keys.workspace_meta(t.substr(kMetaPrefix.size()))
                                                  : keys.session(t)}));
+    calls.push_back(plain({"HGET", keys.pace(t), "factor"}));
   }
   return calls;
 }
@@ -139,7 +124,9 @@ asio::awaitable<std::map<std::string, TargetRead>> read_pace_targets(
   for (std::size_t i = 0; i < targets.size(); ++i) {
     const std::string& id = targets[i];
     TargetRead& r = out[id];
-    const Fields f = pairs(own[i]);
+    const Fields f = pairs(own[2 * i]);
+    if (const auto factor = to_number(own[2 * i + 1].str); factor && *factor > 0 && *factor <= 1)
+      r.factor = *factor;
     r.target.emplace();
     if (is_meta(id)) {
       r.target->meta = true;

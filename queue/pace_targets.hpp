@@ -32,15 +32,17 @@ struct TargetRead {
   std::optional<core::PaceTarget> target;  // nullopt: cannot be paced now (`problem` says why)
   std::string problem;
   std::vector<std::string> warnings;  // unreadable workspace settings (the rest applies)
+  double factor = 1;                  // the pace hash's (the health cycle's AIMD factor)
 };
 
-// The targets due at now_ms, at most `limit`, earliest first.
-asio::awaitable<std::vector<std::string>> due_targets(redis::Connection& conn, const Keys& keys,
-                                                      std::int64_t now_ms, std::size_t limit);
-
-// Each target's next_at and factor from its pace hash.
-asio::awaitable<std::vector<core::PaceState>> pace_states(redis::Connection& conn, const Keys& keys,
-                                                          const std::vector<std::string>& targets);
+// The targets due at now_ms, at most `limit`, earliest first, with their scores (the time the
+// pacer set for them: a target's next release time, or when a hold ends).
+struct DueTarget {
+  std::string name;
+  std::int64_t due_ms = 0;
+};
+asio::awaitable<std::vector<DueTarget>> due_targets(redis::Connection& conn, const Keys& keys,
+                                                    std::int64_t now_ms, std::size_t limit);
 
 // The settings of each target: "meta_api:<ws>" is Meta, anything else a webjs session.
 asio::awaitable<std::map<std::string, TargetRead>> read_pace_targets(

@@ -9,7 +9,7 @@ namespace wa::queue {
 
 namespace {
 
-constexpr std::array<std::pair<ReleaseReason, std::string_view>, 7> kReasons{{
+constexpr std::array<std::pair<ReleaseReason, std::string_view>, 8> kReasons{{
     {ReleaseReason::none, ""},
     {ReleaseReason::empty, "empty"},
     {ReleaseReason::paused, "paused"},
@@ -17,6 +17,7 @@ constexpr std::array<std::pair<ReleaseReason, std::string_view>, 7> kReasons{{
     {ReleaseReason::backpressure, "backpressure"},
     {ReleaseReason::stale, "stale"},
     {ReleaseReason::lock_lost, "lock_lost"},
+    {ReleaseReason::early, "early"},
 }};
 
 ReleaseReason parse_reason(std::string_view s) {

@@ -32,7 +32,7 @@ struct ReleaseArgs {
   std::string lock_token;  // "": no lock check; else nothing happens unless wa:lock:pacer holds it
 };
 
-enum class ReleaseReason { none, empty, paused, cap, backpressure, stale, lock_lost };
+enum class ReleaseReason { none, empty, paused, cap, backpressure, stale, lock_lost, early };
 
 struct ReleaseResult {
   std::int64_t released = 0;

@@ -692,7 +692,7 @@ local pace, ready, backlog, due, paused, counts = KEYS[1], KEYS[2], KEYS[3], KEY
 local target, now, n, room = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local cap, iso = tonumber(ARGV[7]), cjson.encode(ARGV[10])
 local list_of = function(c) return ARGV[11] .. c .. ':' .. ARGV[13] end
-local st = redis.call('HMGET', pace, 'day', 'released_today', 'last_campaign', 'factor')
+local st = redis.call('HMGET', pace, 'day', 'released_today', 'last_campaign', 'factor', 'next_at')
 local today, last = 0, st[3] or ''
 if st[1] == ARGV[6] then today = tonumber(st[2]) or 0 end
 
@@ -710,11 +710,13 @@ end
 -- A campaign removed from the backlog leaves its predecessor (in backlog order, '' for the
 -- first) as the place the next turn starts after.
 local pred = {}
+local left = -1  -- the backlog's size, once known
 local function drop(c)
   local r = redis.call('ZRANK', backlog, c)
   if not r then return end
   pred[c] = (r > 0 and redis.call('ZRANGE', backlog, r - 1, r - 1)[1]) or ''
   redis.call('ZREM', backlog, c)
+  left = left - 1
 end
 local function resolve(c)
   while pred[c] do c = pred[c] end
@@ -723,7 +725,8 @@ end
 
 local function count(released)
   local minute = math.floor(now / 60000)
-  if type(redis.pcall('HINCRBY', counts, minute, released)) ~= 'number' then return end
+  local c = redis.pcall('HINCRBY', counts, minute, released)
+  if type(c) ~= 'number' or c ~= released then return end  -- a minute seen before: kept already
   redis.pcall('EXPIRE', counts, ARGV[12])
   local h = redis.call('HLEN', counts)
   if h <= 180 then return end
@@ -747,7 +750,7 @@ local function finish(released, reason)
     redis.call('HDEL', pace, 'cap_today')
   end
   redis.call('HSET', pace, unpack(f))
-  if redis.call('ZCARD', backlog) == 0 then
+  if left == 0 then
     redis.pcall('ZREM', due, target)
   else
     redis.pcall('ZADD', due, next_at, target)
@@ -764,7 +767,14 @@ const Script& pace_release_script() {
 if ARGV[15] ~= '' and redis.call('GET', KEYS[7]) ~= ARGV[15] then
   return {0, 'lock_lost', today}
 end
+-- Its gap is not over (the backlog came back to a target released from a moment ago).
+local due_at = tonumber(st[5])
+if due_at and now < due_at then
+  redis.call('ZADD', due, due_at, target)
+  return {0, 'early', today}
+end
 local total = redis.call('ZCARD', backlog)
+left = total
 if total == 0 then return finish(0, 'empty') end
 if cap >= 0 and today >= cap then return finish(0, 'cap') end
 local len = redis.call('LLEN', ready)
@@ -783,14 +793,22 @@ if #w < window and start > 0 then
     w[#w + 1] = c
   end
 end
-local active, saw_paused = {}, false
-for _, c in ipairs(w) do
-  if redis.call('SISMEMBER', paused, c) == 1 then
-    saw_paused = true
-  else
-    active[#active + 1] = c
+-- Paused campaigns are skipped; with n releases to make, only the first n that are not paused
+-- are needed (one SISMEMBER each, none when nothing is paused).
+local any_paused = redis.call('SCARD', paused) > 0
+local active, saw_paused, p = {}, false, 1
+local function fill()
+  while #active < n and p <= #w do
+    local c = w[p]
+    p = p + 1
+    if any_paused and redis.call('SISMEMBER', paused, c) == 1 then
+      saw_paused = true
+    else
+      active[#active + 1] = c
+    end
   end
 end
+fill()
 
 -- One contact per campaign per turn. A dispatch list that is empty (or not a list) leaves the
 -- backlog, unless contacts are still being appended to it (queue/appends): then it waits.
@@ -807,13 +825,14 @@ while released < n and #active > 0 do
   if type(contact) ~= 'string' or redis.call('LLEN', list) == 0 then
     if redis.call('EXISTS', ARGV[16] .. list) == 0 then drop(c) end
     table.remove(active, i)
+    fill()
   else
     i = i + 1
   end
 end
 last = resolve(last)
 if released > 0 then return finish(released, '') end
-if redis.call('ZCARD', backlog) == 0 then return finish(0, 'empty') end
+if left == 0 then return finish(0, 'empty') end
 return finish(0, saw_paused and 'paused' or 'stale')
 )lua");
   return s;

@@ -135,7 +135,9 @@ const Script& backlog_lengths_script();
 // at most 100 backlog members are looked at whatever the backlog's size. A campaign whose
 // dispatch list is empty (or not a list) leaves the backlog, unless `appending_prefix .. list`
 // exists (contacts are still being appended to it: queue/appends). Nothing at all happens when
-// lock_token is not '' and the lock key does not hold it ("lock_lost"). Refused, with nothing
+// lock_token is not '' and the lock key does not hold it ("lock_lost"); nothing but the target's
+// score in `due` (set to it) when the pace hash's next_at is still ahead ("early": a target a
+// finish step put back in `due` before its gap was over). Refused, with nothing
 // released, when released_today (0 on a new day) has reached cap_today ("cap") or the ready list
 // holds `room` items ("backpressure"); n is lowered to the room and the cap left, and to 1,000.
 // Then, whatever happened, the pace hash gets rate_per_hour day released_today cap_today
@@ -153,7 +155,7 @@ const Script& backlog_lengths_script();
 //   dispatch_prefix stats_ttl list_target cap_next_at lock_token appending_prefix
 //   returns {released, reason, released_today}: reason "" when released > 0, else "empty" (no
 //   backlog left), "paused" (every campaign looked at is paused), "cap", "backpressure",
-//   "lock_lost", or "stale" (only emptied campaigns were looked at: call again).
+//   "lock_lost", "early", or "stale" (only emptied campaigns were looked at: call again).
 const Script& pace_release_script();
 
 // Extends a lock we hold.  KEYS: lock  ARGV: token ttl_ms   returns 1 held, 0 lost.

@@ -46,7 +46,11 @@ class PacerTest : public InProcess {
     return a;
   }
 
-  ReleaseResult release(const ReleaseArgs& a, const std::string& target = "s1") {
+  // A release at the time of `a`, as if the target's gap were over (the tests here call it many
+  // times at one moment; ATargetWhoseGapIsNotOverIsHeldBack keeps the gap).
+  ReleaseResult release(const ReleaseArgs& a, const std::string& target = "s1",
+                        bool keep_gap = false) {
+    if (!keep_gap) c_.cmd({"HDEL", keys_.pace(target), "next_at"});
     return await(queue::release(*conn_, keys_, target, a));
   }
 
@@ -187,6 +191,21 @@ TEST_F(PacerTest, CapRefusesAndResetsOnANewDay) {
   EXPECT_EQ(next.released_today, 1);
   EXPECT_EQ(pace("day"), "2025-12-06");
   EXPECT_EQ(ready(), (Strings{"1/c1", "1/c2", "1/c3"}));
+}
+
+TEST_F(PacerTest, ATargetWhoseGapIsNotOverIsHeldBack) {
+  campaign("1", {"c1", "c2"}, 1);
+  EXPECT_EQ(release(args()).released, 1);  // next_at: kNow + 30 s
+  c_.cmd(
+      {"ZADD", keys_.pace_due(), "0", "s1"});  // as a finish step would (NX after the list emptied)
+  const auto r = release(args(), "s1", true);
+  EXPECT_EQ(r.released, 0);
+  EXPECT_EQ(r.reason, ReleaseReason::early);
+  EXPECT_EQ(c_.str({"ZSCORE", keys_.pace_due(), "s1"}), std::to_string(kNow + 30'000));
+  EXPECT_EQ(c_.list(keys_.dispatch("1", "s1")), (Strings{"c2"}));
+  auto later = args();
+  later.now_ms = kNow + 30'000;
+  EXPECT_EQ(release(later, "s1", true).released, 1);
 }
 
 TEST_F(PacerTest, ACappedTargetIsLookedAtAgainTheNextDay) {
@@ -384,8 +403,10 @@ TEST_F(PacerTest, ExactlyOnceFromTwoConnections) {
   auto other = connect("pacer2");
   auto loop = [this](redis::Connection& conn) -> asio::awaitable<long long> {
     long long total = 0;
+    auto a = args(3, 1'000'000);
+    a.next_at = kNow;  // no gap: the two race for every contact
     for (;;) {
-      const auto r = co_await queue::release(conn, keys_, "s1", args(3, 1'000'000));
+      const auto r = co_await queue::release(conn, keys_, "s1", a);
       total += r.released;
       if (r.reason == ReleaseReason::empty) co_return total;
     }
