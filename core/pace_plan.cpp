@@ -9,7 +9,7 @@ namespace {
 
 constexpr std::int64_t kMaxPerPass = 1000;  // the release step's own limit
 constexpr std::int64_t kMetaLagMs = 1000;   // Meta never catches up more than a second
-constexpr std::int64_t kNoRateRecheckMs = 60'000;
+constexpr std::int64_t kNoRateRecheckMs = kOfflineRecheckMs;  // its settings are read again by then
 
 PassPlan held(HoldReason why, std::int64_t until_ms) {
   PassPlan p;
