@@ -119,6 +119,18 @@ TEST(Pacing, TheDailyCapStopsReleasesForTheDay) {
   EXPECT_GT(std::stoll(env.c.str({"ZSCORE", "wa:pace:due", "s1"})), now_ms() + 30'000);
 }
 
+TEST(Pacing, ANewNumberWarmsUpFromStartPerDay) {
+  PacingEnv env;
+  env.workspace_pacing({"rate_per_hour", "36000"});
+  env.c.cmd({"HSET", "wa:session:s1", "created_at", std::to_string(now_seconds())});  // day 0
+  push_job(env.c, job("j1", "7", 1, 10));
+  env.start(kFastConfig + "pacing: {enabled: true, warmup: {days: 14, start_per_day: 3}}\n");
+  EXPECT_EQ(env.pop("s1", 3).size(), 3u) << env.log();
+  EXPECT_TRUE(env.pop("s1", 1, std::chrono::milliseconds(1200)).empty());
+  EXPECT_EQ(env.c.str({"HGET", "wa:pace:s1", "cap_today"}), "3");
+  EXPECT_EQ(env.c.integer({"LLEN", "wa:dispatch:7:s1"}), 7);
+}
+
 TEST(Pacing, CampaignsTakeTurnsAndPausedOnesWait) {
   PacingEnv env;
   env.workspace_pacing({"rate_per_hour", "36000"});
