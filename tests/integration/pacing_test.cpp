@@ -285,6 +285,29 @@ TEST(Pacing, AKilledPacerIsTakenOverAndEveryContactGoesOutOnce) {
     EXPECT_EQ(got.count(std::to_string(i)), 1u) << "contact " << i;
 }
 
+TEST(Pacing, TheFinishStepPutsTheCampaignInItsTargetsBacklogs) {
+  PacingEnv env;
+  seed_session(env.c, {.id = "s2", .health = 95});
+  seed_meta(env.c, "1", true);
+  env.c.cmd({"SADD", "wa:campaigns:paused", "7", "8"});  // nothing released: the keys stay
+  push_job(env.c, job("j1", "7", 1, 6));
+  push_job(env.c, job("m1", "8", 1, 2, "meta_api"));
+  env.start(kPaced);
+  const auto d = wait_decision(env.c, "j1");
+  ASSERT_TRUE(d) << env.log();
+  ASSERT_TRUE(wait_decision(env.c, "m1")) << env.log();
+  const long long decided = iso_ms(str_of(*d, "selected_at"));
+  for (const std::string target : {"s1", "s2"}) {
+    SCOPED_TRACE(target);
+    const long long score = std::stoll(env.c.str({"ZSCORE", "wa:backlog:" + target, "7"}));
+    EXPECT_NEAR(score, decided, 2000);  // scored by decision time (ms)
+    EXPECT_FALSE(env.c.cmd({"ZSCORE", "wa:pace:due", target}).nil());
+  }
+  EXPECT_FALSE(env.c.cmd({"ZSCORE", "wa:backlog:meta_api:1", "8"}).nil());
+  EXPECT_FALSE(env.c.cmd({"ZSCORE", "wa:pace:due", "meta_api:1"}).nil());
+  EXPECT_EQ(env.c.integer({"LLEN", "wa:dispatch:8:meta_api"}), 2);
+}
+
 TEST(Pacing, OffWritesNoneOfItsKeys) {
   PacingEnv env;
   push_job(env.c, job("j1", "7", 1, 5));
