@@ -49,6 +49,8 @@ class Keys {
   std::string results() const { return p_ + "wa:results"; }
   std::string active() const { return p_ + "wa:campaigns:active"; }
   std::string alerts() const { return p_ + "wa:alerts"; }
+  // The newest alerts (list, newest first, capped): what the status page shows of wa:alerts.
+  std::string recent_alerts() const { return p_ + "wa:alerts:recent"; }
   // Marker of a decided job_id and attempt (exactly-once outputs). The attempt of a payload that
   // could not be parsed, and of a poison job, are these words.
   static constexpr std::string_view kBadAttempt = "bad";
