@@ -261,6 +261,7 @@ inline int free_port() {
 
 struct HttpResponse {
   int status = 0;
+  std::string headers;  // the header lines as received
   std::string body;
 };
 
@@ -298,7 +299,10 @@ inline std::optional<HttpResponse> http_get(int port, const std::string& path) {
   HttpResponse out;
   out.status = std::atoi(raw.c_str() + 9);
   const auto sep = raw.find("\r\n\r\n");
-  if (sep != std::string::npos) out.body = raw.substr(sep + 4);
+  if (sep != std::string::npos) {
+    out.headers = raw.substr(0, sep);
+    out.body = raw.substr(sep + 4);
+  }
   return out;
 }
 
