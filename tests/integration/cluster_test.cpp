@@ -111,6 +111,40 @@ TEST(Cluster, OnTheSlotsMasterEveryScriptStaysInOneSlot) {
   }
 }
 
+// The pacer's scripts too (they build dispatch keys from the prefix in Lua): on the slot's
+// master every contact is released into the ready list, in order.
+TEST(Cluster, OnTheSlotsMasterThePacerReleasesInOneSlot) {
+  TempDir dir;
+  LocalCluster c(dir);
+  const int m = c.master_of(redis::cluster::key_slot(kPrefix));
+  ASSERT_GE(m, 0);
+  Client& a = c.node(m).client();
+  a.cmd({"SET", kPrefix + "wa:lock:health", "held-by-test", "PX", "600000"});
+  seed_session(a, {.id = "s1", .primary = true, .health = 95}, kPrefix);
+  a.cmd({"HSET", kPrefix + "wa:workspace:1:pacing", "rate_per_hour", "36000"});
+  a.cmd({"RPUSH", kPrefix + fault::kQueue, fault::job_payload(7, 20)});
+  a.cmd({"RPUSH", kPrefix + fault::kNotify, "1"});
+
+  Daemon d(dir, "", cluster_yaml(c.node(m)) + "pacing: {enabled: true}\n");
+  d.start();
+  std::vector<std::string> released;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (released.size() < 20 && std::chrono::steady_clock::now() < until) {
+    const Reply r = a.cmd({"BLPOP", kPrefix + "wa:ready:s1", "1"});
+    if (r.elements.size() == 2) released.push_back(r.elements[1].str);
+  }
+  ASSERT_EQ(released.size(), 20u) << d.log();
+  for (std::size_t i = 0; i < released.size(); ++i) {
+    EXPECT_NE(released[i].find("\"contact\":\"" + std::to_string(700 + i) + "\""),
+              std::string::npos)
+        << released[i];
+  }
+  EXPECT_EQ(d.stop(), 0) << d.log();
+  for (const char* bad : {"CROSSSLOT", "non local key", "MOVED"}) {
+    EXPECT_EQ(d.log().find(bad), std::string::npos) << bad << "\n" << d.log();
+  }
+}
+
 // Expected to pass once the connection follows MOVED (redis/cluster_router.hpp): the daemon is
 // pointed at a node that is not the slot's master, and the slot's master fails over mid-run.
 TEST(Cluster, DISABLED_EveryJobDecidedExactlyOnceThroughAFailover) {
