@@ -9,6 +9,7 @@
 #include "fault_util.hpp"
 #include "harness.hpp"
 #include "redis/cluster.hpp"
+#include "redis/cluster_router.hpp"
 
 namespace wa::test {
 namespace {
@@ -20,6 +21,49 @@ const std::string kPrefix = "{wa}:";
 std::string cluster_yaml(const cluster::Node& n, const std::string& prefix = kPrefix) {
   return "redis: {cluster: true, host: 127.0.0.1, port: " + std::to_string(n.port()) +
          ", prefix: \"" + prefix + "\"}\n";
+}
+
+// A reply of the test's client as the slot router's tree.
+redis::cluster::Tree tree_of(const Reply& r) {
+  using K = redis::cluster::Tree::Kind;
+  redis::cluster::Tree t;
+  switch (r.type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+      t.kind = K::string;
+      break;
+    case REDIS_REPLY_ERROR:
+      t.kind = K::error;
+      break;
+    case REDIS_REPLY_INTEGER:
+      t.kind = K::integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      t.kind = K::array;
+      break;
+    default:
+      t.kind = K::nil;
+  }
+  t.str = r.str;
+  t.integer = r.integer;
+  for (const Reply& e : r.elements)
+    t.elements.push_back(tree_of(e));
+  return t;
+}
+
+// The slot router driven by a real cluster: CLUSTER SLOTS of `asked` gives the slot's master.
+redis::cluster::Step resolve_at(LocalCluster& c, redis::cluster::SlotRouter& router) {
+  redis::cluster::Step s = router.start();
+  while (s.kind == redis::cluster::Step::Kind::ask_slots) {
+    int asked = -1;
+    for (int i = 0; i < c.size(); ++i) {
+      if (c.node(i).port() == s.node.port) asked = i;
+    }
+    s = asked < 0
+            ? router.on_unreachable()
+            : router.on_slots_reply(tree_of(c.node(asked).client().cmd({"CLUSTER", "SLOTS"})));
+  }
+  return s;
 }
 
 TEST(ClusterFixture, AKeyFollowsItsSlotsMasterThroughAFailover) {
@@ -40,6 +84,9 @@ TEST(ClusterFixture, AKeyFollowsItsSlotsMasterThroughAFailover) {
   EXPECT_EQ(redirect->slot, slot);
   EXPECT_EQ(redirect->to.port, c.node(m).port());
 
+  redis::cluster::SlotRouter router({{"127.0.0.1", c.node(other).port()}}, slot);
+  EXPECT_EQ(resolve_at(c, router).node, (redis::cluster::Address{"127.0.0.1", c.node(m).port()}));
+
   const int r = c.replica_of(m);
   ASSERT_GE(r, 0);
   ASSERT_EQ(c.node(m).client().integer({"WAIT", "1", "2000"}), 1);
@@ -49,6 +96,12 @@ TEST(ClusterFixture, AKeyFollowsItsSlotsMasterThroughAFailover) {
   EXPECT_EQ(c.node(m).role(), "slave");
   const Reply after = c.node(m).client().cmd({"GET", kPrefix + "x"});
   EXPECT_EQ(after.str, "MOVED " + std::to_string(slot) + " " + c.node(r).address());
+  // The router follows that MOVED: the node it names is asked first, and masters the slot.
+  EXPECT_EQ(router.on_error_reply(after.str).kind, redis::cluster::Reaction::resolve_again);
+  const redis::cluster::Step s = resolve_at(c, router);
+  EXPECT_EQ(s.kind, redis::cluster::Step::Kind::use_master);
+  EXPECT_EQ(s.node.port, c.node(r).port());
+  EXPECT_EQ(router.seeds().front().port, c.node(r).port());
 }
 
 TEST(Cluster, PrefixWithoutHashTagIsAStartUpError) {
