@@ -26,6 +26,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "redis/cluster.hpp"
+
 namespace wa::config {
 namespace {
 
@@ -424,6 +426,27 @@ class Section {
   std::vector<Entry> entries_;
 };
 
+// redis.cluster: true. Every key must hash to one slot (scripts and transactions touch several
+// keys at once), so the prefix needs a hash tag; a cluster fails over by itself (no Sentinels)
+// and has only database 0.
+void check_cluster(Section& s, const Redis& r) {
+  if (!redis::cluster::hash_tag(r.prefix)) {
+    s.problem("prefix",
+              "expected a prefix with a hash tag when redis.cluster is true, got \"" + r.prefix +
+                  "\": every key must hash to one slot; set e.g. prefix: \"{wa}:\" (a {tag} "
+                  "in the prefix), and the same prefix in the Laravel app");
+  }
+  if (!r.sentinels.empty()) {
+    s.problem("cluster",
+              "redis.cluster and redis.sentinels exclude each other: a cluster fails over by "
+              "itself; give one of its nodes as host and port");
+  }
+  if (r.db != 0) {
+    s.problem("db", "expected 0 when redis.cluster is true (a cluster has only database 0), got " +
+                        std::to_string(r.db));
+  }
+}
+
 void read_redis(Section& s, Redis& r) {
   const bool host_ok = s.text("host", r.host);
   s.integer("port", r.port, 1, 65535);
@@ -436,6 +459,7 @@ void read_redis(Section& s, Redis& r) {
   if (sentinels_ok && master_ok && !r.sentinels.empty() && r.master_name.empty()) {
     s.problem("master_name", "expected a non-empty name when redis.sentinels is set, got \"\"");
   }
+  if (s.boolean("cluster", r.cluster) && r.cluster) check_cluster(s, r);
   if (host_ok && socket_ok && r.host.empty() && r.unix_socket.empty()) {
     s.problem("host", "expected a non-empty host when redis.unix_socket is empty, got \"\"");
   }

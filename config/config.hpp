@@ -20,6 +20,10 @@ struct Redis {
   // ("host:port" each) under master_name, and followed across failovers; host/port are unused.
   std::vector<std::string> sentinels;
   std::string master_name;
+  // Redis Cluster: host/port (or unix_socket) name any node of the cluster; the daemon works on
+  // the master of the slot of its keys. The prefix must carry a hash tag ("{wa}:") so that every
+  // key shares that slot; not with sentinels, and only database 0.
+  bool cluster = false;
   bool operator==(const Redis&) const = default;
 };
 

@@ -65,8 +65,8 @@ TEST(Config, ExampleFileSetsEveryKeyWithAComment) {
   }
   // Section 7's 40 keys + redis.sentinels, redis.master_name, queue.max_payload_bytes,
   // metrics.idle_timeout and metrics.max_connections, section 8's 11 pacing keys and
-  // pacing.adaptive.enabled.
-  EXPECT_EQ(keys.size(), 57u);
+  // pacing.adaptive.enabled, section 11's redis.cluster.
+  EXPECT_EQ(keys.size(), 58u);
 }
 
 TEST(Config, SentinelsAreReadAndValidated) {
@@ -89,6 +89,38 @@ TEST(Config, SentinelsAreReadAndValidated) {
   expect_problem(
       "redis: {sentinels: [\"a:1\"]}",
       "redis.master_name: expected a non-empty name when redis.sentinels is set, got \"\"");
+}
+
+TEST(Config, ClusterNeedsAHashTaggedPrefix) {
+  EXPECT_FALSE(Config{}.redis.cluster);
+  const Config c = load_from_string("redis: {cluster: true, host: 10.0.0.7, prefix: \"{wa}:\"}");
+  EXPECT_TRUE(c.redis.cluster);
+  EXPECT_EQ(c.redis.prefix, "{wa}:");
+  EXPECT_TRUE(load_from_string("redis: {cluster: true, prefix: \"app_{wa}:\"}").redis.cluster);
+  // Without cluster, any prefix is fine (braces or not).
+  EXPECT_EQ(load_from_string("redis: {prefix: \"{wa\"}").redis.prefix, "{wa");
+
+  expect_problem("redis: {cluster: true, prefix: laravel_database_}",
+                 "redis.prefix: expected a prefix with a hash tag when redis.cluster is true, got "
+                 "\"laravel_database_\": every key must hash to one slot; set e.g. prefix: "
+                 "\"{wa}:\" (a {tag} in the prefix), and the same prefix in the Laravel app");
+  for (const char* bad : {"\"\"", "\"{}wa:\"", "\"{wa:\"", "\"wa}:\""}) {
+    SCOPED_TRACE(bad);
+    try {
+      load_from_string(std::string("redis: {cluster: true, prefix: ") + bad + "}");
+      ADD_FAILURE() << "accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("hash tag"), std::string::npos) << e.what();
+    }
+  }
+  expect_problem("redis: {cluster: true, prefix: \"{wa}:\", sentinels: [\"a:1\"], master_name: m}",
+                 "redis.cluster: redis.cluster and redis.sentinels exclude each other: a cluster "
+                 "fails over by itself; give one of its nodes as host and port");
+  expect_problem("redis: {cluster: true, prefix: \"{wa}:\", db: 2}",
+                 "redis.db: expected 0 when redis.cluster is true (a cluster has only database 0), "
+                 "got 2");
+  expect_problem("redis: {cluster: yes please}",
+                 "redis.cluster: expected a boolean (true or false), got \"yes please\"");
 }
 
 TEST(Config, PacingKeysAreReadAndValidated) {
