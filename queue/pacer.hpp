@@ -39,7 +39,17 @@ struct ReleaseArgs {
 
 // budget: Meta's budget is full (released may be > 0: those before it); the target is looked at
 // again when its oldest entry ages out.
-enum class ReleaseReason { none, empty, paused, cap, backpressure, stale, lock_lost, early, budget };
+enum class ReleaseReason {
+  none,
+  empty,
+  paused,
+  cap,
+  backpressure,
+  stale,
+  lock_lost,
+  early,
+  budget
+};
 
 struct ReleaseResult {
   std::int64_t released = 0;

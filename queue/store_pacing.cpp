@@ -44,8 +44,8 @@ core::TargetPace target_of(const Reply& lengths, const Reply& pace) {
 
 constexpr int kBudgetSamples = 33;  // entry times read per budget (section 9's prediction)
 
-Call budget_read(const Keys& keys, const WorkspaceData& d, const std::string& ws,
-                 core::Seconds now, std::int64_t window_ms) {
+Call budget_read(const Keys& keys, const WorkspaceData& d, const std::string& ws, core::Seconds now,
+                 std::int64_t window_ms) {
   const std::string& portfolio = d.meta.portfolio_id.empty() ? ws : d.meta.portfolio_id;
   const auto now_ms = static_cast<std::int64_t>(now * 1000);
   return script_call(meta_budget_sample_script(), {keys.meta_budget(portfolio)},
@@ -56,9 +56,9 @@ core::MetaBudget budget_of(const Reply& r, std::int64_t window_ms) {
   core::MetaBudget b;
   b.window_ms = window_ms;
   for (std::size_t i = 0; i < r.elements.size(); ++i) {
-    const auto v = static_cast<std::int64_t>(
-        r.elements[i].is_integer() ? static_cast<double>(r.elements[i].integer)
-                                   : to_number(r.elements[i].str).value_or(0));
+    const auto v = static_cast<std::int64_t>(r.elements[i].is_integer()
+                                                 ? static_cast<double>(r.elements[i].integer)
+                                                 : to_number(r.elements[i].str).value_or(0));
     if (i == 0) {
       b.used = static_cast<std::uint64_t>(std::max<std::int64_t>(0, v));
     } else {
