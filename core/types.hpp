@@ -138,8 +138,8 @@ struct MetaSettings {
   // Unique recipients outside the 24 h window per moving 24 h, shared by the portfolio's
   // workspaces (CONTRACT.md section 9); 0 = unlimited.
   std::uint64_t tier_limit = 250;
+  std::string quality;       // GREEN | YELLOW | RED, informative only
   std::string portfolio_id;  // empty: the workspace id
-  std::string quality;  // GREEN | YELLOW | RED, informative only
 };
 
 }  // namespace wa::core

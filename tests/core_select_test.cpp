@@ -570,7 +570,7 @@ TEST(EstimateMinutesTest, MetaWaitsADayPerTierLimit) {
 TEST_F(SelectTest, PredictionOfAWebjsDecision) {
   ws.add(make_session("a", 90));
   ws.add(make_session("b", 70));
-  ws.meta = {true, 10, 500, "GREEN"};
+  ws.meta = {true, 10, 500, "GREEN", ""};
   const std::uint64_t contacts = 1000;
   const Decision d = run(direct(Preference::automatic, tmpl(kApproved)), contacts);
   ASSERT_TRUE(d.prediction);
