@@ -800,8 +800,9 @@ if budget then
   if old > 0 then redis.call('ZREMRANGEBYRANK', budget, 0, math.min(old, 1000) - 1) end
   used = redis.call('ZCOUNT', budget, '(' .. cutoff, '+inf')
 end
--- The head of a Meta list, taken when the budget lets it out (a recipient reached within the
--- window always fits; a new one while fewer than tier_limit are live), else false.
+-- The head of a list (false when there is none), and true when the budget keeps it there:
+-- a recipient reached within the window always fits, a new one while fewer than tier_limit
+-- are live.
 local function take(list)
   if not budget then return redis.pcall('LPOP', list) end
   local contact = redis.pcall('LINDEX', list, 0)
@@ -811,7 +812,7 @@ local function take(list)
   if not known and used >= tier then
     local oldest = redis.call('ZRANGEBYSCORE', budget, '(' .. cutoff, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
     budget_at = (tonumber(oldest[2]) or now) + tonumber(ARGV[18])
-    return false
+    return false, true
   end
   redis.call('LPOP', list)
   redis.call('ZADD', budget, now, contact)
@@ -862,8 +863,8 @@ while released < n and #active > 0 do
   if i > #active then i = 1 end
   local c = active[i]
   local list = list_of(c)
-  local contact = take(list)
-  if contact == false then
+  local contact, blocked = take(list)
+  if blocked then
     full = true
     break
   end
