@@ -515,6 +515,7 @@ void read_pacing(Section& s, Pacing& p) {
     a.number("report_grace", p.adaptive.report_grace, Range{0, false, 86400, false});
     a.number("min_reported", p.adaptive.min_reported, kPercent);
   });
+  s.integer("meta_budget_window", p.meta_budget_window, 1, 86400);
 }
 
 void read_config(Section& top, Config& c) {

@@ -134,6 +134,9 @@ struct Pacing {
     double min_reported = 50;   // percent
     bool operator==(const Adaptive&) const = default;
   } adaptive;
+  // Meta's moving window of unique recipients (CONTRACT.md section 9): 24 h. Shorter only for
+  // tests, which cannot wait a day for a budget to free.
+  std::int64_t meta_budget_window = 86400;  // seconds
   bool operator==(const Pacing&) const = default;
 };
 

@@ -64,6 +64,10 @@ class Keys {
   std::string backlog(std::string_view target) const { return cat(p_, "wa:backlog:", target); }
   std::string pace(std::string_view target) const { return cat(p_, "wa:pace:", target); }
   std::string pace_due() const { return p_ + "wa:pace:due"; }
+  // Meta's moving-window budget of a portfolio (CONTRACT.md section 9).
+  std::string meta_budget(std::string_view portfolio) const {
+    return cat(p_, "wa:meta:budget:", portfolio);
+  }
   std::string paused_campaigns() const { return p_ + "wa:campaigns:paused"; }
   std::string workspace_pacing(std::string_view ws) const {
     return cat(p_, "wa:workspace:", ws, ":pacing");

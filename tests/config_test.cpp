@@ -65,8 +65,8 @@ TEST(Config, ExampleFileSetsEveryKeyWithAComment) {
   }
   // Section 7's 40 keys + redis.sentinels, redis.master_name, queue.max_payload_bytes,
   // metrics.idle_timeout and metrics.max_connections, section 8's 11 pacing keys and
-  // pacing.adaptive.enabled, section 11's redis.cluster.
-  EXPECT_EQ(keys.size(), 58u);
+  // pacing.adaptive.enabled, pacing.meta_budget_window (section 9), section 11's redis.cluster.
+  EXPECT_EQ(keys.size(), 59u);
 }
 
 TEST(Config, SentinelsAreReadAndValidated) {
