@@ -151,7 +151,7 @@ const Script& backlog_lengths_script();
 // named in the script: dispatch_prefix .. campaign .. ":" .. list_target (the target, or
 // "meta_api" for a meta_api:<workspace> target).
 // Meta's budget (section 9), when KEYS[8] is given: entries older than `window` ms go first (at
-// most 1,000 per call); a contact is taken only when it has an entry younger than the window or
+// most 200 per call); a contact is taken only when it has an entry younger than the window or
 // fewer than tier_limit entries are; its entry becomes now. The first contact that does not fit
 // ends the call ("budget", after any releases before it), the contact stays at its list's head,
 // and next_at becomes the time the oldest live entry ages out (at least next_at).
