@@ -826,6 +826,7 @@ if cap >= 0 and today >= cap then return finish(0, 'cap') end
 local len = redis.call('LLEN', ready)
 if len >= room then return finish(0, 'backpressure') end
 n = math.min(n, room - len, 1000)
+if budget then n = math.min(n, 250) end  -- a budget check costs about a release
 if cap >= 0 then n = math.min(n, cap - today) end
 
 -- The turn starts after last_campaign and wraps: at most `window` campaigns are looked at.

@@ -139,7 +139,8 @@ const Script& backlog_lengths_script();
 // score in `due` (set to it) when the pace hash's next_at is still ahead ("early": a target a
 // finish step put back in `due` before its gap was over). Refused, with nothing
 // released, when released_today (0 on a new day) has reached cap_today ("cap") or the ready list
-// holds `room` items ("backpressure"); n is lowered to the room and the cap left, and to 1,000.
+// holds `room` items ("backpressure"); n is lowered to the room and the cap left, and to 1,000
+// (250 with a Meta budget).
 // Then, whatever happened, the pace hash gets rate_per_hour day released_today cap_today
 // (removed when -1) next_at (cap_next_at after "cap") last_campaign, and factor when it has none
 // (the health cycle owns it), the target's score in `due` becomes that next_at (the target leaves
