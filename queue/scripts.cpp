@@ -792,12 +792,12 @@ if due_at and now < due_at then
   return {0, 'early', today}
 end
 -- Meta's budget (section 9), KEYS[8] with ARGV[17] tier_limit and ARGV[18] window (ms): entries
--- that aged out go, at most 1,000 a release; `used` counts the live ones.
+-- that aged out go, at most 200 a release (about 1 ms); `used` counts the live ones.
 local budget, tier, cutoff, used = KEYS[8], tonumber(ARGV[17]), 0, 0
 if budget then
   cutoff = now - tonumber(ARGV[18])
   local old = redis.call('ZCOUNT', budget, '-inf', cutoff)
-  if old > 0 then redis.call('ZREMRANGEBYRANK', budget, 0, math.min(old, 1000) - 1) end
+  if old > 0 then redis.call('ZREMRANGEBYRANK', budget, 0, math.min(old, 200) - 1) end
   used = redis.call('ZCOUNT', budget, '(' .. cutoff, '+inf')
 end
 -- The head of a list (false when there is none), and true when the budget keeps it there:
@@ -826,6 +826,7 @@ if cap >= 0 and today >= cap then return finish(0, 'cap') end
 local len = redis.call('LLEN', ready)
 if len >= room then return finish(0, 'backpressure') end
 n = math.min(n, room - len, 1000)
+if budget then n = math.min(n, 250) end  -- a budget check costs about a release
 if cap >= 0 then n = math.min(n, cap - today) end
 
 -- The turn starts after last_campaign and wraps: at most `window` campaigns are looked at.

@@ -139,7 +139,8 @@ const Script& backlog_lengths_script();
 // score in `due` (set to it) when the pace hash's next_at is still ahead ("early": a target a
 // finish step put back in `due` before its gap was over). Refused, with nothing
 // released, when released_today (0 on a new day) has reached cap_today ("cap") or the ready list
-// holds `room` items ("backpressure"); n is lowered to the room and the cap left, and to 1,000.
+// holds `room` items ("backpressure"); n is lowered to the room and the cap left, and to 1,000
+// (250 with a Meta budget).
 // Then, whatever happened, the pace hash gets rate_per_hour day released_today cap_today
 // (removed when -1) next_at (cap_next_at after "cap") last_campaign, and factor when it has none
 // (the health cycle owns it), the target's score in `due` becomes that next_at (the target leaves
@@ -151,7 +152,7 @@ const Script& backlog_lengths_script();
 // named in the script: dispatch_prefix .. campaign .. ":" .. list_target (the target, or
 // "meta_api" for a meta_api:<workspace> target).
 // Meta's budget (section 9), when KEYS[8] is given: entries older than `window` ms go first (at
-// most 1,000 per call); a contact is taken only when it has an entry younger than the window or
+// most 200 per call); a contact is taken only when it has an entry younger than the window or
 // fewer than tier_limit entries are; its entry becomes now. The first contact that does not fit
 // ends the call ("budget", after any releases before it), the contact stays at its list's head,
 // and next_at becomes the time the oldest live entry ages out (at least next_at).
