@@ -27,6 +27,18 @@ TxJob outputs_of(core::JobPlan& plan, const std::string& payload, std::string_vi
 void add_backlogs(TxJob& o, const core::JobPlan& plan, std::string_view campaign_id,
                   std::string_view workspace_id, const Keys& keys, double now);
 
+// Section 10: HSET wa:sticky:<workspace> contact -> session for every contact the plan dispatches
+// to a session (webjs plans only; Meta's never), in commands of at most
+// kStickyFieldsPerCommand fields, appended to the job's writes (the same atomic step as its
+// dispatch lists). A contact given twice keeps the session of its last position.
+inline constexpr std::size_t kStickyFieldsPerCommand = 1000;
+void add_sticky(TxJob& o, const core::JobPlan& plan, const std::vector<std::string>& contacts,
+                const std::string& sticky_key);
+
+// The index in plan.dispatch of each of the first n input positions' target (core::kNotSticky
+// for none).
+std::vector<std::uint16_t> owners_of(const core::JobPlan& plan, std::uint64_t n);
+
 // The pacing target of a dispatch target: a session id as it is, meta_api per workspace.
 std::string pacing_target(std::string_view dispatch_target, std::string_view workspace_id);
 
