@@ -206,9 +206,11 @@ asio::awaitable<queue::Reply> run_step(Switcher& sw, StoredCampaign& c, core::Mo
                                 c.id,
                                 sw.keys.backlog("")};
   for (const auto& s : step.shares) {
-    args.insert(args.end(), {sw.keys.dispatch(c.id, s.target), std::to_string(s.slice.first),
-                             std::to_string(s.slice.stride), std::to_string(s.slice.count),
-                             queue::pacing_target(s.target, c.workspace_id)});
+    args.insert(args.end(),
+                {sw.keys.dispatch(c.id, s.target), std::to_string(s.slice.first),
+                 std::to_string(s.slice.stride), std::to_string(s.slice.count),
+                 queue::pacing_target(s.target, c.workspace_id),
+                 sw.cfg.selection.sticky_sender && s.target != "meta_api" ? s.target : ""});
   }
   const std::vector<std::string> keys{sw.keys.dispatch(c.id, plan.from),
                                       sw.keys.decision(c.id),
@@ -216,7 +218,8 @@ asio::awaitable<queue::Reply> run_step(Switcher& sw, StoredCampaign& c, core::Mo
                                       sw.keys.campaign_lock(c.id),
                                       sw.keys.switch_progress(c.id),
                                       sw.keys.ready(plan.from),
-                                      sw.keys.pace_due()};
+                                      sw.keys.pace_due(),
+                                      sw.keys.sticky(c.workspace_id)};
   auto r = co_await queue::run1(
       sw.conn, queue::script_call(queue::switch_step_script(), keys, std::move(args)));
   if (r.is_array() && !r.elements.empty() && queue::int_or(r.elements[0], -9) == 1) {
