@@ -146,6 +146,8 @@ asio::awaitable<void> Daemon::stage(Item& it, queue::TxJob& o) {
     owners = std::make_unique<queue::StageOwners>();
     owners->owner = queue::owners_of(it.plan, it.contacts);
     if (sticky_writes(it)) owners->sticky_key = keys_.sticky(it.parsed.job->workspace_id.text);
+    owners->unchanged =
+        queue::unchanged_sticky(it.plan, owners->owner, it.sticky ? &*it.sticky : nullptr);
     for (const core::Dispatch& d : it.plan.dispatch)
       owners->sessions.push_back(d.target == "meta_api" ? std::string() : d.target);
   }
@@ -275,7 +277,8 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
       queue::add_backlogs(o, it.plan, campaign, it.parsed.job->workspace_id.text, keys_, now);
     }
     if (contacts != nullptr && !big && sticky_writes(it)) {
-      queue::add_sticky(o, it.plan, *contacts, keys_.sticky(it.parsed.job->workspace_id.text));
+      queue::add_sticky(o, it.plan, *contacts, keys_.sticky(it.parsed.job->workspace_id.text),
+                        it.sticky ? &*it.sticky : nullptr);
     }
     if (big) co_await stage(it, o);
   }

@@ -34,6 +34,7 @@ struct StageOwners {
   std::vector<std::uint16_t> owner;   // per input position: its stage (core::kNotSticky: none)
   std::string sticky_key;             // wa:sticky:<workspace>; empty: no sticky writes
   std::vector<std::string> sessions;  // per stage: the session id to write ("" for Meta)
+  std::vector<bool> unchanged;        // per position: the hash names its session already
 };
 
 class JobQueue {
@@ -58,7 +59,7 @@ class JobQueue {
   // a list of at least `count` elements (the stages are then deleted).
   // With `owners` (section 10; kept alive by the caller until this returns), stage j gets the
   // positions whose owner is j instead, and each chunk also HSETs its contacts' sessions into the
-  // sticky hash (at most 1,000 fields per command; a failed HSET does not stop the staging).
+  // sticky hash (at most 500 fields per command; a failed HSET does not stop the staging).
   asio::awaitable<std::optional<std::vector<std::uint64_t>>> stage_slices(
       const std::string& src, std::uint64_t count, const std::vector<core::Slice>& slices,
       const std::vector<std::string>& stages, std::int64_t ttl_seconds,

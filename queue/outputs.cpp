@@ -105,10 +105,30 @@ std::vector<std::uint16_t> owners_of(const core::JobPlan& plan, std::uint64_t n)
   return out;
 }
 
+std::vector<bool> unchanged_sticky(const core::JobPlan& plan,
+                                   const std::vector<std::uint16_t>& owner,
+                                   const core::StickyContacts* sticky) {
+  if (sticky == nullptr || !sticky->any() || sticky->at.size() != owner.size()) return {};
+  // The dispatch index of each session the hash names (kNotSticky: not a target of this plan).
+  std::vector<std::uint16_t> target(sticky->sessions.size(), core::kNotSticky);
+  for (std::size_t j = 0; j < sticky->sessions.size(); ++j) {
+    for (std::size_t t = 0; t < plan.dispatch.size(); ++t) {
+      if (plan.dispatch[t].target == sticky->sessions[j]) target[j] = static_cast<std::uint16_t>(t);
+    }
+  }
+  std::vector<bool> out(owner.size(), false);
+  for (std::size_t p = 0; p < owner.size(); ++p) {
+    const std::uint16_t j = sticky->at[p];
+    out[p] = j < target.size() && target[j] == owner[p];
+  }
+  return out;
+}
+
 void add_sticky(TxJob& o, const core::JobPlan& plan, const std::vector<std::string>& contacts,
-                const std::string& sticky_key) {
+                const std::string& sticky_key, const core::StickyContacts* sticky) {
   if (plan.type != core::DecisionType::webjs || plan.dispatch.empty()) return;
   const std::vector<std::uint16_t> owner = owners_of(plan, contacts.size());
+  const std::vector<bool> unchanged = unchanged_sticky(plan, owner, sticky);
   Command hset;
   const auto flush = [&] {
     if (hset.size() > 2) o.writes.push_back(std::move(hset));
@@ -117,6 +137,7 @@ void add_sticky(TxJob& o, const core::JobPlan& plan, const std::vector<std::stri
   for (std::uint64_t p = 0; p < contacts.size(); ++p) {
     const std::uint16_t t = owner[p];
     if (t >= plan.dispatch.size() || plan.dispatch[t].target == "meta_api") continue;
+    if (!unchanged.empty() && unchanged[p]) continue;
     if (hset.empty()) hset = {"HSET", sticky_key};
     hset.push_back(contacts[p]);
     hset.push_back(plan.dispatch[t].target);

@@ -30,10 +30,16 @@ void add_backlogs(TxJob& o, const core::JobPlan& plan, std::string_view campaign
 // Section 10: HSET wa:sticky:<workspace> contact -> session for every contact the plan dispatches
 // to a session (webjs plans only; Meta's never), in commands of at most
 // kStickyFieldsPerCommand fields, appended to the job's writes (the same atomic step as its
-// dispatch lists). A contact given twice keeps the session of its last position.
-inline constexpr std::size_t kStickyFieldsPerCommand = 1000;
+// dispatch lists). A contact given twice keeps the session of its last position. Contacts that
+// `sticky` (what was read before balancing) already names with their session are not written.
+inline constexpr std::size_t kStickyFieldsPerCommand = 500;
 void add_sticky(TxJob& o, const core::JobPlan& plan, const std::vector<std::string>& contacts,
-                const std::string& sticky_key);
+                const std::string& sticky_key, const core::StickyContacts* sticky);
+
+// Per input position (of n): whether `sticky` already names the session the plan sends it to.
+std::vector<bool> unchanged_sticky(const core::JobPlan& plan,
+                                   const std::vector<std::uint16_t>& owner,
+                                   const core::StickyContacts* sticky);
 
 // The index in plan.dispatch of each of the first n input positions' target (core::kNotSticky
 // for none).

@@ -75,6 +75,7 @@ void deal_sticky(Dealt& d, const StagePlan& plan, std::uint64_t pos, std::uint64
   std::vector<std::uint32_t> cs;
   for (std::uint64_t c = 0; c < n; ++c) {
     const std::uint16_t j = o.owner[pos + c];
+    if (pos + c < o.unchanged.size() && o.unchanged[pos + c]) continue;
     if (j < o.sessions.size() && !o.sessions[j].empty())
       cs.push_back(static_cast<std::uint32_t>(c));
   }

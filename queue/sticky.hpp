@@ -16,7 +16,7 @@ namespace asio = boost::asio;
 
 // Contacts per HMGET of inline contacts, and per step of the list reader's script.
 inline constexpr std::size_t kStickyReadChunk = 1000;
-inline constexpr std::uint64_t kStickyListChunk = 2000;
+inline constexpr std::uint64_t kStickyListChunk = 1000;
 
 // One job's inline contacts and its workspace's sticky hash.
 struct StickyRead {

@@ -65,8 +65,8 @@ TEST(Config, ExampleFileSetsEveryKeyWithAComment) {
   }
   // Section 7's 40 keys + redis.sentinels, redis.master_name, queue.max_payload_bytes,
   // metrics.idle_timeout and metrics.max_connections, section 8's 11 pacing keys and
-  // pacing.adaptive.enabled.
-  EXPECT_EQ(keys.size(), 57u);
+  // pacing.adaptive.enabled, and section 10's selection.sticky_sender.
+  EXPECT_EQ(keys.size(), 58u);
 }
 
 TEST(Config, SentinelsAreReadAndValidated) {
