@@ -141,8 +141,9 @@ done
 wa_poller_stop
 
 # ---- report ----------------------------------------------------------------------------------
-med_on=$(printf '%s\n' ${times[on]} | median) med_off=$(printf '%s\n' ${times[off]} | median)
-worst_of() { printf '%s\n' ${slow[$1]} | sort -t: -k1,1g | tail -1 | tr ':' ' '; }
+med_on=$(tr ' ' '\n' <<<"${times[on]}" | grep . | median)
+med_off=$(tr ' ' '\n' <<<"${times[off]}" | grep . | median)
+worst_of() { tr ' ' '\n' <<<"${slow[$1]}" | grep . | sort -t: -k1,1g | tail -1 | tr ':' ' '; }
 ratio=$(calc "$med_on / $med_off")
 printf '\nwa-routerd sticky senders: 1 contacts_key job of %d ids, %d sessions, %d run(s) per mode\n' "$contacts" "$nsessions" "$runs"
 printf '  machine            %s\n' "$(machine_line)"
