@@ -94,7 +94,7 @@ class Daemon {
   asio::awaitable<void> apply_sticky(std::vector<Item>& items, double now);
   bool sticky_writes(const Item& it) const;
   static bool decidable(const Item& it);
-  static bool staged(const Item& it);
+  bool staged(const Item& it) const;
   asio::awaitable<void> stage(Item& it, queue::TxJob& o);
   void place_stages(Item& it, queue::TxJob& o,
                     const std::optional<std::vector<std::uint64_t>>& lens,

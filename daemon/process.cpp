@@ -18,6 +18,10 @@ namespace {
 // A job with more contacts than this, or any contacts_key job, has its contacts copied into
 // stage lists in bounded commands before its finish step (which then only renames them).
 constexpr std::uint64_t kStageMinContacts = 10000;
+// With sticky senders each contact is also an HSET field: the transaction would hold Redis about
+// three times as long per contact, so jobs are staged (their HSETs pipelined in commands of 500
+// fields outside the transaction) from this many contacts.
+constexpr std::uint64_t kStickyStageMinContacts = 2000;
 // Stage lists outlive any finish; one left by a daemon that died in between expires.
 constexpr std::int64_t kStageTtlSeconds = 600;
 
@@ -126,8 +130,9 @@ asio::awaitable<void> Daemon::plan_batch(std::vector<Item>& items, double now) {
   }
 }
 
-bool Daemon::staged(const Item& it) {
-  return !it.plan.dispatch.empty() && (!it.contacts_key.empty() || it.contacts > kStageMinContacts);
+bool Daemon::staged(const Item& it) const {
+  const std::uint64_t min = sticky_writes(it) ? kStickyStageMinContacts : kStageMinContacts;
+  return !it.plan.dispatch.empty() && (!it.contacts_key.empty() || it.contacts > min);
 }
 
 asio::awaitable<void> Daemon::stage(Item& it, queue::TxJob& o) {

@@ -141,6 +141,7 @@ void add_sticky(TxJob& o, const core::JobPlan& plan, const std::vector<std::stri
     if (hset.empty()) hset = {"HSET", sticky_key};
     hset.push_back(contacts[p]);
     hset.push_back(plan.dispatch[t].target);
+    o.contacts += 2;  // (a field costs the transaction about twice a pushed contact)
     if (hset.size() >= 2 + 2 * kStickyFieldsPerCommand) flush();
   }
   flush();

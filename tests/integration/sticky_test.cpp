@@ -119,19 +119,25 @@ TEST(Sticky, ASecondInlineCampaignToTheSameContactsGoesToTheSameSessions) {
   EXPECT_EQ(sticky_hash(env.c), two);
 }
 
-TEST(Sticky, ABigInlineCampaignIsStagedStickyToo) {
-  Env env;
-  two_sessions(env);
-  const Strings first = numbered("c", 1, 10500);  // over 10,000: staged
-  const Strings second(first.rbegin(), first.rend());
-  push_job(env.c, job("j1", 73, inline_contacts(first)));
-  env.start();
-  ASSERT_TRUE(wait_decision(env.c, "j1", 0, 20s)) << env.log();
-  const Owners one = owners_of(env.c, 73, {"s1", "s2"}, first);
-  ASSERT_EQ(sticky_hash(env.c), one);
-  push_job(env.c, job("j2", 74, inline_contacts(second)));
-  ASSERT_TRUE(wait_decision(env.c, "j2", 0, 20s)) << env.log();
-  expect_same_sessions(one, owners_of(env.c, 74, {"s1", "s2"}, second));
+// Inline jobs of more than 2,000 contacts are staged with stickiness on (their HSETs outside the
+// transaction), and of more than 10,000 always.
+TEST(Sticky, BigInlineCampaignsAreStagedStickyToo) {
+  for (const int n : {3000, 10500}) {
+    SCOPED_TRACE(n);
+    Env env;
+    two_sessions(env);
+    const Strings first = numbered("c", 1, n);
+    const Strings second(first.rbegin(), first.rend());
+    push_job(env.c, job("j1", 73, inline_contacts(first)));
+    env.start();
+    ASSERT_TRUE(wait_decision(env.c, "j1", 0, 20s)) << env.log();
+    const Owners one = owners_of(env.c, 73, {"s1", "s2"}, first);
+    ASSERT_EQ(sticky_hash(env.c), one);
+    push_job(env.c, job("j2", 74, inline_contacts(second)));
+    ASSERT_TRUE(wait_decision(env.c, "j2", 0, 20s)) << env.log();
+    expect_same_sessions(one, owners_of(env.c, 74, {"s1", "s2"}, second));
+    EXPECT_EQ(env.c.cmd({"KEYS", "wa:staging:*"}).strings(), Strings{});
+  }
 }
 
 TEST(Sticky, AContactsKeyCampaignReadsAndWritesStickinessInChunks) {
