@@ -10,6 +10,8 @@
 #   -r RUNS        repeat the whole run (fresh Redis, same data) RUNS times, then print medians
 #   --no-build     use the binaries already in build-bench/ (e.g. while someone else rebuilds)
 #   --keep         keep the temporary directory (config, logs, Redis socket is gone) and print it
+#   $WA_DRAIN_CONFIG_EXTRA  YAML lines added to the daemon's config (e.g.
+#                  "selection: {sticky_sender: false}")
 #
 # What it does: builds wa-routerd and wa-router (Release, build-bench/), starts a private
 # redis-server on a unix socket, seeds 100 workspaces with 3-10 webjs sessions of mixed health
@@ -79,6 +81,7 @@ redis: {unix_socket: "$sock"}
 queue: {batch_size: $batch}
 metrics: {listen: ""}
 logging: {level: warn}
+${WA_DRAIN_CONFIG_EXTRA:-}
 YAML
 "$daemon_bin" --config "$work/wa-routerd.yaml" --check-config >/dev/null
 

@@ -50,6 +50,11 @@ const Script& finish_script();
 //   moved).
 const Script& append_step_script();
 
+// Section 10: the sessions wa:sticky:<ws> (KEYS[2]) names for the elements ARGV[1]..ARGV[2] of
+// the list KEYS[1] (LRANGE, then one HMGET): one entry per element, nil for none. Nothing for a
+// hash of another type, or a list that is not one.
+const Script& sticky_read_script();
+
 // Puts jobs still reserved back at the head of the queue, in their order.
 //   KEYS: reserved queue notify   ARGV: payloads (oldest first)
 //   returns the number put back.
@@ -106,11 +111,12 @@ const Script& set_health_script();
 // they are the plan's first positions (len counts them). Every step adds the campaign to each
 // destination's backlog (ZADD backlog_prefix..pace_target NX now_ms campaign) and the pace
 // target to `due` (NX now_ms); a backlog or due key of another type is skipped. Without pacing
-// neither ready, due nor any backlog is touched.
-//   KEYS: src decision results lock progress ready due
+// neither ready, due nor any backlog is touched. A share with a sticky session (section 10) HSETs
+// each contact it moves to that session in the sticky hash (1,000 fields per HSET).
+//   KEYS: src decision results lock progress ready due sticky
 //   ARGV: token lock_ttl_ms n old_decision new_decision old_progress ("" none) new_progress
 //   ("" delete) progress_ttl_s record ("" none) now_ms ("" pacing off) campaign backlog_prefix,
-//   then shares: dst first stride count pace_target ...
+//   then shares: dst first stride count pace_target sticky_session ("" none) ...
 //   returns {1} done (the lock's TTL renewed); {0} lock lost; {-1, len} the list (with the
 //   ready items it would take back) holds only len contacts; {-2} the decision changed; {-3} the
 //   progress record changed; {-4, why} a share or a destination is wrong. Nothing is written
