@@ -88,3 +88,15 @@ bash scripts/demo/pacing.sh "$redis_port" "$cli" "$work/wa-routerd.yaml" "$work/
 echo
 echo "== daemon log (last 15 lines)"
 tail -n 15 "$work/daemon.log"
+
+# The daemon is still running: let whoever watches open the status page before it stops.
+# Interactive: until Enter; WA_DEMO_HOLD=<seconds> holds that long (0: not at all).
+hold=${WA_DEMO_HOLD:-}
+if [[ -z $hold && -t 0 && -t 1 ]]; then
+  echo
+  read -r -p "== wa-routerd keeps running: http://127.0.0.1:$metrics_port/status — press Enter to stop " _ || true
+elif [[ -n $hold && $hold != 0 ]]; then
+  echo
+  echo "== wa-routerd keeps running for $hold s: http://127.0.0.1:$metrics_port/status"
+  sleep "$hold"
+fi
