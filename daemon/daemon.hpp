@@ -25,7 +25,7 @@
 #include "queue/job_queue.hpp"
 #include "queue/keys.hpp"
 #include "queue/php_values.hpp"
-#include "queue/redis.hpp"
+#include "redis/connection.hpp"
 #include "queue/store.hpp"
 
 namespace wa::daemon {
@@ -42,6 +42,7 @@ class Daemon {
   void request_stop();
   // SIGHUP: re-read the config file; a bad file is reported and the old config kept.
   void reload();
+  void apply_credentials(const config::Redis& next);
 
   Metrics& metrics() noexcept { return metrics_; }
   // Refreshes the metrics that are read rather than counted (connection state and counters).
@@ -129,6 +130,7 @@ class Daemon {
   std::string config_path_;
   queue::Keys keys_;
   std::shared_ptr<redis::Connection> conn_;
+  std::string redis_down_;  // why conn_ is not ready, as its state listener last said
   // One per consumer: WATCH/MULTI/EXEC need a connection of their own, and its BLPOP on the
   // notify list waits there too, never behind another consumer's (the connection is idle then).
   std::vector<std::shared_ptr<redis::Connection>> tx_;

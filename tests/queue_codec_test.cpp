@@ -11,7 +11,7 @@
 
 #include "core/events.hpp"
 #include "queue/codec.hpp"
-#include "queue/redis.hpp"
+#include "redis/connection.hpp"
 #include "queue/store.hpp"
 
 namespace wa::queue {

@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "harness.hpp"
-#include "queue/redis.hpp"
+#include "redis/connection.hpp"
 
 namespace wa::test {
 namespace {
