@@ -241,9 +241,9 @@ void Connection::hello() {
   enqueue(std::move(b), Wire::of(attempt_->hello()), connect_deadline_);
 }
 
-void Connection::fail_attempt(const std::string& message) {
+void Connection::fail_attempt(std::string message) {
   ++stats_.failures;
-  drop(Errc::connection_lost, message);
+  drop(Errc::connection_lost, std::move(message));
 }
 
 void Connection::become_ready() {
@@ -389,16 +389,16 @@ void Connection::complete_front() {
 
 // ---- Losses, timeouts and reconnects ----
 
-void Connection::drop(Errc why, const std::string& message) {
+void Connection::drop(Errc why, std::string message) {
   if (!link_) {
     fail_in_flight(why);
     return;
   }
+  why_ = std::move(message);  // first: it may refer to the attempt's own message
   const bool was_ready = state_ == State::ready;
   if (link_->stream) link_->stream->close();
   link_.reset();
   attempt_.reset();
-  why_ = message;
   fail_in_flight(why);
   if (was_ready && why != Errc::stopped) ++stats_.disconnects;
   if (state_ != State::stopped) schedule_reconnect();

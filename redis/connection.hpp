@@ -117,14 +117,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void connect_transport();
   void tls_handshake();
   void hello();
-  void fail_attempt(const std::string& message);
+  void fail_attempt(std::string message);
   void become_ready();
   void read(const std::shared_ptr<Link>& link);
   void on_data(std::size_t n);
   void deliver(void* tree);
   void write(const std::shared_ptr<Link>& link);
   void complete_front();
-  void drop(Errc why, const std::string& message);
+  void drop(Errc why, std::string message);
   void fail_in_flight(Errc why);
   void schedule_reconnect();
   void arm_timer(Clock::time_point at);
