@@ -12,8 +12,8 @@ namespace wa::config {
 // TLS towards Redis (redis.tls) or its Sentinels (redis.sentinel_tls).
 struct Tls {
   bool enabled = false;
-  std::string ca_file;      // "": the system's CA store
-  std::string cert_file;    // client certificate for mutual TLS (with key_file)
+  std::string ca_file;    // "": the system's CA store
+  std::string cert_file;  // client certificate for mutual TLS (with key_file)
   std::string key_file;
   std::string server_name;  // name the server's certificate must carry; "": the host
   bool verify = true;

@@ -25,8 +25,8 @@
 #include "queue/job_queue.hpp"
 #include "queue/keys.hpp"
 #include "queue/php_values.hpp"
-#include "redis/connection.hpp"
 #include "queue/store.hpp"
+#include "redis/connection.hpp"
 
 namespace wa::daemon {
 
@@ -42,7 +42,6 @@ class Daemon {
   void request_stop();
   // SIGHUP: re-read the config file; a bad file is reported and the old config kept.
   void reload();
-  void apply_credentials(const config::Redis& next);
 
   Metrics& metrics() noexcept { return metrics_; }
   // Refreshes the metrics that are read rather than counted (connection state and counters).
@@ -54,6 +53,7 @@ class Daemon {
   bool stopping() const noexcept { return stopping_; }
 
  private:
+  void apply_credentials(const config::Redis& next);
   // One taken job on its way through process().
   struct Item {
     queue::TakenJob taken;

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "redis/connection.hpp"
 #include "queue/scripts.hpp"
+#include "redis/connection.hpp"
 
 namespace wa::queue {
 

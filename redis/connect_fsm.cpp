@@ -71,8 +71,8 @@ std::string ConnectFsm::judge(const std::vector<Reply>& replies) const {
     const Reply& r = replies[i];
     if (!r.is_error()) continue;
     // A wrong password (the AUTH reply) or none where one is needed (NOAUTH to the rest).
-    const bool auth = (i == 0 && has_auth_) || r.str.starts_with("NOAUTH") ||
-                      r.str.starts_with("WRONGPASS");
+    const bool auth =
+        (i == 0 && has_auth_) || r.str.starts_with("NOAUTH") || r.str.starts_with("WRONGPASS");
     return (auth ? "authentication failed: " : "Redis refused the handshake: ") + r.str;
   }
   if (check_role_) {

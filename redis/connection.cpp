@@ -175,16 +175,15 @@ void Connection::step(ConnectFsm::Action action) {
 
 void Connection::lookup() {
   const Target& t = attempt_->target();
-  resolver_.async_resolve(
-      t.host, std::to_string(t.port),
-      [w = weak_from_this(), link = link_](error_code ec,
-                                           asio::ip::tcp::resolver::results_type results) {
-        auto self = w.lock();
-        if (!self || self->link_ != link) return;
-        if (!ec && results.empty()) ec = asio::error::host_not_found;
-        link->addresses = std::move(results);
-        self->step(self->attempt_->on_lookup(ec));
-      });
+  resolver_.async_resolve(t.host, std::to_string(t.port),
+                          [w = weak_from_this(), link = link_](
+                              error_code ec, asio::ip::tcp::resolver::results_type results) {
+                            auto self = w.lock();
+                            if (!self || self->link_ != link) return;
+                            if (!ec && results.empty()) ec = asio::error::host_not_found;
+                            link->addresses = std::move(results);
+                            self->step(self->attempt_->on_lookup(ec));
+                          });
 }
 
 void Connection::connect_transport() {
@@ -211,7 +210,8 @@ void Connection::connect_transport() {
     link_->stream = std::make_unique<Stream>(Stream::Tcp(ex_));
   }
   if (link_->addresses.empty()) {
-    const asio::ip::tcp::endpoint e(asio::ip::make_address(t.host), static_cast<unsigned short>(t.port));
+    const asio::ip::tcp::endpoint e(asio::ip::make_address(t.host),
+                                    static_cast<unsigned short>(t.port));
     link_->stream->tcp().async_connect(e, std::move(done));
   } else {
     asio::async_connect(link_->stream->tcp(), link_->addresses, std::move(done));
@@ -221,22 +221,22 @@ void Connection::connect_transport() {
 void Connection::tls_handshake() {
   Stream::Tls& s = *link_->stream->tls();
   prepare_tls(s, ep_.tls, attempt_->target().host);
-  s.async_handshake(asio::ssl::stream_base::client,
-                    [w = weak_from_this(), link = link_](error_code ec) {
-                      auto self = w.lock();
-                      if (!self || self->link_ != link) return;
-                      const std::string bad = ec ? verify_failure(*link->stream->tls(), self->ep_.tls) : "";
-                      self->step(self->attempt_->on_tls(ec, bad));
-                    });
+  s.async_handshake(
+      asio::ssl::stream_base::client, [w = weak_from_this(), link = link_](error_code ec) {
+        auto self = w.lock();
+        if (!self || self->link_ != link) return;
+        const std::string bad = ec ? verify_failure(*link->stream->tls(), self->ep_.tls) : "";
+        self->step(self->attempt_->on_tls(ec, bad));
+      });
 }
 
 void Connection::hello() {
-  auto b = std::make_unique<Batch>(Handler([w = weak_from_this(), link = link_](
-                                               error_code ec, std::vector<Reply> replies) {
-    auto self = w.lock();
-    if (!self || self->link_ != link) return;
-    self->step(self->attempt_->on_hello(ec, replies));
-  }));
+  auto b = std::make_unique<Batch>(
+      Handler([w = weak_from_this(), link = link_](error_code ec, std::vector<Reply> replies) {
+        auto self = w.lock();
+        if (!self || self->link_ != link) return;
+        self->step(self->attempt_->on_hello(ec, replies));
+      }));
   read(link_);
   enqueue(std::move(b), Wire::of(attempt_->hello()), connect_deadline_);
 }
@@ -301,30 +301,28 @@ void Connection::write(const std::shared_ptr<Link>& link) {
   link->writing = true;
   link->sending.clear();
   std::swap(link->sending, link->out);
-  link->stream->async_write(asio::buffer(link->sending),
-                            [w = weak_from_this(), link](error_code ec, std::size_t) {
-                              link->writing = false;
-                              auto self = w.lock();
-                              if (!self || self->link_ != link) return;
-                              if (ec) return self->drop(Errc::connection_lost, "write failed: " + ec.message());
-                              self->write(link);
-                            });
+  link->stream->async_write(
+      asio::buffer(link->sending), [w = weak_from_this(), link](error_code ec, std::size_t) {
+        link->writing = false;
+        auto self = w.lock();
+        if (!self || self->link_ != link) return;
+        if (ec) return self->drop(Errc::connection_lost, "write failed: " + ec.message());
+        self->write(link);
+      });
 }
 
 void Connection::read(const std::shared_ptr<Link>& link) {
-  link->stream->async_read_some(asio::buffer(link->in),
-                                [w = weak_from_this(), link](error_code ec, std::size_t n) {
-                                  auto self = w.lock();
-                                  if (!self || self->link_ != link) return;
-                                  if (ec) {
-                                    const bool eof = ec == asio::error::eof ||
-                                                     ec == asio::ssl::error::stream_truncated;
-                                    return self->drop(Errc::connection_lost,
-                                                      eof ? "connection closed" : ec.message());
-                                  }
-                                  self->on_data(n);
-                                  if (self->link_ == link) self->read(link);
-                                });
+  link->stream->async_read_some(
+      asio::buffer(link->in), [w = weak_from_this(), link](error_code ec, std::size_t n) {
+        auto self = w.lock();
+        if (!self || self->link_ != link) return;
+        if (ec) {
+          const bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+          return self->drop(Errc::connection_lost, eof ? "connection closed" : ec.message());
+        }
+        self->on_data(n);
+        if (self->link_ == link) self->read(link);
+      });
 }
 
 void Connection::on_data(std::size_t n) {
@@ -421,8 +419,7 @@ void Connection::schedule_reconnect() {
   if (state_ == State::stopped) return;
   const bool was_ready = state_ == State::ready;
   set_state(State::idle, why_);
-  const auto delay =
-      backoff_.next(std::uniform_real_distribution<double>(0.0, 1.0)(rng_));
+  const auto delay = backoff_.next(std::uniform_real_distribution<double>(0.0, 1.0)(rng_));
   if (!was_ready && listener_) {
     // A failed attempt (never ready): tell the listener too, so operators see why.
     asio::post(ex_, [w = weak_from_this(), why = why_, delay] {

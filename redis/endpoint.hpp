@@ -11,8 +11,8 @@ namespace wa::redis {
 // TLS towards a server (redis.tls) or towards Sentinels (redis.sentinel_tls).
 struct Tls {
   bool enabled = false;
-  std::string ca_file;      // "": the system's CA store
-  std::string cert_file;    // client certificate (mutual TLS), with key_file
+  std::string ca_file;    // "": the system's CA store
+  std::string cert_file;  // client certificate (mutual TLS), with key_file
   std::string key_file;
   std::string server_name;  // the name the certificate must carry; "": the host connected to
   bool verify = true;       // false: any certificate is accepted

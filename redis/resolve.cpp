@@ -27,7 +27,8 @@ ResolveFsm::Action ResolveFsm::start() {
 ResolveFsm::Action ResolveFsm::ask(std::size_t index) {
   index_ = index;
   if (index < sentinels_.size()) return {Action::Kind::ask_sentinel, sentinels_[index], ""};
-  return {Action::Kind::fail, {},
+  return {Action::Kind::fail,
+          {},
           "no Sentinel answered for master \"" + master_name_ + "\" (" + last_problem_ + ")"};
 }
 
@@ -40,8 +41,8 @@ ResolveFsm::Action ResolveFsm::on_sentinel_down(std::string_view why) {
 ResolveFsm::Action ResolveFsm::on_sentinel_reply(error_code ec, const std::vector<Reply>& replies) {
   if (mode_ != Mode::sentinel || index_ >= sentinels_.size()) return {};
   const Target& s = sentinels_[index_];
-  const bool shaped = !ec && replies.size() == 1 && replies[0].is_array() &&
-                      replies[0].elements.size() == 2;
+  const bool shaped =
+      !ec && replies.size() == 1 && replies[0].is_array() && replies[0].elements.size() == 2;
   int port = 0;
   if (shaped) {
     const std::string& p = replies[0].elements[1].str;

@@ -27,9 +27,12 @@ class Stream {
 
   explicit Stream(Tcp s) : s_(std::move(s)) {}
   explicit Stream(Unix s) : s_(std::move(s)) {}
-  Stream(asio::any_io_executor ex, asio::ssl::context& ctx) : s_(std::in_place_type<Tls>, ex, ctx) {}
+  Stream(asio::any_io_executor ex, asio::ssl::context& ctx)
+      : s_(std::in_place_type<Tls>, ex, ctx) {}
 
-  Tcp& tcp() { return std::holds_alternative<Tls>(s_) ? std::get<Tls>(s_).next_layer() : std::get<Tcp>(s_); }
+  Tcp& tcp() {
+    return std::holds_alternative<Tls>(s_) ? std::get<Tls>(s_).next_layer() : std::get<Tcp>(s_);
+  }
   Unix& unix_socket() { return std::get<Unix>(s_); }
   Tls* tls() { return std::get_if<Tls>(&s_); }
 

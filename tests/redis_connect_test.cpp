@@ -2,6 +2,8 @@
 // handshake's commands, and how each failure is worded.
 #include <gtest/gtest.h>
 
+#include <boost/asio/error.hpp>
+
 #include "redis/connect_fsm.hpp"
 
 namespace wa::redis {
@@ -24,8 +26,8 @@ TEST(RedisConnect, AnIpNeedsNoLookupAndTheHandshakeFollowsTheConnect) {
   ConnectFsm fsm(ep, Target{"127.0.0.1", 6379, ""}, "main");
   EXPECT_EQ(fsm.start(), A::connect);
   EXPECT_EQ(fsm.on_connect({}), A::hello);
-  EXPECT_EQ(fsm.hello(), (std::vector<Command>{{"CLIENT", "SETNAME", "wa-routerd:main"},
-                                               {"PING"}}));
+  EXPECT_EQ(fsm.hello(),
+            (std::vector<Command>{{"CLIENT", "SETNAME", "wa-routerd:main"}, {"PING"}}));
   EXPECT_EQ(fsm.on_hello({}, {ok(), ok()}), A::ready);
 }
 
@@ -56,8 +58,9 @@ TEST(RedisConnect, ACertificateThatDoesNotVerifySaysSoOnOneLine) {
   ConnectFsm fsm(ep, Target{"127.0.0.1", 6380, ""}, "main");
   fsm.start();
   fsm.on_connect({});
-  EXPECT_EQ(fsm.on_tls(boost::asio::error::connection_reset, "unable to get local issuer certificate"),
-            A::fail);
+  EXPECT_EQ(
+      fsm.on_tls(boost::asio::error::connection_reset, "unable to get local issuer certificate"),
+      A::fail);
   EXPECT_NE(fsm.message().find("certificate verification failed: unable to get local issuer"),
             std::string::npos)
       << fsm.message();

@@ -11,7 +11,7 @@ TEST(RedisWire, WritesRespCommandsBackToBack) {
   const Wire w = Wire::of({{"SET", "k", "v"}, {"PING"}});
   EXPECT_EQ(w.bytes(), "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*1\r\n$4\r\nPING\r\n");
   EXPECT_EQ(w.commands(), 2u);
-  EXPECT_EQ(w.start(1), 29u);
+  EXPECT_EQ(w.start(1), 27u);
   Wire n;
   n.command(2);
   n.arg("INCRBY");

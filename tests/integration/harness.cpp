@@ -152,7 +152,10 @@ std::vector<std::string> Client::list(const std::string& key) {
 }
 
 RedisServer::RedisServer(const TempDir& dir, bool appendonly, std::vector<std::string> extra)
-    : dir_(dir), appendonly_(appendonly), extra_(std::move(extra)), socket_(dir.file("redis.sock")) {
+    : dir_(dir),
+      appendonly_(appendonly),
+      extra_(std::move(extra)),
+      socket_(dir.file("redis.sock")) {
   start();
 }
 

@@ -5,15 +5,19 @@
 
 #include <csignal>
 #include <cstdlib>
-#include <thread>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "fault_util.hpp"
 #include "harness.hpp"
 
 namespace wa::test {
 namespace {
+
+using fault::free_port;
+using fault::http_get;
+using fault::HttpResponse;
 
 void sh(const std::string& cmd) {
   ASSERT_EQ(std::system((cmd + " >/dev/null 2>&1").c_str()), 0) << cmd;
@@ -54,13 +58,13 @@ class Tls : public ::testing::Test {
   }
   std::string file(const std::string& name) const { return dir_.file(name); }
   std::string redis_yaml(const std::string& host, const std::string& tls) const {
-    return "redis: {host: " + host + ", port: " + std::to_string(port_) + ", tls: {" + tls +
-           "}}\n";
+    return "redis: {host: " + host + ", port: " + std::to_string(port_) + ", tls: {" + tls + "}}\n";
   }
   void push_job(const std::string& id) {
-    c_->cmd({"RPUSH", "queues:wa-campaigns",
-             R"({"job_id":")" + id +
-                 R"(","campaign_id":1,"workspace_id":"1","template_mode":"direct","contacts":[5]})"});
+    c_->cmd(
+        {"RPUSH", "queues:wa-campaigns",
+         R"({"job_id":")" + id +
+             R"(","campaign_id":1,"workspace_id":"1","template_mode":"direct","contacts":[5]})"});
   }
   bool decided(long long n) {
     return wait_until([&] { return c_->integer({"LLEN", "wa:results"}) == n; });
@@ -88,9 +92,8 @@ TEST_F(Tls, MutualTlsWithAClientCertificate) {
   start_redis(true);
   push_job("mtls-1");
   Daemon d(dir_, redis_->socket(),
-           redis_yaml("127.0.0.1", "enabled: true, ca_file: " + file("ca.crt") +
-                                       ", cert_file: " + file("client.crt") +
-                                       ", key_file: " + file("client.key")));
+           redis_yaml("127.0.0.1", "enabled: true, ca_file: " + file("ca.crt") + ", cert_file: " +
+                                       file("client.crt") + ", key_file: " + file("client.key")));
   d.start();
   ASSERT_TRUE(decided(1)) << d.log();
   EXPECT_EQ(d.stop(), 0) << d.log();
@@ -132,14 +135,13 @@ TEST_F(Tls, AnotherServerNameIsACertificateVerificationFailure) {
 TEST_F(Tls, VerifyFalseConnectsAnyway) {
   start_redis(false);
   push_job("nv-1");
-  Daemon d(dir_, redis_->socket(),
-           redis_yaml("127.0.0.1", "enabled: true, ca_file: " + file("ca2.crt") +
-                                       ", verify: false"));
+  Daemon d(
+      dir_, redis_->socket(),
+      redis_yaml("127.0.0.1", "enabled: true, ca_file: " + file("ca2.crt") + ", verify: false"));
   d.start();
   ASSERT_TRUE(decided(1)) << d.log();
   EXPECT_EQ(d.stop(), 0) << d.log();
 }
-
 
 // The narrowest ACL rules the daemon needs (README, "Redis ACL user"), for prefix app_.
 const std::vector<std::string> kAclRules{"on", "+@all", "-@dangerous", "~app_*", "&app_*"};
@@ -157,9 +159,10 @@ class Acl : public ::testing::Test {
            "\", prefix: app_, username: router, password: " + password + "}\n" + more;
   }
   void push_job(const std::string& id) {
-    c_.cmd({"RPUSH", "app_queues:wa-campaigns",
-            R"({"job_id":")" + id +
-                R"(","campaign_id":1,"workspace_id":"1","template_mode":"direct","contacts":[5]})"});
+    c_.cmd(
+        {"RPUSH", "app_queues:wa-campaigns",
+         R"({"job_id":")" + id +
+             R"(","campaign_id":1,"workspace_id":"1","template_mode":"direct","contacts":[5]})"});
   }
   bool decided(long long n) {
     return wait_until([&] { return c_.integer({"LLEN", "app_wa:results"}) == n; });
