@@ -301,28 +301,33 @@ void Connection::write(const std::shared_ptr<Link>& link) {
   link->writing = true;
   link->sending.clear();
   std::swap(link->sending, link->out);
-  link->stream->async_write(
-      asio::buffer(link->sending), [w = weak_from_this(), link](error_code ec, std::size_t) {
-        link->writing = false;
-        auto self = w.lock();
-        if (!self || self->link_ != link) return;
-        if (ec) return self->drop(Errc::connection_lost, "write failed: " + ec.message());
-        self->write(link);
-      });
+  link->stream->async_write(asio::buffer(link->sending),
+                            [w = weak_from_this(), link](error_code ec, std::size_t) {
+                              link->writing = false;
+                              auto self = w.lock();
+                              if (!self || self->link_ != link) return;
+                              if (ec) return self->lost(ec);
+                              self->write(link);
+                            });
 }
 
 void Connection::read(const std::shared_ptr<Link>& link) {
-  link->stream->async_read_some(
-      asio::buffer(link->in), [w = weak_from_this(), link](error_code ec, std::size_t n) {
-        auto self = w.lock();
-        if (!self || self->link_ != link) return;
-        if (ec) {
-          const bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
-          return self->drop(Errc::connection_lost, eof ? "connection closed" : ec.message());
-        }
-        self->on_data(n);
-        if (self->link_ == link) self->read(link);
-      });
+  link->stream->async_read_some(asio::buffer(link->in),
+                                [w = weak_from_this(), link](error_code ec, std::size_t n) {
+                                  auto self = w.lock();
+                                  if (!self || self->link_ != link) return;
+                                  if (ec) return self->lost(ec);
+                                  self->on_data(n);
+                                  if (self->link_ == link) self->read(link);
+                                });
+}
+
+// The stream failed or the server closed it: during an attempt, the attempt failed (a server
+// that wants a client certificate says so only now, after the TLS handshake).
+void Connection::lost(error_code ec) {
+  const bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+  if (state_ == State::connecting && attempt_) return step(attempt_->on_hello(ec, {}));
+  drop(Errc::connection_lost, eof ? "connection closed" : ec.message());
 }
 
 void Connection::on_data(std::size_t n) {

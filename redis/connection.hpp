@@ -120,6 +120,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void fail_attempt(std::string message);
   void become_ready();
   void read(const std::shared_ptr<Link>& link);
+  void lost(error_code ec);
   void on_data(std::size_t n);
   void deliver(void* tree);
   void write(const std::shared_ptr<Link>& link);

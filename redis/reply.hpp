@@ -95,7 +95,8 @@ inline error_code make_error_code(Errc e) noexcept {
 
 // True for an error reply saying Redis refuses commands because of its state rather than
 // because of the command: READONLY, OOM, MISCONF, NOAUTH, WRONGPASS, NOPERM, LOADING, BUSY,
-// MASTERDOWN, NOREPLICAS.
+// MASTERDOWN, NOREPLICAS (NOPERM for keys or channels; not for a command the ACL user may not
+// run, which is about the command).
 bool is_refusal(std::string_view error) noexcept;
 
 // The last such error reply a connection got, and when (`error` empty: none yet).

@@ -54,6 +54,10 @@ TEST(RedisReply, RefusalsAreTheServerStateErrors) {
   EXPECT_TRUE(is_refusal("WRONGPASS invalid username-password pair"));
   EXPECT_TRUE(is_refusal("READONLY You can't write against a read only replica."));
   EXPECT_FALSE(is_refusal("ERR unknown command"));
+  EXPECT_TRUE(
+      is_refusal("NOPERM this user has no permissions to access one of the keys used "
+                 "as arguments"));
+  EXPECT_FALSE(is_refusal("NOPERM this user has no permissions to run the 'config|get' command"));
 }
 
 }  // namespace

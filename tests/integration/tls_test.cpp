@@ -91,6 +91,17 @@ TEST_F(Tls, VerifiedServerRunsJobs) {
 TEST_F(Tls, MutualTlsWithAClientCertificate) {
   start_redis(true);
   push_job("mtls-1");
+  {
+    Daemon without(dir_, redis_->socket(),
+                   redis_yaml("127.0.0.1", "enabled: true, ca_file: " + file("ca.crt")), "without");
+    without.start();
+    ASSERT_TRUE(wait_until([&] {
+      return without.log().find("redis: not connected") != std::string::npos;
+    })) << without.log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_EQ(c_->integer({"LLEN", "wa:results"}), 0) << without.log();
+    EXPECT_EQ(without.stop(), 0);
+  }
   Daemon d(dir_, redis_->socket(),
            redis_yaml("127.0.0.1", "enabled: true, ca_file: " + file("ca.crt") + ", cert_file: " +
                                        file("client.crt") + ", key_file: " + file("client.key")));
@@ -104,6 +115,11 @@ void expect_verification_failure(Daemon& d, Client& c) {
   ASSERT_TRUE(wait_until([&] {
     return d.log().find("certificate verification failed") != std::string::npos;
   })) << d.log();
+  const std::string log = d.log();
+  const auto at = log.find("certificate verification failed");
+  const std::string line =
+      log.substr(log.rfind('\n', at) + 1, log.find('\n', at) - log.rfind('\n', at) - 1);
+  EXPECT_NE(line.find("redis: not connected: TLS to 127.0.0.1:"), std::string::npos) << line;
   std::this_thread::sleep_for(std::chrono::seconds(1));
   EXPECT_EQ(c.integer({"LLEN", "wa:results"}), 0);
   EXPECT_EQ(c.integer({"LLEN", "queues:wa-campaigns"}), 1);
@@ -175,9 +191,16 @@ class Acl : public ::testing::Test {
 
 TEST_F(Acl, AUserWithTheReadmeRulesRunsJobs) {
   push_job("acl-1");
-  Daemon d(dir_, redis_.socket(), yaml("pw1", "pacing: {enabled: true}\n"));
+  const int http = free_port();
+  Daemon d(dir_, redis_.socket(),
+           yaml("pw1", "pacing: {enabled: true}\nmetrics: {listen: \"127.0.0.1:" +
+                           std::to_string(http) + "\"}\n"));
   d.start();
   ASSERT_TRUE(decided(1)) << d.log();
+  // CONFIG is refused to this user (the start-up check): that is no health problem.
+  const auto health = http_get(http, "/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200) << health->body;
   push_job("acl-2");
   ASSERT_TRUE(decided(2)) << d.log();
   EXPECT_EQ(d.log().find("NOPERM"), std::string::npos) << d.log();
