@@ -3,6 +3,10 @@
 // certificate that does not verify is one log line saying so, and nothing is decided.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -156,6 +160,70 @@ TEST_F(Tls, VerifyFalseConnectsAnyway) {
       redis_yaml("127.0.0.1", "enabled: true, ca_file: " + file("ca2.crt") + ", verify: false"));
   d.start();
   ASSERT_TRUE(decided(1)) << d.log();
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+// A Sentinel on a TLS port with a password, monitoring a master that has a TLS port only.
+class TlsSentinel {
+ public:
+  TlsSentinel(const TempDir& d, int port, int master_port) {
+    {
+      std::ofstream conf(d.file("sentinel.conf"));
+      conf << "port 0\ntls-port " << port << "\nbind 127.0.0.1\ndir " << d.path() << "\nlogfile "
+           << d.file("sentinel.log") << "\ntls-cert-file " << d.file("server.crt")
+           << "\ntls-key-file " << d.file("server.key") << "\ntls-ca-cert-file " << d.file("ca.crt")
+           << "\ntls-auth-clients no\ntls-replication yes\nrequirepass spw\n"
+           << "sentinel monitor mymaster 127.0.0.1 " << master_port << " 1\n";
+    }
+    pid_ = fork();
+    if (pid_ == 0) {
+      execlp("redis-server", "redis-server", d.file("sentinel.conf").c_str(), "--sentinel",
+             static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  ~TlsSentinel() {
+    ::kill(pid_, SIGTERM);
+    int st;
+    waitpid(pid_, &st, 0);
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+TEST_F(Tls, SentinelsOverTlsWithTheirOwnPassword) {
+  make_certificates(dir_);
+  const int master = free_port(), sentinel_port = free_port();
+  redis_ = std::make_unique<RedisServer>(
+      dir_, false,
+      std::vector<std::string>{"--tls-port", std::to_string(master), "--bind", "127.0.0.1",
+                               "--tls-cert-file", file("server.crt"), "--tls-key-file",
+                               file("server.key"), "--tls-ca-cert-file", file("ca.crt"),
+                               "--tls-auth-clients", "no", "--tls-replication", "yes"});
+  c_ = std::make_unique<Client>(redis_->socket());
+  seed_session(*c_, {.id = "s1", .primary = true});
+  push_job("sen-1");
+  TlsSentinel sentinel(dir_, sentinel_port, master);
+  const std::string common =
+      "redis: {sentinels: [\"127.0.0.1:" + std::to_string(sentinel_port) +
+      "\"], master_name: mymaster, tls: {enabled: true, ca_file: " + file("ca.crt") +
+      "}, sentinel_password: spw, sentinel_tls: ";
+  {
+    Daemon wrong(dir_, "", common + "{enabled: true, ca_file: " + file("ca2.crt") + "}}\n",
+                 "wrong");
+    wrong.start();
+    ASSERT_TRUE(wait_until([&] {
+      return wrong.log().find("certificate verification failed") != std::string::npos;
+    })) << wrong.log();
+    EXPECT_EQ(c_->integer({"LLEN", "wa:results"}), 0);
+    EXPECT_EQ(wrong.stop(), 0);
+  }
+  Daemon d(dir_, "", common + "{enabled: true, ca_file: " + file("ca.crt") + "}}\n");
+  d.start();
+  ASSERT_TRUE(decided(1)) << d.log();
+  EXPECT_NE(d.log().find("via Sentinel) at 127.0.0.1:" + std::to_string(master)), std::string::npos)
+      << d.log();
   EXPECT_EQ(d.stop(), 0) << d.log();
 }
 
