@@ -26,6 +26,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "redis/cluster.hpp"
+
 namespace wa::config {
 namespace {
 
@@ -437,6 +439,27 @@ void read_tls(Section& s, Tls& t) {
   }
 }
 
+// redis.cluster: true. Every key must hash to one slot (scripts and transactions touch several
+// keys at once), so the prefix needs a hash tag; a cluster fails over by itself (no Sentinels)
+// and has only database 0.
+void check_cluster(Section& s, const Redis& r) {
+  if (!redis::cluster::hash_tag(r.prefix)) {
+    s.problem("prefix",
+              "expected a prefix with a hash tag when redis.cluster is true, got \"" + r.prefix +
+                  "\": every key must hash to one slot; set e.g. prefix: \"{wa}:\" (a {tag} "
+                  "in the prefix), and the same prefix in the Laravel app");
+  }
+  if (!r.sentinels.empty()) {
+    s.problem("cluster",
+              "redis.cluster and redis.sentinels exclude each other: a cluster fails over by "
+              "itself; give one of its nodes as host and port");
+  }
+  if (r.db != 0) {
+    s.problem("db", "expected 0 when redis.cluster is true (a cluster has only database 0), got " +
+                        std::to_string(r.db));
+  }
+}
+
 void read_redis(Section& s, Redis& r) {
   const bool host_ok = s.text("host", r.host);
   s.integer("port", r.port, 1, 65535);
@@ -448,13 +471,13 @@ void read_redis(Section& s, Redis& r) {
   s.section("sentinel_tls", [&](Section& t) { read_tls(t, r.sentinel_tls); });
   s.text("sentinel_username", r.sentinel_username);
   s.text("sentinel_password", r.sentinel_password);
-  s.boolean("cluster", r.cluster);
   s.text("prefix", r.prefix);
   const bool sentinels_ok = s.text_list("sentinels", r.sentinels, kHostPortRule);
   const bool master_ok = s.text("master_name", r.master_name);
   if (sentinels_ok && master_ok && !r.sentinels.empty() && r.master_name.empty()) {
     s.problem("master_name", "expected a non-empty name when redis.sentinels is set, got \"\"");
   }
+  if (s.boolean("cluster", r.cluster) && r.cluster) check_cluster(s, r);
   if (host_ok && socket_ok && r.host.empty() && r.unix_socket.empty()) {
     s.problem("host", "expected a non-empty host when redis.unix_socket is empty, got \"\"");
   }
@@ -510,6 +533,7 @@ void read_pacing(Section& s, Pacing& p) {
     a.number("report_grace", p.adaptive.report_grace, Range{0, false, 86400, false});
     a.number("min_reported", p.adaptive.min_reported, kPercent);
   });
+  s.integer("meta_budget_window", p.meta_budget_window, 1, 86400);
 }
 
 void read_config(Section& top, Config& c) {

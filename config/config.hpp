@@ -36,7 +36,10 @@ struct Redis {
   std::string sentinel_username;
   std::string sentinel_password;
   Tls sentinel_tls;
-  bool cluster = false;  // Redis Cluster
+  // Redis Cluster: host/port (or unix_socket) name any node of the cluster; the daemon works on
+  // the master of the slot of its keys. The prefix must carry a hash tag ("{wa}:") so that every
+  // key shares that slot; not with sentinels, and only database 0.
+  bool cluster = false;
   bool operator==(const Redis&) const = default;
 };
 
@@ -147,6 +150,9 @@ struct Pacing {
     double min_reported = 50;   // percent
     bool operator==(const Adaptive&) const = default;
   } adaptive;
+  // Meta's moving window of unique recipients (CONTRACT.md section 9): 24 h. Shorter only for
+  // tests, which cannot wait a day for a budget to free.
+  std::int64_t meta_budget_window = 86400;  // seconds
   bool operator==(const Pacing&) const = default;
 };
 

@@ -23,6 +23,9 @@ struct PaceTarget {
   // webjs: the session is not connected and active. Nothing is released to a phone that cannot
   // send (the contacts wait in the backlog, for the phone or for switching).
   bool offline = false;
+  // Meta: the portfolio whose budget its new recipients use, and its size (0: unlimited).
+  std::string portfolio;
+  std::uint64_t tier_limit = 0;
 };
 
 // What the pace hash said before this pass.

@@ -79,8 +79,15 @@ std::optional<std::uint64_t> paced_meta_minutes(std::uint64_t contacts, double c
   in.backlog_ahead = t != nullptr ? contacts_ahead(*t, contacts) : 0;
   in.contacts = contacts;
   in.rate_per_hour = capacity_per_hour;
-  in.cap_today = in.cap = tier_limit == 0 ? kNoCap : tier_limit;
-  return plus(w.wait_minutes, estimated_minutes_paced(in));
+  in.cap_today = in.cap = kNoCap;
+  const auto paced = plus(w.wait_minutes, estimated_minutes_paced(in));
+  if (!paced || tier_limit == 0) return paced;
+  const auto now_ms = static_cast<std::int64_t>(now * 1000);
+  const MetaBudget none;
+  const MetaBudget& b = t != nullptr && t->budget ? *t->budget : none;
+  const std::int64_t at = budget_release_ms(in.backlog_ahead + contacts - 1, tier_limit, b, now_ms);
+  const auto budget_minutes = static_cast<std::uint64_t>((at - now_ms + 59'999) / 60'000);
+  return std::max(*paced, budget_minutes);
 }
 
 }  // namespace wa::core

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/meta_budget.hpp"
 #include "core/pacing.hpp"
 #include "core/types.hpp"
 
@@ -22,6 +23,8 @@ struct TargetPace {
   double factor = 1;
   std::string day;  // the pace hash's day (released_today counts only on that day)
   std::uint64_t released_today = 0;
+  // Meta: its portfolio's budget (section 9), when read; nullopt counts as an empty one.
+  std::optional<MetaBudget> budget;
 };
 
 // A workspace's pacing settings and its targets' state.
@@ -43,8 +46,9 @@ std::optional<std::uint64_t> paced_session_minutes(const Session& s, std::uint64
                                                    const WorkspacePace& ws,
                                                    const config::Config& cfg, Seconds now);
 
-// The same for Meta (no cap; the window and what waits on meta_api:<workspace> count). Contacts
-// beyond tier_limit wait a day per tier_limit, as without pacing.
+// The same for Meta (no cap; the window and what waits on meta_api:<workspace> count), and no
+// sooner than its portfolio's budget lets the last one out: every contact is counted as a new
+// recipient (section 9; tier_limit 0: unlimited).
 std::optional<std::uint64_t> paced_meta_minutes(std::uint64_t contacts, double capacity_per_hour,
                                                 std::uint64_t tier_limit, const TargetPace* t,
                                                 const WorkspacePace& ws, Seconds now);

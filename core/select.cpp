@@ -94,8 +94,8 @@ std::optional<std::uint64_t> estimate_minutes(std::uint64_t contacts, double cap
 std::optional<std::uint64_t> estimate_meta_minutes(std::uint64_t contacts, double capacity_per_hour,
                                                    std::uint64_t tier_limit) {
   if (contacts == 0) return 0;
-  if (tier_limit == 0) return std::nullopt;
-  const std::uint64_t days = (contacts + tier_limit - 1) / tier_limit;  // >= 1
+  if (tier_limit == 0) return estimate_minutes(contacts, capacity_per_hour);  // unlimited
+  const std::uint64_t days = (contacts + tier_limit - 1) / tier_limit;        // >= 1
   const std::uint64_t last_day = contacts - (days - 1) * tier_limit;
   const auto last = estimate_minutes(last_day, capacity_per_hour);
   if (!last) return std::nullopt;

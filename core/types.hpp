@@ -135,8 +135,11 @@ struct Session {
 struct MetaSettings {
   bool configured = false;
   double throughput_mps = 80;
-  std::uint64_t tier_limit = 1000;
-  std::string quality;  // GREEN | YELLOW | RED, informative only
+  // Unique recipients outside the 24 h window per moving 24 h, shared by the portfolio's
+  // workspaces (CONTRACT.md section 9); 0 = unlimited.
+  std::uint64_t tier_limit = 250;
+  std::string quality;       // GREEN | YELLOW | RED, informative only
+  std::string portfolio_id;  // empty: the workspace id
 };
 
 }  // namespace wa::core

@@ -102,6 +102,7 @@ Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path
   pacer_conn_ = redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis), "pacer");
   pacer_ = std::make_unique<Pacer>(io, *pacer_conn_, cfg_, keys_, metrics_, token_,
                                    [this](const std::string& m, double now) { warn_once(m, now); });
+  status_ = std::make_unique<StatusBoard>(*conn_, keys_, cfg_, throughput_);
 }
 
 Daemon::~Daemon() = default;

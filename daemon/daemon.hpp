@@ -19,8 +19,10 @@
 #include "core/job.hpp"
 #include "core/plan.hpp"
 #include "core/select.hpp"
+#include "core/status.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/pacer.hpp"
+#include "daemon/status.hpp"
 #include "queue/finish.hpp"
 #include "queue/job_queue.hpp"
 #include "queue/keys.hpp"
@@ -51,6 +53,8 @@ class Daemon {
   // failed: WRONGPASS ..."), or Redis refusing commands lately (READONLY, OOM, MISCONF...).
   std::string health_problem() const;
   bool stopping() const noexcept { return stopping_; }
+  // GET /status.json (daemon/status.hpp); throws when Redis cannot be read.
+  asio::awaitable<std::string> status_json() { return status_->json(); }
 
  private:
   void apply_credentials(const config::Redis& next);
@@ -152,6 +156,8 @@ class Daemon {
   Metrics metrics_;
   std::shared_ptr<redis::Connection> pacer_conn_;  // the pacer's releases, apart from the jobs'
   std::unique_ptr<Pacer> pacer_;
+  core::Throughput throughput_;  // jobs finished per second, for the status page
+  std::unique_ptr<StatusBoard> status_;
   bool stopping_ = false;
   std::uint64_t health_cycles_run_ = 0;  // by this process (the first may not judge the pace)
   int loops_running_ = 0;

@@ -73,6 +73,13 @@ std::optional<core::Alert> adapt_pace(const HealthContext& c, const core::Sessio
   return core::Alert{core::AlertType::silent, step.silent.reported_percent, cfg.min_reported};
 }
 
+// The status page's copy of an alert: wa:alerts:recent, newest first, capped (StatusBoard).
+void add_recent_alert(const queue::Keys& keys, const std::string& alert,
+                      std::vector<queue::Call>& writes) {
+  writes.push_back(queue::plain({"LPUSH", keys.recent_alerts(), alert}));
+  writes.push_back(queue::plain({"LTRIM", keys.recent_alerts(), "0", "99"}));
+}
+
 // A session read and with its last hour: its score, alerts (silent included, edge-triggered
 // against the mask read in r[2]) and pace, and their writes.
 void conclude_session(const HealthContext& c, const std::string& ws, core::Session& s,
@@ -104,10 +111,11 @@ void conclude_session(const HealthContext& c, const std::string& ws, core::Sessi
           "(threshold {} %)",
           s.id, ws, alerts.back().value, alerts.back().threshold);
     }
+    const std::string alert = core::alert_json(s.id, ws, alerts, s.health, c.now);
     if (c.cfg.analytics.real_time_monitoring) {
-      writes.push_back(queue::plain(
-          {"PUBLISH", c.keys.alerts(), core::alert_json(s.id, ws, alerts, s.health, c.now)}));
+      writes.push_back(queue::plain({"PUBLISH", c.keys.alerts(), alert}));
     }
+    add_recent_alert(c.keys, alert, writes);
   }
   c.store.add_health_writes(writes, s, s.last_hour, mask, c.now, c.cfg);
   ++t.checked;

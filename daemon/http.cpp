@@ -11,8 +11,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json.hpp>
 #include <chrono>
 #include <stdexcept>
+
+#include "daemon/status_page.hpp"
 
 namespace wa::daemon {
 
@@ -70,10 +73,63 @@ http::response<http::string_body> respond(const HttpEndpoint::Handlers& handlers
     res.body() = why.empty() ? "ok\n" : why + "\n";
   } else {
     res.result(http::status::not_found);
-    res.body() = "not found: try /metrics or /healthz\n";
+    res.body() = "not found: try /metrics, /healthz, /status or /status.json\n";
   }
   res.prepare_payload();
   return res;
+}
+
+http::response<http::string_body> base_response(const http::request<http::string_body>& req) {
+  http::response<http::string_body> res;
+  res.version(req.version());
+  res.keep_alive(req.keep_alive());
+  res.set(http::field::server, "wa-routerd");
+  res.set(http::field::cache_control, "no-store");
+  return res;
+}
+
+// GET /status: the page names no other host, and the browser is told to load nothing from one.
+http::response<http::string_body> status_page(const http::request<http::string_body>& req) {
+  auto res = base_response(req);
+  res.result(http::status::ok);
+  res.set(http::field::content_type, "text/html; charset=utf-8");
+  res.set("Content-Security-Policy",
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+          "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.body() = std::string(status_page_html());
+  res.prepare_payload();
+  return res;
+}
+
+// GET /status.json: the document, or 503 with the reason it cannot be read.
+asio::awaitable<http::response<http::string_body>> status_json(
+    const HttpEndpoint::Handlers& handlers, const http::request<http::string_body>& req) {
+  auto res = base_response(req);
+  std::string error;
+  try {
+    res.body() = co_await handlers.status();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  res.set(http::field::content_type, "application/json");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.result(error.empty() ? http::status::ok : http::status::service_unavailable);
+  if (!error.empty()) res.body() = boost::json::serialize(boost::json::object{{"error", error}});
+  res.prepare_payload();
+  co_return res;
+}
+
+// The status page's paths (a query string is ignored), or the other paths.
+asio::awaitable<http::response<http::string_body>> respond_any(
+    const HttpEndpoint::Handlers& handlers, const http::request<http::string_body>& req) {
+  const std::string target(req.target());
+  const std::string path = target.substr(0, target.find('?'));
+  const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
+  if (get && handlers.status && path == "/status") co_return status_page(req);
+  if (get && handlers.status && path == "/status.json")
+    co_return co_await status_json(handlers, req);
+  co_return respond(handlers, req);
 }
 
 }  // namespace
@@ -180,7 +236,7 @@ asio::awaitable<void> HttpEndpoint::serve(tcp::socket socket) {
     co_await http::async_read(stream, buffer, parser,
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
-    auto res = respond(handlers_, parser.get());
+    auto res = co_await respond_any(handlers_, parser.get());
     stream.expires_after(limits_.idle_timeout);
     co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !res.keep_alive()) break;

@@ -1,5 +1,6 @@
-// The operator endpoint at metrics.listen: GET /metrics (Prometheus text format) and
-// GET /healthz (200 while the loop runs and Redis takes commands, else 503 with the reason).
+// The operator endpoint at metrics.listen: GET /metrics (Prometheus text format),
+// GET /healthz (200 while the loop runs and Redis takes commands, else 503 with the reason), and
+// the status page: GET /status (one self-contained HTML page) and GET /status.json.
 //
 // It never costs the daemon its own work: a connection that sends no whole request within the
 // idle timeout, or does not take its response within it, is closed; at most max_connections
@@ -27,6 +28,9 @@ class HttpEndpoint {
     std::function<std::string()> metrics;
     // Empty string: healthy; otherwise the reason it is not.
     std::function<std::string()> health;
+    // The /status.json document; throws when it cannot be read (a 503 with the reason). Unset:
+    // no status page.
+    std::function<asio::awaitable<std::string>()> status;
   };
   struct Limits {
     // From the connection's opening or its previous response to a whole request read, and

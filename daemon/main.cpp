@@ -110,7 +110,7 @@ void follow_listen(wa::daemon::HttpEndpoint& http, const std::string& listen,
       spdlog::info("metrics: endpoint closed");
     } else {
       http.listen(listen);  // binds the new address before closing the old one
-      spdlog::info("metrics: serving /metrics and /healthz on {}", listen);
+      spdlog::info("metrics: serving /metrics, /healthz and /status on {}", listen);
     }
     serving = listen;
   } catch (const std::exception& e) {
@@ -139,6 +139,7 @@ int main(int argc, char** argv) {
                                                          return daemon.metrics().render();
                                                        },
                                                        [&] { return daemon.health_problem(); },
+                                                       [&] { return daemon.status_json(); },
                                                    });
   std::string serving;  // the address the endpoint serves ("": off)
   http.set_limits(http_limits(cfg.metrics));
@@ -146,7 +147,7 @@ int main(int argc, char** argv) {
     try {
       http.listen(cfg.metrics.listen);
       serving = cfg.metrics.listen;
-      spdlog::info("metrics: serving /metrics and /healthz on {}", cfg.metrics.listen);
+      spdlog::info("metrics: serving /metrics, /healthz and /status on {}", cfg.metrics.listen);
     } catch (const std::exception& e) {
       spdlog::critical("{}", e.what());
       return 1;

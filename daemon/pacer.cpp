@@ -185,6 +185,11 @@ void Pacer::plan(const std::string& target, std::int64_t due_ms, std::int64_t no
   a.list_target = r.target->meta ? "meta_api" : "";
   a.cap_next_at = p.cap_next_at_ms;
   a.lock_token = token_;
+  if (r.target->meta) {
+    a.budget_portfolio = r.target->portfolio;
+    a.tier_limit = r.target->tier_limit;
+    a.budget_window_ms = cfg_.pacing.meta_budget_window * 1000;
+  }
   releases.emplace_back(target, std::move(a));
 }
 
@@ -202,6 +207,7 @@ void Pacer::count(const std::vector<std::pair<std::string, queue::ReleaseArgs>>&
       case queue::ReleaseReason::cap:
       case queue::ReleaseReason::backpressure:
       case queue::ReleaseReason::paused:
+      case queue::ReleaseReason::budget:
         metrics_.held(class_of(target), queue::to_string(r.reason));
         break;
       case queue::ReleaseReason::lock_lost:

@@ -68,6 +68,7 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::record_batch(std::vector<I
     switch (r.outcome) {
       case queue::FinishOutcome::done:
         record_done(it, elapsed);
+        throughput_.add(wall_now());
         break;
       case queue::FinishOutcome::duplicate:
         metrics_.duplicates.Increment();

@@ -117,8 +117,10 @@ core::MetaSettings parse_meta(const Fields& f) {
     if (const auto n = to_number(*v); n && *n > 0) m.throughput_mps = *n;
   }
   if (const auto* v = find(f, "tier_limit")) {
-    if (const auto n = to_number(*v); n && *n >= 1) m.tier_limit = static_cast<std::uint64_t>(*n);
+    if (const auto n = to_number(*v); n && *n >= 0 && *n < 1e15 && *n == std::floor(*n))
+      m.tier_limit = static_cast<std::uint64_t>(*n);
   }
+  if (const auto* v = find(f, "portfolio_id")) m.portfolio_id = std::string(*v);
   if (const auto* v = find(f, "quality")) m.quality = std::string(*v);
   return m;
 }

@@ -48,6 +48,8 @@ class Keys {
   std::string results() const { return p_ + "wa:results"; }
   std::string active() const { return p_ + "wa:campaigns:active"; }
   std::string alerts() const { return p_ + "wa:alerts"; }
+  // The newest alerts (list, newest first, capped): what the status page shows of wa:alerts.
+  std::string recent_alerts() const { return p_ + "wa:alerts:recent"; }
   // Marker of a decided job_id and attempt (exactly-once outputs). The attempt of a payload that
   // could not be parsed, and of a poison job, are these words.
   static constexpr std::string_view kBadAttempt = "bad";
@@ -61,6 +63,10 @@ class Keys {
   std::string backlog(std::string_view target) const { return cat(p_, "wa:backlog:", target); }
   std::string pace(std::string_view target) const { return cat(p_, "wa:pace:", target); }
   std::string pace_due() const { return p_ + "wa:pace:due"; }
+  // Meta's moving-window budget of a portfolio (CONTRACT.md section 9).
+  std::string meta_budget(std::string_view portfolio) const {
+    return cat(p_, "wa:meta:budget:", portfolio);
+  }
   std::string paused_campaigns() const { return p_ + "wa:campaigns:paused"; }
   std::string workspace_pacing(std::string_view ws) const {
     return cat(p_, "wa:workspace:", ws, ":pacing");

@@ -131,7 +131,10 @@ asio::awaitable<std::map<std::string, TargetRead>> read_pace_targets(
     if (is_meta(id)) {
       r.target->meta = true;
       r.target->workspace_id = id.substr(kMetaPrefix.size());
-      r.target->base_rate_per_hour = core::meta_rate_per_hour(parse_meta(f).throughput_mps);
+      const core::MetaSettings m = parse_meta(f);
+      r.target->base_rate_per_hour = core::meta_rate_per_hour(m.throughput_mps);
+      r.target->tier_limit = m.tier_limit;
+      r.target->portfolio = m.portfolio_id.empty() ? r.target->workspace_id : m.portfolio_id;
     } else {
       bool health_known = false;
       core::Session s = parse_session(id, f, r.problem, health_known);

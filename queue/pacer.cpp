@@ -9,7 +9,7 @@ namespace wa::queue {
 
 namespace {
 
-constexpr std::array<std::pair<ReleaseReason, std::string_view>, 8> kReasons{{
+constexpr std::array<std::pair<ReleaseReason, std::string_view>, 9> kReasons{{
     {ReleaseReason::none, ""},
     {ReleaseReason::empty, "empty"},
     {ReleaseReason::paused, "paused"},
@@ -18,6 +18,7 @@ constexpr std::array<std::pair<ReleaseReason, std::string_view>, 8> kReasons{{
     {ReleaseReason::stale, "stale"},
     {ReleaseReason::lock_lost, "lock_lost"},
     {ReleaseReason::early, "early"},
+    {ReleaseReason::budget, "budget"},
 }};
 
 ReleaseReason parse_reason(std::string_view s) {
@@ -65,6 +66,11 @@ Call release_call(const Keys& keys, std::string_view target, const ReleaseArgs& 
                                 std::to_string(a.cap_next_at),
                                 a.lock_token,
                                 keys.appending() + ":"};
+  if (!a.budget_portfolio.empty() && a.tier_limit > 0) {
+    k.push_back(keys.meta_budget(a.budget_portfolio));
+    args.push_back(std::to_string(a.tier_limit));
+    args.push_back(std::to_string(a.budget_window_ms));
+  }
   return script_call(pace_release_script(), k, std::move(args));
 }
 

@@ -30,9 +30,26 @@ struct ReleaseArgs {
   std::string list_target;  // the dispatch lists' suffix: "" = the target ("meta_api" for Meta)
   std::int64_t cap_next_at = 0;  // ms: when to look again after "cap" (the next local day)
   std::string lock_token;  // "": no lock check; else nothing happens unless wa:lock:pacer holds it
+  // Meta (section 9): new recipients go out only while wa:meta:budget:<budget_portfolio> holds
+  // fewer than tier_limit entries younger than budget_window_ms. "" or tier_limit 0: no budget.
+  std::string budget_portfolio;
+  std::uint64_t tier_limit = 0;
+  std::int64_t budget_window_ms = 86'400'000;
 };
 
-enum class ReleaseReason { none, empty, paused, cap, backpressure, stale, lock_lost, early };
+// budget: Meta's budget is full (released may be > 0: those before it); the target is looked at
+// again when its oldest entry ages out.
+enum class ReleaseReason {
+  none,
+  empty,
+  paused,
+  cap,
+  backpressure,
+  stale,
+  lock_lost,
+  early,
+  budget
+};
 
 struct ReleaseResult {
   std::int64_t released = 0;

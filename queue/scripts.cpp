@@ -660,6 +660,22 @@ return out
   return s;
 }
 
+const Script& meta_budget_sample_script() {
+  static const Script s = make("meta_budget_sample", R"lua(
+local used = redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf')
+local out = {used}
+if used == 0 then return out end
+local first = redis.call('ZCARD', KEYS[1]) - used
+local n = math.min(tonumber(ARGV[2]), used)
+for i = 0, n - 1 do
+  local rank = first + math.floor(i * (used - 1) / math.max(n - 1, 1))
+  out[#out + 1] = redis.call('ZRANGE', KEYS[1], rank, rank, 'WITHSCORES')[2]
+end
+return out
+)lua");
+  return s;
+}
+
 const Script& prune_active_script() {
   static const Script s = make("prune_active", R"lua(
 local n = math.min(redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]), tonumber(ARGV[2]))
@@ -738,9 +754,11 @@ local function count(released)
 end
 
 -- The factor belongs to the health cycle (adaptive pace): written here only when missing.
+local budget_at = 0  -- Meta: when the budget's oldest entry ages out (reason 'budget')
 local function finish(released, reason)
   local next_at = ARGV[5]
   if reason == 'cap' then next_at = ARGV[14] end
+  if reason == 'budget' then next_at = tostring(math.max(tonumber(next_at), budget_at)) end
   local f = {'rate_per_hour', ARGV[8], 'day', ARGV[6],
              'released_today', today, 'next_at', next_at, 'last_campaign', last}
   if not st[4] then f[#f + 1], f[#f + 2] = 'factor', ARGV[9] end
@@ -772,6 +790,34 @@ local due_at = tonumber(st[5])
 if due_at and now < due_at then
   redis.call('ZADD', due, due_at, target)
   return {0, 'early', today}
+end
+-- Meta's budget (section 9), KEYS[8] with ARGV[17] tier_limit and ARGV[18] window (ms): entries
+-- that aged out go, at most 1,000 a release; `used` counts the live ones.
+local budget, tier, cutoff, used = KEYS[8], tonumber(ARGV[17]), 0, 0
+if budget then
+  cutoff = now - tonumber(ARGV[18])
+  local old = redis.call('ZCOUNT', budget, '-inf', cutoff)
+  if old > 0 then redis.call('ZREMRANGEBYRANK', budget, 0, math.min(old, 1000) - 1) end
+  used = redis.call('ZCOUNT', budget, '(' .. cutoff, '+inf')
+end
+-- The head of a list (false when there is none), and true when the budget keeps it there:
+-- a recipient reached within the window always fits, a new one while fewer than tier_limit
+-- are live.
+local function take(list)
+  if not budget then return redis.pcall('LPOP', list) end
+  local contact = redis.pcall('LINDEX', list, 0)
+  if type(contact) ~= 'string' then return contact end
+  local seen = tonumber(redis.call('ZSCORE', budget, contact))
+  local known = seen and seen > cutoff
+  if not known and used >= tier then
+    local oldest = redis.call('ZRANGEBYSCORE', budget, '(' .. cutoff, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    budget_at = (tonumber(oldest[2]) or now) + tonumber(ARGV[18])
+    return false, true
+  end
+  redis.call('LPOP', list)
+  redis.call('ZADD', budget, now, contact)
+  if not known then used = used + 1 end
+  return contact
 end
 local total = redis.call('ZCARD', backlog)
 left = total
@@ -812,12 +858,16 @@ fill()
 
 -- One contact per campaign per turn. A dispatch list that is empty (or not a list) leaves the
 -- backlog, unless contacts are still being appended to it (queue/appends): then it waits.
-local released, i = 0, 1
+local released, i, full = 0, 1, false
 while released < n and #active > 0 do
   if i > #active then i = 1 end
   local c = active[i]
   local list = list_of(c)
-  local contact = redis.pcall('LPOP', list)
+  local contact, blocked = take(list)
+  if blocked then
+    full = true
+    break
+  end
   if type(contact) == 'string' then
     redis.call('RPUSH', ready, item(c, contact))
     released, today, last = released + 1, today + 1, c
@@ -831,6 +881,7 @@ while released < n and #active > 0 do
   end
 end
 last = resolve(last)
+if full then return finish(released, 'budget') end
 if released > 0 then return finish(released, '') end
 if left == 0 then return finish(0, 'empty') end
 return finish(0, saw_paused and 'paused' or 'stale')

@@ -150,13 +150,26 @@ const Script& backlog_lengths_script();
 // member is the id's text, as in the dispatch list's name, which has no type). Dispatch lists are
 // named in the script: dispatch_prefix .. campaign .. ":" .. list_target (the target, or
 // "meta_api" for a meta_api:<workspace> target).
-//   KEYS: pace ready backlog due paused released lock
+// Meta's budget (section 9), when KEYS[8] is given: entries older than `window` ms go first (at
+// most 1,000 per call); a contact is taken only when it has an entry younger than the window or
+// fewer than tier_limit entries are; its entry becomes now. The first contact that does not fit
+// ends the call ("budget", after any releases before it), the contact stays at its list's head,
+// and next_at becomes the time the oldest live entry ages out (at least next_at).
+//   KEYS: pace ready backlog due paused released lock [budget]
 //   ARGV: target now_ms n room next_at day cap_today rate_per_hour factor now_iso
 //   dispatch_prefix stats_ttl list_target cap_next_at lock_token appending_prefix
+//   [tier_limit window_ms]
 //   returns {released, reason, released_today}: reason "" when released > 0, else "empty" (no
 //   backlog left), "paused" (every campaign looked at is paused), "cap", "backpressure",
-//   "lock_lost", "early", or "stale" (only emptied campaigns were looked at: call again).
+//   "lock_lost", "early", or "stale" (only emptied campaigns were looked at: call again);
+//   "budget" with or without releases.
 const Script& pace_release_script();
+
+// Meta's budget for the prediction (section 9): the number of entries scored above `cutoff`
+// (ms) and, of at most `samples` of them at evenly spaced ranks (oldest first, newest last),
+// their scores. Bounded: one ZRANGE of one entry per sample.
+//   KEYS: budget   ARGV: cutoff samples   returns {used, score...}
+const Script& meta_budget_sample_script();
 
 // Extends a lock we hold.  KEYS: lock  ARGV: token ttl_ms   returns 1 held, 0 lost.
 const Script& renew_lock_script();

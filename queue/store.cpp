@@ -213,7 +213,7 @@ asio::awaitable<std::map<std::string, WorkspaceData>> Store::load_workspaces(
     d.sessions.push_back(std::move(s));
   }
   if (cfg.pacing.enabled && cfg.load_balancing.enable_predictive_analytics) {
-    co_await load_pacing(out);
+    co_await load_pacing(out, now, cfg.pacing.meta_budget_window * 1000);
   }
   if (round3.empty()) co_return out;
 

@@ -65,8 +65,10 @@ class Store {
   asio::awaitable<std::map<std::string, WorkspaceData>> load_workspaces(
       const std::vector<std::string>& ids, core::Seconds now, const config::Config& cfg);
 
-  // Fills each workspace's `pace` (settings, backlogs, pace hashes) in two pipelined rounds.
-  asio::awaitable<void> load_pacing(std::map<std::string, WorkspaceData>& out);
+  // Fills each workspace's `pace` (settings, backlogs, pace hashes, the Meta budget of its
+  // portfolio when it has a tier_limit) in one pipelined round.
+  asio::awaitable<void> load_pacing(std::map<std::string, WorkspaceData>& out, core::Seconds now,
+                                    std::int64_t budget_window_ms);
 
   // Reads up to `max` events from the head of wa:events and aggregates them.
   asio::awaitable<EventBatch> read_events(std::size_t max, core::Seconds now,

@@ -1,6 +1,7 @@
 // What the prediction reads with pacing on (CONTRACT.md section 8): each workspace's
 // wa:workspace:<ws>:pacing, and for each of its sessions and its Meta target what already waits
-// (backlog_lengths_script: bounded) and the pace hash (factor, day, released_today).
+// (backlog_lengths_script: bounded) and the pace hash (factor, day, released_today); for Meta,
+// its portfolio's budget (meta_budget_sample_script: bounded).
 #include "queue/pace_targets.hpp"
 #include "queue/scripts.hpp"
 #include "queue/store.hpp"
@@ -41,6 +42,32 @@ core::TargetPace target_of(const Reply& lengths, const Reply& pace) {
   return t;
 }
 
+constexpr int kBudgetSamples = 33;  // entry times read per budget (section 9's prediction)
+
+Call budget_read(const Keys& keys, const WorkspaceData& d, const std::string& ws, core::Seconds now,
+                 std::int64_t window_ms) {
+  const std::string& portfolio = d.meta.portfolio_id.empty() ? ws : d.meta.portfolio_id;
+  const auto now_ms = static_cast<std::int64_t>(now * 1000);
+  return script_call(meta_budget_sample_script(), {keys.meta_budget(portfolio)},
+                     {std::to_string(now_ms - window_ms), std::to_string(kBudgetSamples)});
+}
+
+core::MetaBudget budget_of(const Reply& r, std::int64_t window_ms) {
+  core::MetaBudget b;
+  b.window_ms = window_ms;
+  for (std::size_t i = 0; i < r.elements.size(); ++i) {
+    const auto v = static_cast<std::int64_t>(r.elements[i].is_integer()
+                                                 ? static_cast<double>(r.elements[i].integer)
+                                                 : to_number(r.elements[i].str).value_or(0));
+    if (i == 0) {
+      b.used = static_cast<std::uint64_t>(std::max<std::int64_t>(0, v));
+    } else {
+      b.samples.push_back(v);
+    }
+  }
+  return b;
+}
+
 core::WorkspacePace settings_of(const Reply& r) {
   WorkspacePacing wp = parse_workspace_pacing(pairs(r));
   core::WorkspacePace p;
@@ -53,11 +80,13 @@ core::WorkspacePace settings_of(const Reply& r) {
 
 }  // namespace
 
-asio::awaitable<void> Store::load_pacing(std::map<std::string, WorkspaceData>& out) {
+asio::awaitable<void> Store::load_pacing(std::map<std::string, WorkspaceData>& out,
+                                         core::Seconds now, std::int64_t budget_window_ms) {
   std::vector<Call> calls;
   std::vector<std::pair<std::string, std::string>> targets;  // (workspace, target name)
   for (auto& [ws, d] : out) {
     calls.push_back(plain({"HGETALL", keys_.workspace_pacing(ws)}));
+    calls.push_back(budget_read(keys_, d, ws, now, budget_window_ms));
     for (const auto& s : d.sessions) {
       if (!s.exists) continue;
       add_target_reads(calls, keys_, s.id, s.id);
@@ -70,8 +99,10 @@ asio::awaitable<void> Store::load_pacing(std::map<std::string, WorkspaceData>& o
   std::size_t at = 0, t = 0;
   for (auto& [ws, d] : out) {
     d.pace = settings_of(r[at++]);
+    const core::MetaBudget budget = budget_of(r[at++], budget_window_ms);
     while (t < targets.size() && targets[t].first == ws) {
-      d.pace->targets[targets[t].second] = target_of(r[at], r[at + 1]);
+      core::TargetPace& tp = d.pace->targets[targets[t].second] = target_of(r[at], r[at + 1]);
+      if (targets[t].second == "meta_api") tp.budget = budget;
       at += 2;
       ++t;
     }

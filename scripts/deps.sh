@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools jq curl php-cli php-redis
   php-laravel-framework php-predis  # examples/laravel's test: Laravel 8.83 with phpredis and predis
+  chromium  # tests/browser: the status page rendered by headless Chromium
 )
 if [[ "${WA_DEPS_SANITIZE:-0}" == 1 ]]; then PACKAGES+=(clang libclang-rt-14-dev); fi
 

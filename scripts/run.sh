@@ -70,6 +70,7 @@ bash scripts/demo/seed.sh "$redis_port"
 "$bin" --config "$work/wa-routerd.yaml" 2>"$work/daemon.log" &
 daemon_pid=$!
 echo "== wa-routerd started (pid $daemon_pid), metrics on http://127.0.0.1:$metrics_port/metrics"
+echo "== status page: http://127.0.0.1:$metrics_port/status (open it while the demo runs)"
 sleep 2.5  # one health cycle over the seeded events
 bash scripts/demo/sender.sh "$redis_port" "$work/sent.log" &
 sender_pid=$!

@@ -65,19 +65,19 @@ TEST(Config, ExampleFileSetsEveryKeyWithAComment) {
   }
   // Section 7's 40 keys + redis.sentinels, redis.master_name, queue.max_payload_bytes,
   // metrics.idle_timeout and metrics.max_connections, section 8's 11 pacing keys and
-  // pacing.adaptive.enabled, section 11's 16 connection keys (redis.username, cluster,
-  // sentinel_username, sentinel_password and the 6 keys of each of tls and sentinel_tls).
-  EXPECT_EQ(keys.size(), 73u);
+  // pacing.adaptive.enabled, pacing.meta_budget_window (section 9), section 11's redis.cluster
+  // and its 15 connection keys (redis.username, sentinel_username, sentinel_password and the 6
+  // keys of each of tls and sentinel_tls).
+  EXPECT_EQ(keys.size(), 74u);
 }
 
 TEST(Config, TlsAndAclUsersAreReadAndValidated) {
   const Config c = load_from_string(
-      "redis: {username: router, password: pw, cluster: true, sentinel_username: sen, "
+      "redis: {username: router, password: pw, sentinel_username: sen, "
       "sentinel_password: sp, tls: {enabled: true, ca_file: /etc/ca.pem, cert_file: c.pem, "
       "key_file: k.pem, server_name: redis.example, verify: false}, "
       "sentinel_tls: {enabled: yes}}");
   EXPECT_EQ(c.redis.username, "router");
-  EXPECT_TRUE(c.redis.cluster);
   EXPECT_EQ(c.redis.sentinel_username, "sen");
   EXPECT_EQ(c.redis.sentinel_password, "sp");
   EXPECT_TRUE(c.redis.tls.enabled);
@@ -122,6 +122,38 @@ TEST(Config, SentinelsAreReadAndValidated) {
   expect_problem(
       "redis: {sentinels: [\"a:1\"]}",
       "redis.master_name: expected a non-empty name when redis.sentinels is set, got \"\"");
+}
+
+TEST(Config, ClusterNeedsAHashTaggedPrefix) {
+  EXPECT_FALSE(Config{}.redis.cluster);
+  const Config c = load_from_string("redis: {cluster: true, host: 10.0.0.7, prefix: \"{wa}:\"}");
+  EXPECT_TRUE(c.redis.cluster);
+  EXPECT_EQ(c.redis.prefix, "{wa}:");
+  EXPECT_TRUE(load_from_string("redis: {cluster: true, prefix: \"app_{wa}:\"}").redis.cluster);
+  // Without cluster, any prefix is fine (braces or not).
+  EXPECT_EQ(load_from_string("redis: {prefix: \"{wa\"}").redis.prefix, "{wa");
+
+  expect_problem("redis: {cluster: true, prefix: laravel_database_}",
+                 "redis.prefix: expected a prefix with a hash tag when redis.cluster is true, got "
+                 "\"laravel_database_\": every key must hash to one slot; set e.g. prefix: "
+                 "\"{wa}:\" (a {tag} in the prefix), and the same prefix in the Laravel app");
+  for (const char* bad : {"\"\"", "\"{}wa:\"", "\"{wa:\"", "\"wa}:\""}) {
+    SCOPED_TRACE(bad);
+    try {
+      load_from_string(std::string("redis: {cluster: true, prefix: ") + bad + "}");
+      ADD_FAILURE() << "accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("hash tag"), std::string::npos) << e.what();
+    }
+  }
+  expect_problem("redis: {cluster: true, prefix: \"{wa}:\", sentinels: [\"a:1\"], master_name: m}",
+                 "redis.cluster: redis.cluster and redis.sentinels exclude each other: a cluster "
+                 "fails over by itself; give one of its nodes as host and port");
+  expect_problem("redis: {cluster: true, prefix: \"{wa}:\", db: 2}",
+                 "redis.db: expected 0 when redis.cluster is true (a cluster has only database 0), "
+                 "got 2");
+  expect_problem("redis: {cluster: yes please}",
+                 "redis.cluster: expected a boolean (true or false), got \"yes please\"");
 }
 
 TEST(Config, PacingKeysAreReadAndValidated) {

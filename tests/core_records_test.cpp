@@ -198,8 +198,9 @@ TEST_F(DecisionJsonTest, PredictionObject) {
                                                      "estimated_minutes"}));
   EXPECT_TRUE(m.at("available").as_bool());
   EXPECT_EQ(m.at("capacity_per_hour").to_number<double>(), 288000);
-  EXPECT_EQ(m.at("tier_limit").to_number<int>(), 1000);
-  EXPECT_EQ(m.at("estimated_minutes").to_number<int>(), 2881);
+  // v2's default tier (section 9): 250 a day, so 2,500 contacts take ten days.
+  EXPECT_EQ(m.at("tier_limit").to_number<int>(), 250);
+  EXPECT_EQ(m.at("estimated_minutes").to_number<int>(), 9 * 1440 + 1);
   EXPECT_EQ(str(p.at("recommended_provider")), "webjs");
 }
 

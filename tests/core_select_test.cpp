@@ -570,7 +570,7 @@ TEST(EstimateMinutesTest, MetaWaitsADayPerTierLimit) {
 TEST_F(SelectTest, PredictionOfAWebjsDecision) {
   ws.add(make_session("a", 90));
   ws.add(make_session("b", 70));
-  ws.meta = {true, 10, 500, "GREEN"};
+  ws.meta = {true, 10, 500, "GREEN", ""};
   const std::uint64_t contacts = 1000;
   const Decision d = run(direct(Preference::automatic, tmpl(kApproved)), contacts);
   ASSERT_TRUE(d.prediction);
@@ -597,7 +597,8 @@ TEST_F(SelectTest, PredictionTemplateModeUsesTheTemplateCapacity) {
 
 TEST_F(SelectTest, PredictionRecommendsMetaWhenFaster) {
   ws.add(make_session("a", 90));
-  meta_configured();  // 80 mps, tier 1000
+  meta_configured();  // 80 mps
+  ws.meta.tier_limit = 2000;
   const Decision d = run(direct(Preference::automatic, tmpl(kApproved)), 900);
   ASSERT_TRUE(d.prediction);
   EXPECT_EQ(d.prediction->meta_api.estimated_minutes, 1u);
@@ -633,7 +634,7 @@ TEST_F(SelectTest, PredictionWithNothingAvailable) {
   EXPECT_FALSE(d.prediction->meta_api.available);
   EXPECT_EQ(d.prediction->meta_api.estimated_minutes, std::nullopt);
   EXPECT_EQ(d.prediction->meta_api.capacity_per_hour, 80 * 3600.0);
-  EXPECT_EQ(d.prediction->meta_api.tier_limit, 1000u);
+  EXPECT_EQ(d.prediction->meta_api.tier_limit, 250u);  // v2's default (section 9)
   EXPECT_EQ(d.prediction->recommended, std::nullopt);
 }
 

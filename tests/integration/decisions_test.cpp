@@ -412,7 +412,7 @@ TEST(Outputs, EveryKeyOfSection4AndTheDecisionJson) {
   const json::object& pm = p.at("meta_api").as_object();
   EXPECT_EQ(pm.at("available"), json::value(false));
   EXPECT_NEAR(pm.at("capacity_per_hour").to_number<double>(), 288000.0, 1e-6);
-  EXPECT_EQ(pm.at("tier_limit"), json::value(1000));
+  EXPECT_EQ(pm.at("tier_limit"), json::value(250));
   EXPECT_TRUE(pm.at("estimated_minutes").is_null());
   EXPECT_EQ(p.at("recommended_provider"), json::value("webjs"));
   EXPECT_EQ(d.at("attempts"), json::value(0));

@@ -56,12 +56,13 @@ inline std::string job_payload(int i, int per) {
 }
 
 // RPUSHes jobs first … first+count-1 with one notify entry each (what Laravel's pushRaw does).
-inline void push_jobs(Client& c, int first, int count, int per) {
+// `prefix`: the config's redis.prefix, before every key (here and in the helpers below).
+inline void push_jobs(Client& c, int first, int count, int per, const std::string& prefix = "") {
   constexpr int kChunk = 500;
   for (int done = 0; done < count; done += kChunk) {
     const int n = std::min(kChunk, count - done);
-    std::vector<std::string> push{"RPUSH", kQueue};
-    std::vector<std::string> notify{"RPUSH", kNotify};
+    std::vector<std::string> push{"RPUSH", prefix + kQueue};
+    std::vector<std::string> notify{"RPUSH", prefix + kNotify};
     for (int k = 0; k < n; ++k) {
       push.push_back(job_payload(first + done + k, per));
       notify.emplace_back("1");
@@ -72,19 +73,20 @@ inline void push_jobs(Client& c, int first, int count, int per) {
 }
 
 // Two connected webjs sessions of workspace 1 with stored health, so that every job is served.
-inline void seed_two_sessions(Client& c) {
-  seed_session(c, {.id = "s1", .primary = true, .health = 100});
-  seed_session(c, {.id = "s2", .health = 100});
+inline void seed_two_sessions(Client& c, const std::string& prefix = "") {
+  seed_session(c, {.id = "s1", .primary = true, .health = 100}, prefix);
+  seed_session(c, {.id = "s2", .health = 100}, prefix);
 }
 
-inline long long results_len(Client& c) {
-  return c.integer({"LLEN", "wa:results"});
+inline long long results_len(Client& c, const std::string& prefix = "") {
+  return c.integer({"LLEN", prefix + "wa:results"});
 }
 
 // True when nothing is pending: queue, reserved and delayed empty.
-inline bool drained(Client& c) {
-  return c.integer({"LLEN", kQueue}) == 0 && c.integer({"ZCARD", kReserved}) == 0 &&
-         c.integer({"ZCARD", kDelayed}) == 0;
+inline bool drained(Client& c, const std::string& prefix = "") {
+  return c.integer({"LLEN", prefix + kQueue}) == 0 &&
+         c.integer({"ZCARD", prefix + kReserved}) == 0 &&
+         c.integer({"ZCARD", prefix + kDelayed}) == 0;
 }
 
 inline std::optional<json::object> parse_object(const std::string& text) {
@@ -109,9 +111,9 @@ struct ResultsView {
   int unparsable = 0;
 };
 
-inline ResultsView read_results(Client& c) {
+inline ResultsView read_results(Client& c, const std::string& prefix = "") {
   ResultsView v;
-  for (const auto& raw : c.list("wa:results")) {
+  for (const auto& raw : c.list(prefix + "wa:results")) {
     const auto o = parse_object(raw);
     if (!o) {
       ++v.unparsable;
@@ -137,10 +139,16 @@ struct DispatchView {
   std::vector<std::string> out_of_order;
 };
 
-inline DispatchView read_dispatch(Client& c) {
+inline DispatchView read_dispatch(Client& c, const std::string& prefix = "") {
   DispatchView v;
-  for (const auto& key : c.cmd({"KEYS", "wa:dispatch:*"}).strings()) {
-    const std::string rest = key.substr(std::string("wa:dispatch:").size());
+  const std::string pattern = prefix + "wa:dispatch:";
+  std::string glob;  // the prefix with glob-special characters escaped
+  for (const char ch : pattern) {
+    if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') glob += '\\';
+    glob += ch;
+  }
+  for (const auto& key : c.cmd({"KEYS", glob + "*"}).strings()) {
+    const std::string rest = key.substr(pattern.size());
     const int campaign = std::stoi(rest.substr(0, rest.find(':')));
     auto items = c.list(key);
     long long last = -1;
@@ -158,22 +166,23 @@ inline DispatchView read_dispatch(Client& c) {
 // The exactly-once audit of jobs first … first+count-1 (see job_payload): each decided by
 // exactly one `webjs` record, each campaign's contacts in its dispatch lists exactly once, no
 // other decision or dead record, and queue, notify, reserved, delayed and dead empty.
-inline ::testing::AssertionResult audit_jobs(Client& c, int first, int count, int per) {
+inline ::testing::AssertionResult audit_jobs(Client& c, int first, int count, int per,
+                                             const std::string& prefix = "") {
   std::ostringstream err;
   int problems = 0;
   auto note = [&](const std::string& m) {
     if (problems++ < 25) err << "  " << m << "\n";
   };
   for (const auto& [cmd, key] :
-       std::vector<std::pair<std::string, std::string>>{{"LLEN", kQueue},
-                                                        {"LLEN", kNotify},
-                                                        {"ZCARD", kReserved},
-                                                        {"ZCARD", kDelayed},
-                                                        {"LLEN", kDead}}) {
+       std::vector<std::pair<std::string, std::string>>{{"LLEN", prefix + kQueue},
+                                                        {"LLEN", prefix + kNotify},
+                                                        {"ZCARD", prefix + kReserved},
+                                                        {"ZCARD", prefix + kDelayed},
+                                                        {"LLEN", prefix + kDead}}) {
     const long long n = c.integer({cmd, key});
     if (n != 0) note(key + " holds " + std::to_string(n) + " entries, expected none");
   }
-  const ResultsView r = read_results(c);
+  const ResultsView r = read_results(c, prefix);
   if (r.unparsable) note(std::to_string(r.unparsable) + " records on wa:results are not JSON");
   for (const auto& e : r.events)
     note("unexpected record on wa:results: " + e.substr(0, 200));
@@ -191,7 +200,7 @@ inline ::testing::AssertionResult audit_jobs(Client& c, int first, int count, in
   for (const auto& [id, n] : r.decisions) {
     if (!expected.count(id)) note("decision for an unknown job " + id);
   }
-  const DispatchView d = read_dispatch(c);
+  const DispatchView d = read_dispatch(c, prefix);
   for (const auto& key : d.out_of_order)
     note(key + " is not in input order");
   for (int i = first; i < first + count; ++i) {
@@ -261,6 +270,7 @@ inline int free_port() {
 
 struct HttpResponse {
   int status = 0;
+  std::string headers;  // the header lines as received
   std::string body;
 };
 
@@ -298,7 +308,10 @@ inline std::optional<HttpResponse> http_get(int port, const std::string& path) {
   HttpResponse out;
   out.status = std::atoi(raw.c_str() + 9);
   const auto sep = raw.find("\r\n\r\n");
-  if (sep != std::string::npos) out.body = raw.substr(sep + 4);
+  if (sep != std::string::npos) {
+    out.headers = raw.substr(0, sep);
+    out.body = raw.substr(sep + 4);
+  }
   return out;
 }
 
