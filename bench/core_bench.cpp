@@ -175,7 +175,7 @@ const Workspace& workspace() {
       w.sessions.push_back(std::move(s));
     }
     w.view.sessions = w.sessions;
-    w.view.meta = {true, 80, 1000, "GREEN"};
+    w.view.meta = {true, 80, 1000, "GREEN", ""};
     w.view.webjs_7d = last_hour(48'300, 3.1, 1200, 3900);
     w.view.meta_7d = last_hour(9'100, 0.8, 400, 1500);
     return w;

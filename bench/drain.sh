@@ -11,6 +11,8 @@
 #   --no-build     use the binaries already in build-bench/ (e.g. while someone else rebuilds)
 #   --keep         keep the temporary directory (config, logs, Redis socket is gone) and print it
 #   --tcp, --tls   the daemon talks to Redis over TCP, or TLS, on 127.0.0.1 (default: unix socket)
+#   $WA_DRAIN_CONFIG_EXTRA  YAML lines added to the daemon's config (e.g.
+#                  "selection: {sticky_sender: false}")
 #
 # What it does: builds wa-routerd and wa-router (Release, build-bench/), starts a private
 # redis-server on a unix socket, seeds 100 workspaces with 3-10 webjs sessions of mixed health
@@ -29,7 +31,7 @@ jobs=${WA_DRAIN_JOBS:-50000}
 batch=${WA_DRAIN_BATCH:-64}
 seed=${WA_DRAIN_SEED:-20261125}
 build=1 keep=0 runs=1 tcp=0 tls=0
-usage() { sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
   case $1 in
     -n) jobs=${2:?}; shift 2 ;;
@@ -108,6 +110,7 @@ $redis_yaml
 queue: {batch_size: $batch}
 metrics: {listen: ""}
 logging: {level: warn}
+${WA_DRAIN_CONFIG_EXTRA:-}
 YAML
 "$daemon_bin" --config "$work/wa-routerd.yaml" --check-config >/dev/null
 

@@ -88,7 +88,7 @@ YAML
   [[ $(log_errors "$work/daemon-$name.log") -eq 0 ]] || die "$name: $(first_log_error "$work/daemon-$name.log")"
   jq -r --arg name "$name" --argjson n "$contacts" --arg secs "$(secs "$t0" "$t1")" '
     [.[] | select(.[3][0] == "EVALSHA" and .[3][3] == "wa:pace:meta_api:1") | .[2]] as $r
-    | [.[] | .[2]] | max as $worst
+    | [.[] | select(.[3][0] != "SLOWLOG" and .[3][0] != "CONFIG") | .[2]] | max as $worst
     | ($r | add) as $sum
     | "RESULT \($name) wall_s=\($secs) calls=\($r | length) per_call=\($n / ($r | length) | floor)"
       + " mean_us=\($sum / ($r | length) | floor) max_us=\($r | max) us_per_contact=\($sum / $n * 100 | round / 100)"

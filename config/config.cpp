@@ -562,6 +562,7 @@ void read_config(Section& top, Config& c) {
       t.number("response_time_threshold", st.response_time_threshold, kPositive);
       t.integer("health_score_threshold", st.health_score_threshold, 0, 100);
     });
+    s.boolean("sticky_sender", c.selection.sticky_sender);
   });
   top.section("health", [&](Section& s) { read_health(s, c.health); });
   top.section("load_balancing", [&](Section& s) {

@@ -76,6 +76,8 @@ struct SwitchThresholds {
 struct Selection {
   bool enable_auto_switching = true;
   SwitchThresholds switch_thresholds;
+  // Section 10: a contact keeps the session that last wrote to it (wa:sticky:<workspace>).
+  bool sticky_sender = true;
   bool operator==(const Selection&) const = default;
 };
 

@@ -91,6 +91,7 @@ JobPlan plan_decided(std::string_view payload, const Job& job, const Decision& d
   if (d.type != DecisionType::queue) {
     for (const Target& t : d.distribution)
       p.dispatch.push_back({t.target, t.slice});
+    p.owner = d.owner;
     p.decision = decision_json(job, d, now, std::nullopt, warnings);
     p.results.push_back(p.decision);
     return p;

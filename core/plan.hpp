@@ -37,14 +37,17 @@ inline constexpr std::string_view kContactsKeyMissing = "contacts_key_missing";
 
 struct Dispatch {
   std::string target;  // session id, or "meta_api"
-  Slice slice;         // positions in the job's contacts
+  Slice slice;         // positions in the job's contacts (only the count when JobPlan::owner)
 };
 
 struct JobPlan {
   std::string marker_attempt;  // the attempt named by the exactly-once marker
   std::optional<DecisionType> type;
   Reason reason{};
-  std::vector<Dispatch> dispatch;    // served: every target with at least one contact
+  std::vector<Dispatch> dispatch;  // served: every target with at least one contact
+  // Section 10: the index in `dispatch` of each input position's target, when some contact was
+  // sticky to an eligible session (Decision::owner); empty when the slices say where.
+  std::vector<std::uint16_t> owner;
   std::string decision;              // served: the record stored as the campaign's decision
   std::vector<std::string> results;  // records appended to wa:results, in order
   std::string dead_entry;            // for the dead list, when dead

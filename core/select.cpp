@@ -184,10 +184,36 @@ Prediction predict(const CampaignSpec& spec, std::uint64_t contacts, const Works
   return p;
 }
 
+// The webjs distribution: slices by the strategy, or with sticky contacts an owner per position.
+void distribute_webjs(Decision& d, const CampaignSpec& spec, std::uint64_t contacts,
+                      const std::vector<const Session*>& eligible, const config::Config& cfg,
+                      const StickyContacts* sticky) {
+  std::vector<std::uint16_t> held;
+  if (sticky != nullptr && sticky->at.size() == contacts)
+    held = sticky_positions(*sticky, eligible);
+  if (held.empty()) {
+    const auto slices = allocate(contacts, eligible, spec.mode, cfg.load_balancing);
+    for (std::size_t i = 0; i < slices.size(); ++i) {
+      if (slices[i].count > 0) d.distribution.push_back({eligible[i]->id, eligible[i], slices[i]});
+    }
+    return;
+  }
+  StickyAllocation a = allocate_sticky(held, eligible, spec.mode, cfg.load_balancing);
+  std::vector<std::uint16_t> index(eligible.size(), kNotSticky);
+  for (std::size_t i = 0; i < eligible.size(); ++i) {
+    if (a.counts[i] == 0) continue;
+    index[i] = static_cast<std::uint16_t>(d.distribution.size());
+    d.distribution.push_back({eligible[i]->id, eligible[i], {0, 0, a.counts[i]}});
+  }
+  for (std::uint16_t& o : a.owner)
+    o = index[o];
+  d.owner = std::move(a.owner);
+}
+
 }  // namespace
 
 Decision decide(const CampaignSpec& spec, std::uint64_t contacts, const WorkspaceView& ws,
-                const config::Config& cfg, Seconds now) {
+                const config::Config& cfg, Seconds now, const StickyContacts* sticky) {
   Options o;
   o.eligible = eligible_sessions(ws.sessions, cfg);
   for (const Session* s : o.eligible) {
@@ -255,11 +281,7 @@ Decision decide(const CampaignSpec& spec, std::uint64_t contacts, const Workspac
 
   if (d.type == DecisionType::webjs) {
     d.confidence = std::min(100, d.session->health + (d.session->is_primary ? 10 : 0));
-    const auto slices = allocate(contacts, o.eligible, spec.mode, cfg.load_balancing);
-    for (std::size_t i = 0; i < slices.size(); ++i) {
-      if (slices[i].count > 0)
-        d.distribution.push_back({o.eligible[i]->id, o.eligible[i], slices[i]});
-    }
+    distribute_webjs(d, spec, contacts, o.eligible, cfg, sticky);
   } else if (d.type == DecisionType::meta_api) {
     d.confidence = 75;
     if (contacts > 0) d.distribution.push_back({"meta_api", nullptr, {0, 1, contacts}});

@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "core/balance.hpp"
 #include "core/paced_estimate.hpp"
+#include "core/sticky.hpp"
 #include "core/types.hpp"
 
 namespace wa::core {
@@ -88,7 +89,7 @@ std::optional<std::uint64_t> estimate_meta_minutes(std::uint64_t contacts, doubl
 struct Target {
   std::string target;
   const Session* session = nullptr;  // null for meta_api
-  Slice slice;
+  Slice slice;  // with sticky contacts (Decision::owner not empty): {0, 0, count}
 };
 
 struct Decision {
@@ -98,6 +99,9 @@ struct Decision {
   double confidence = 0;
   const Session* session = nullptr;  // "the" session of a webjs decision
   std::vector<Target> distribution;  // targets with at least one contact, in tier order
+  // Section 10: when some contact is sticky to an eligible session, the index in `distribution`
+  // of every input position's target (the slices then only give counts). Empty otherwise.
+  std::vector<std::uint16_t> owner;
   Factors factors;
   std::optional<Prediction> prediction;
 };
@@ -108,8 +112,10 @@ struct Decision {
 // job counts it as waiting (the view is a snapshot read before both).
 void add_to_backlogs(WorkspacePace& pace, const Decision& d);
 
-// `now` is only read by the prediction with pacing on.
+// `now` is only read by the prediction with pacing on. `sticky` (section 10: what
+// wa:sticky:<workspace> says about the contacts, one entry per contact) is read by webjs decisions
+// only.
 Decision decide(const CampaignSpec& spec, std::uint64_t contacts, const WorkspaceView& ws,
-                const config::Config& cfg, Seconds now = 0);
+                const config::Config& cfg, Seconds now = 0, const StickyContacts* sticky = nullptr);
 
 }  // namespace wa::core

@@ -70,6 +70,8 @@ class Daemon {
     std::vector<std::string> stages;         // its stage lists, when its contacts are staged
     std::optional<queue::FinishResult> result;
     std::string unstable;  // why it was put back: its contacts_key list kept changing
+    // Section 10: what wa:sticky:<workspace> says about its contacts (webjs plans, sticky on).
+    std::optional<core::StickyContacts> sticky;
   };
   asio::awaitable<void> fetch_loop(int consumer);
   // Waits up to kNotifyWaitSeconds for a notify entry on the consumer's own connection.
@@ -90,9 +92,14 @@ class Daemon {
   std::vector<Item> parse_batch(std::vector<queue::TakenJob>& batch) const;
   asio::awaitable<void> measure_contacts(std::vector<Item>& items);
   asio::awaitable<void> plan_batch(std::vector<Item>& items, double now);
-  core::JobPlan plan_item(const Item& it, double now);
+  // `count_backlog`: add the decision to the workspace's pace view (false when planned again).
+  core::JobPlan plan_item(const Item& it, double now, bool count_backlog = true);
+  // Section 10 (daemon/sticky.cpp): reads the sticky sessions of the webjs plans' contacts and
+  // plans those jobs again with them.
+  asio::awaitable<void> apply_sticky(std::vector<Item>& items, double now);
+  bool sticky_writes(const Item& it) const;
   static bool decidable(const Item& it);
-  static bool staged(const Item& it);
+  bool staged(const Item& it) const;
   asio::awaitable<void> stage(Item& it, queue::TxJob& o);
   void place_stages(Item& it, queue::TxJob& o,
                     const std::optional<std::vector<std::uint64_t>>& lens,

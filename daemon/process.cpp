@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <memory>
 
 #include "core/records.hpp"
 #include "daemon/daemon.hpp"
@@ -17,6 +18,10 @@ namespace {
 // A job with more contacts than this, or any contacts_key job, has its contacts copied into
 // stage lists in bounded commands before its finish step (which then only renames them).
 constexpr std::uint64_t kStageMinContacts = 10000;
+// With sticky senders each contact is also an HSET field: the transaction would hold Redis about
+// three times as long per contact, so jobs are staged (their HSETs pipelined in commands of 500
+// fields outside the transaction) from this many contacts.
+constexpr std::uint64_t kStickyStageMinContacts = 2000;
 // Stage lists outlive any finish; one left by a daemon that died in between expires.
 constexpr std::int64_t kStageTtlSeconds = 600;
 
@@ -68,7 +73,7 @@ asio::awaitable<void> Daemon::measure_contacts(std::vector<Item>& items) {
   }
 }
 
-core::JobPlan Daemon::plan_item(const Item& it, double now) {
+core::JobPlan Daemon::plan_item(const Item& it, double now, bool count_backlog) {
   const core::ParsedJob& pj = it.parsed;
   if (it.taken.poison)
     return core::plan_poison(it.taken.payload, pj, cfg_.queue.max_deliveries, now);
@@ -82,8 +87,10 @@ core::JobPlan Daemon::plan_item(const Item& it, double now) {
   queue::WorkspaceData& wd = snap == snapshots_.end() ? empty : snap->second;
   core::WorkspaceView view{wd.sessions, wd.meta, wd.webjs_7d, wd.meta_7d};
   view.pace = wd.pace ? &*wd.pace : nullptr;
-  const core::Decision d = core::decide(core::spec_of(*pj.job), it.contacts, view, cfg_, now);
-  if (wd.pace) core::add_to_backlogs(*wd.pace, d);  // the next job of the batch waits behind
+  const core::Decision d = core::decide(core::spec_of(*pj.job), it.contacts, view, cfg_, now,
+                                        it.sticky ? &*it.sticky : nullptr);
+  if (wd.pace && count_backlog)
+    core::add_to_backlogs(*wd.pace, d);  // the next job of the batch waits behind
   // The decision points into the snapshot: it is turned into plain data before any co_await.
   return core::plan_decided(it.taken.payload, *pj.job, d, it.warnings, now, cfg_.retry,
                             unit_random());
@@ -123,8 +130,9 @@ asio::awaitable<void> Daemon::plan_batch(std::vector<Item>& items, double now) {
   }
 }
 
-bool Daemon::staged(const Item& it) {
-  return !it.plan.dispatch.empty() && (!it.contacts_key.empty() || it.contacts > kStageMinContacts);
+bool Daemon::staged(const Item& it) const {
+  const std::uint64_t min = sticky_writes(it) ? kStickyStageMinContacts : kStageMinContacts;
+  return !it.plan.dispatch.empty() && (!it.contacts_key.empty() || it.contacts > min);
 }
 
 asio::awaitable<void> Daemon::stage(Item& it, queue::TxJob& o) {
@@ -137,15 +145,26 @@ asio::awaitable<void> Daemon::stage(Item& it, queue::TxJob& o) {
   const std::uint64_t seq = ++staging_seq_;
   for (std::size_t j = 0; j < dsts.size(); ++j)
     it.stages.push_back(keys_.staging(token_, seq, j));
+  // Section 10: contacts placed by owner, and their sessions written to the sticky hash.
+  std::unique_ptr<queue::StageOwners> owners;
+  if (sticky_writes(it) || !it.plan.owner.empty()) {
+    owners = std::make_unique<queue::StageOwners>();
+    owners->owner = queue::owners_of(it.plan, it.contacts);
+    if (sticky_writes(it)) owners->sticky_key = keys_.sticky(it.parsed.job->workspace_id.text);
+    owners->unchanged =
+        queue::unchanged_sticky(it.plan, owners->owner, it.sticky ? &*it.sticky : nullptr);
+    for (const core::Dispatch& d : it.plan.dispatch)
+      owners->sessions.push_back(d.target == "meta_api" ? std::string() : d.target);
+  }
   // (Each awaited result initialises its own variable: GCC 12 miscompiles co_await inside a
   // conditional expression.)
   if (it.contacts_key.empty()) {
-    const auto lens =
-        co_await queue_.stage_inline(it.parsed.job->contacts, slices, it.stages, kStageTtlSeconds);
+    const auto lens = co_await queue_.stage_inline(it.parsed.job->contacts, slices, it.stages,
+                                                   kStageTtlSeconds, owners.get());
     place_stages(it, o, lens, dsts);
   } else {
     const auto lens = co_await queue_.stage_slices(it.contacts_key, it.contacts, slices, it.stages,
-                                                   kStageTtlSeconds);
+                                                   kStageTtlSeconds, owners.get());
     place_stages(it, o, lens, dsts);
   }
 }
@@ -244,6 +263,7 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
   std::vector<Item> items = parse_batch(batch);
   co_await measure_contacts(items);
   co_await plan_batch(items, now);
+  co_await apply_sticky(items, now);
   std::vector<queue::TxJob> outs;
   outs.reserve(items.size());
   for (Item& it : items) {
@@ -260,6 +280,10 @@ asio::awaitable<std::vector<queue::TakenJob>> Daemon::process(std::vector<queue:
     o.contacts_len = it.contacts;
     if (cfg_.pacing.enabled && it.parsed.job) {
       queue::add_backlogs(o, it.plan, campaign, it.parsed.job->workspace_id.text, keys_, now);
+    }
+    if (contacts != nullptr && !big && sticky_writes(it)) {
+      queue::add_sticky(o, it.plan, *contacts, keys_.sticky(it.parsed.job->workspace_id.text),
+                        it.sticky ? &*it.sticky : nullptr);
     }
     if (big) co_await stage(it, o);
   }

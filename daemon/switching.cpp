@@ -41,6 +41,9 @@ constexpr std::int64_t kSwitchLockMs = 10000;
 // room below Redis's 10 ms slow-log threshold for a busy machine's hiccups (a 5,000-contact step
 // of 1.5 ms was seen at 14 ms on a loaded host). The app's commands wait behind one step at most.
 constexpr std::uint64_t kSwitchStep = 2000;
+// With sticky senders every moved contact is also written to the sticky hash (an HSET field
+// each, several times a list move's cost): smaller steps keep a step near a millisecond.
+constexpr std::uint64_t kStickySwitchStep = 500;
 constexpr int kStepRetries = 5;  // steps tried again in a row (the list or the decision changed)
 
 std::string text_of(const json::value* v) {
@@ -157,6 +160,10 @@ std::string updated_decision(const StoredCampaign& c,
   return json::serialize(v);
 }
 
+std::uint64_t switch_step(const config::Config& cfg) {
+  return cfg.selection.sticky_sender ? kStickySwitchStep : kSwitchStep;
+}
+
 // What the moves of one health cycle share.
 struct Switcher {
   redis::Connection& conn;
@@ -183,7 +190,7 @@ asio::awaitable<bool> reload_decision(Switcher& sw, StoredCampaign& c) {
 // `progress` follow it. Returns the script's reply.
 asio::awaitable<queue::Reply> run_step(Switcher& sw, StoredCampaign& c, core::MovePlan& plan,
                                        std::string& progress) {
-  const core::MoveStep step = core::next_step(plan, kSwitchStep);
+  const core::MoveStep step = core::next_step(plan, switch_step(sw.cfg));
   auto dist = c.distribution;
   core::apply_step(dist, plan.from, step);
   std::string next = updated_decision(c, dist, plan.session);
@@ -206,9 +213,11 @@ asio::awaitable<queue::Reply> run_step(Switcher& sw, StoredCampaign& c, core::Mo
                                 c.id,
                                 sw.keys.backlog("")};
   for (const auto& s : step.shares) {
-    args.insert(args.end(), {sw.keys.dispatch(c.id, s.target), std::to_string(s.slice.first),
-                             std::to_string(s.slice.stride), std::to_string(s.slice.count),
-                             queue::pacing_target(s.target, c.workspace_id)});
+    args.insert(args.end(),
+                {sw.keys.dispatch(c.id, s.target), std::to_string(s.slice.first),
+                 std::to_string(s.slice.stride), std::to_string(s.slice.count),
+                 queue::pacing_target(s.target, c.workspace_id),
+                 sw.cfg.selection.sticky_sender && s.target != "meta_api" ? s.target : ""});
   }
   const std::vector<std::string> keys{sw.keys.dispatch(c.id, plan.from),
                                       sw.keys.decision(c.id),
@@ -216,7 +225,8 @@ asio::awaitable<queue::Reply> run_step(Switcher& sw, StoredCampaign& c, core::Mo
                                       sw.keys.campaign_lock(c.id),
                                       sw.keys.switch_progress(c.id),
                                       sw.keys.ready(plan.from),
-                                      sw.keys.pace_due()};
+                                      sw.keys.pace_due(),
+                                      sw.keys.sticky(c.workspace_id)};
   auto r = co_await queue::run1(
       sw.conn, queue::script_call(queue::switch_step_script(), keys, std::move(args)));
   if (r.is_array() && !r.elements.empty() && queue::int_or(r.elements[0], -9) == 1) {
@@ -255,9 +265,9 @@ std::string step_refusal(const queue::Reply& r) {
 // telling the next cycle how to go on.
 asio::awaitable<bool> run_move(Switcher& sw, StoredCampaign& c, core::MovePlan& plan,
                                std::string progress) {
-  if (plan.total - plan.done > kSwitchStep) {
+  if (plan.total - plan.done > switch_step(sw.cfg)) {
     spdlog::info("switch: campaign {}: moving {} contacts from {} in steps of {}", c.id,
-                 plan.total - plan.done, plan.from, kSwitchStep);
+                 plan.total - plan.done, plan.from, switch_step(sw.cfg));
   }
   for (int refused = 0; !sw.stopping;) {
     const auto r = co_await run_step(sw, c, plan, progress);

@@ -29,6 +29,14 @@ struct TakeResult {
   std::uint64_t oversized = 0;   // payloads over queue.max_payload_bytes, sent to dead
 };
 
+// Section 10: where each contact of a staged job goes, and the sticky writes of its chunks.
+struct StageOwners {
+  std::vector<std::uint16_t> owner;   // per input position: its stage (core::kNotSticky: none)
+  std::string sticky_key;             // wa:sticky:<workspace>; empty: no sticky writes
+  std::vector<std::string> sessions;  // per stage: the session id to write ("" for Meta)
+  std::vector<bool> unchanged;        // per position: the hash names its session already
+};
+
 class JobQueue {
  public:
   JobQueue(redis::Connection& conn, const Keys& keys) : conn_(conn), keys_(keys) {}
@@ -49,13 +57,18 @@ class JobQueue {
   // chunk's RPUSHes pipelined (no command holds Redis long, whatever the list's length); every
   // stage expires after `ttl_seconds`. Returns each stage's length, or nothing when `src` is not
   // a list of at least `count` elements (the stages are then deleted).
+  // With `owners` (section 10; kept alive by the caller until this returns), stage j gets the
+  // positions whose owner is j instead, and each chunk also HSETs its contacts' sessions into the
+  // sticky hash (at most 500 fields per command; a failed HSET does not stop the staging).
   asio::awaitable<std::optional<std::vector<std::uint64_t>>> stage_slices(
       const std::string& src, std::uint64_t count, const std::vector<core::Slice>& slices,
-      const std::vector<std::string>& stages, std::int64_t ttl_seconds) const;
+      const std::vector<std::string>& stages, std::int64_t ttl_seconds,
+      const StageOwners* owners = nullptr) const;
   // The same from contacts in memory (a big inline `contacts` array).
   asio::awaitable<std::optional<std::vector<std::uint64_t>>> stage_inline(
       const std::vector<std::string>& contacts, const std::vector<core::Slice>& slices,
-      const std::vector<std::string>& stages, std::int64_t ttl_seconds) const;
+      const std::vector<std::string>& stages, std::int64_t ttl_seconds,
+      const StageOwners* owners = nullptr) const;
 
   // Writes the outputs of `jobs` and acknowledges them with the finish script (jobs whose
   // contacts are in stage lists: the script places them). One typed result per job; each job is

@@ -58,6 +58,9 @@ class Keys {
     return cat(p_, "wa:decided:", job_id, ":", attempt);
   }
 
+  // Section 10: contact -> the session that last wrote to it.
+  std::string sticky(std::string_view ws) const { return cat(p_, "wa:sticky:", ws); }
+
   // Section 8: pacing. A target is a webjs session id or "meta_api:<workspace_id>".
   std::string ready(std::string_view target) const { return cat(p_, "wa:ready:", target); }
   std::string backlog(std::string_view target) const { return cat(p_, "wa:backlog:", target); }

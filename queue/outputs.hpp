@@ -27,6 +27,24 @@ TxJob outputs_of(core::JobPlan& plan, const std::string& payload, std::string_vi
 void add_backlogs(TxJob& o, const core::JobPlan& plan, std::string_view campaign_id,
                   std::string_view workspace_id, const Keys& keys, double now);
 
+// Section 10: HSET wa:sticky:<workspace> contact -> session for every contact the plan dispatches
+// to a session (webjs plans only; Meta's never), in commands of at most
+// kStickyFieldsPerCommand fields, appended to the job's writes (the same atomic step as its
+// dispatch lists). A contact given twice keeps the session of its last position. Contacts that
+// `sticky` (what was read before balancing) already names with their session are not written.
+inline constexpr std::size_t kStickyFieldsPerCommand = 500;
+void add_sticky(TxJob& o, const core::JobPlan& plan, const std::vector<std::string>& contacts,
+                const std::string& sticky_key, const core::StickyContacts* sticky);
+
+// Per input position (of n): whether `sticky` already names the session the plan sends it to.
+std::vector<bool> unchanged_sticky(const core::JobPlan& plan,
+                                   const std::vector<std::uint16_t>& owner,
+                                   const core::StickyContacts* sticky);
+
+// The index in plan.dispatch of each of the first n input positions' target (core::kNotSticky
+// for none).
+std::vector<std::uint16_t> owners_of(const core::JobPlan& plan, std::uint64_t n);
+
 // The pacing target of a dispatch target: a session id as it is, meta_api per workspace.
 std::string pacing_target(std::string_view dispatch_target, std::string_view workspace_id);
 

@@ -590,7 +590,7 @@ if (redis.call('GET', progress) or '') ~= ARGV[6] then return {-3} end
 -- Every popped contact must have exactly one place, and every destination must take a push,
 -- before anything is popped: a script is not rolled back, so nothing may fail after the LPOP.
 local shares, total = {}, 0
-for i = 13, #ARGV, 5 do
+for i = 13, #ARGV, 6 do
   local first, stride, count = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
   if first < 0 or stride < 1 or count < 0 or (count > 0 and first + (count - 1) * stride >= n) then
     return {-4, 'share out of range: ' .. ARGV[i]}
@@ -598,7 +598,7 @@ for i = 13, #ARGV, 5 do
   local t = redis.call('TYPE', ARGV[i]).ok
   if t ~= 'list' and t ~= 'none' then return {-4, ARGV[i] .. ' is a ' .. t .. ', not a list'} end
   total = total + count
-  shares[#shares + 1] = {ARGV[i], first + 1, stride, count, ARGV[i + 4]}
+  shares[#shares + 1] = {ARGV[i], first + 1, stride, count, ARGV[i + 4], ARGV[i + 5]}
 end
 if total ~= n then return {-4, 'shares cover ' .. total .. ' of ' .. n .. ' contacts'} end
 redis.call('PEXPIRE', lock, ARGV[2])
@@ -620,6 +620,18 @@ if n > 0 then
     for s = from, last, 1000 do
       redis.call('RPUSH', dst, unpack(b, s, math.min(s + 999, last)))
     end
+    -- Sticky senders: the moved contacts now belong to their new session (a hash of another
+    -- type is skipped: the contacts have moved already).
+    if sh[6] ~= '' and count > 0 then
+      for s = from, last, 1000 do
+        local kv = {}
+        for m = s, math.min(s + 999, last) do
+          kv[#kv + 1] = b[m]
+          kv[#kv + 1] = sh[6]
+        end
+        redis.pcall('HSET', KEYS[8], unpack(kv))
+      end
+    end
     -- The destination's pacer finds the campaign in its backlog (a key of another type is
     -- skipped: the contacts have moved already).
     if now_ms ~= '' and count > 0 then
@@ -636,6 +648,17 @@ else
 end
 if ARGV[9] ~= '' then redis.call('RPUSH', results, ARGV[9]) end
 return {1}
+)lua");
+  return s;
+}
+
+const Script& sticky_read_script() {
+  static const Script s = make("sticky_read", R"lua(
+local c = redis.pcall('LRANGE', KEYS[1], ARGV[1], ARGV[2])
+if type(c) ~= 'table' or c.err or #c == 0 then return {} end
+local t = redis.pcall('HMGET', KEYS[2], unpack(c))
+if type(t) ~= 'table' or t.err then return {} end
+return t
 )lua");
   return s;
 }
@@ -792,12 +815,12 @@ if due_at and now < due_at then
   return {0, 'early', today}
 end
 -- Meta's budget (section 9), KEYS[8] with ARGV[17] tier_limit and ARGV[18] window (ms): entries
--- that aged out go, at most 1,000 a release; `used` counts the live ones.
+-- that aged out go, at most 200 a release (about 1 ms); `used` counts the live ones.
 local budget, tier, cutoff, used = KEYS[8], tonumber(ARGV[17]), 0, 0
 if budget then
   cutoff = now - tonumber(ARGV[18])
   local old = redis.call('ZCOUNT', budget, '-inf', cutoff)
-  if old > 0 then redis.call('ZREMRANGEBYRANK', budget, 0, math.min(old, 1000) - 1) end
+  if old > 0 then redis.call('ZREMRANGEBYRANK', budget, 0, math.min(old, 200) - 1) end
   used = redis.call('ZCOUNT', budget, '(' .. cutoff, '+inf')
 end
 -- The head of a list (false when there is none), and true when the budget keeps it there:
@@ -826,6 +849,7 @@ if cap >= 0 and today >= cap then return finish(0, 'cap') end
 local len = redis.call('LLEN', ready)
 if len >= room then return finish(0, 'backpressure') end
 n = math.min(n, room - len, 1000)
+if budget then n = math.min(n, 250) end  -- a budget check costs about a release
 if cap >= 0 then n = math.min(n, cap - today) end
 
 -- The turn starts after last_campaign and wraps: at most `window` campaigns are looked at.

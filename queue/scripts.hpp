@@ -50,6 +50,11 @@ const Script& finish_script();
 //   moved).
 const Script& append_step_script();
 
+// Section 10: the sessions wa:sticky:<ws> (KEYS[2]) names for the elements ARGV[1]..ARGV[2] of
+// the list KEYS[1] (LRANGE, then one HMGET): one entry per element, nil for none. Nothing for a
+// hash of another type, or a list that is not one.
+const Script& sticky_read_script();
+
 // Puts jobs still reserved back at the head of the queue, in their order.
 //   KEYS: reserved queue notify   ARGV: payloads (oldest first)
 //   returns the number put back.
@@ -106,11 +111,12 @@ const Script& set_health_script();
 // they are the plan's first positions (len counts them). Every step adds the campaign to each
 // destination's backlog (ZADD backlog_prefix..pace_target NX now_ms campaign) and the pace
 // target to `due` (NX now_ms); a backlog or due key of another type is skipped. Without pacing
-// neither ready, due nor any backlog is touched.
-//   KEYS: src decision results lock progress ready due
+// neither ready, due nor any backlog is touched. A share with a sticky session (section 10) HSETs
+// each contact it moves to that session in the sticky hash (1,000 fields per HSET).
+//   KEYS: src decision results lock progress ready due sticky
 //   ARGV: token lock_ttl_ms n old_decision new_decision old_progress ("" none) new_progress
 //   ("" delete) progress_ttl_s record ("" none) now_ms ("" pacing off) campaign backlog_prefix,
-//   then shares: dst first stride count pace_target ...
+//   then shares: dst first stride count pace_target sticky_session ("" none) ...
 //   returns {1} done (the lock's TTL renewed); {0} lock lost; {-1, len} the list (with the
 //   ready items it would take back) holds only len contacts; {-2} the decision changed; {-3} the
 //   progress record changed; {-4, why} a share or a destination is wrong. Nothing is written
@@ -139,7 +145,8 @@ const Script& backlog_lengths_script();
 // score in `due` (set to it) when the pace hash's next_at is still ahead ("early": a target a
 // finish step put back in `due` before its gap was over). Refused, with nothing
 // released, when released_today (0 on a new day) has reached cap_today ("cap") or the ready list
-// holds `room` items ("backpressure"); n is lowered to the room and the cap left, and to 1,000.
+// holds `room` items ("backpressure"); n is lowered to the room and the cap left, and to 1,000
+// (250 with a Meta budget).
 // Then, whatever happened, the pace hash gets rate_per_hour day released_today cap_today
 // (removed when -1) next_at (cap_next_at after "cap") last_campaign, and factor when it has none
 // (the health cycle owns it), the target's score in `due` becomes that next_at (the target leaves
@@ -151,7 +158,7 @@ const Script& backlog_lengths_script();
 // named in the script: dispatch_prefix .. campaign .. ":" .. list_target (the target, or
 // "meta_api" for a meta_api:<workspace> target).
 // Meta's budget (section 9), when KEYS[8] is given: entries older than `window` ms go first (at
-// most 1,000 per call); a contact is taken only when it has an entry younger than the window or
+// most 200 per call); a contact is taken only when it has an entry younger than the window or
 // fewer than tier_limit entries are; its entry becomes now. The first contact that does not fit
 // ends the call ("budget", after any releases before it), the contact stays at its list's head,
 // and next_at becomes the time the oldest live entry ages out (at least next_at).

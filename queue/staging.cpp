@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "queue/job_queue.hpp"
+#include "queue/outputs.hpp"
 
 namespace wa::queue {
 
@@ -28,7 +29,12 @@ struct StagePlan {
   std::vector<core::Slice> slices;
   std::vector<std::string> stages;
   long long ttl = 0;
+  const StageOwners* owners = nullptr;
 };
+
+// A write whose reply is not checked (a sticky HSET: stickiness is a preference, never a reason
+// to hold a campaign).
+constexpr std::size_t kUnchecked = static_cast<std::size_t>(-1);
 
 // One chunk's writes: for each stage its RPUSH (and an EXPIRE), and which stage each serves.
 struct Dealt {
@@ -61,11 +67,74 @@ void deal_chunk(Dealt& d, const StagePlan& plan, std::uint64_t pos, std::uint64_
   }
 }
 
+// The chunk's sticky writes: contact -> session for every contact of a session's stage.
+template <typename At>
+void deal_sticky(Dealt& d, const StagePlan& plan, std::uint64_t pos, std::uint64_t n, At at) {
+  const StageOwners& o = *plan.owners;
+  if (o.sticky_key.empty()) return;
+  std::vector<std::uint32_t> cs;
+  for (std::uint64_t c = 0; c < n; ++c) {
+    const std::uint16_t j = o.owner[pos + c];
+    if (pos + c < o.unchanged.size() && o.unchanged[pos + c]) continue;
+    if (j < o.sessions.size() && !o.sessions[j].empty())
+      cs.push_back(static_cast<std::uint32_t>(c));
+  }
+  for (std::size_t from = 0; from < cs.size(); from += kStickyFieldsPerCommand) {
+    const std::size_t to = std::min(cs.size(), from + kStickyFieldsPerCommand);
+    d.writes.command(2 + 2 * (to - from));
+    d.writes.arg("HSET");
+    d.writes.arg(o.sticky_key);
+    for (std::size_t m = from; m < to; ++m) {
+      d.writes.arg(at(cs[m]));
+      d.writes.arg(o.sessions[o.owner[pos + cs[m]]]);
+    }
+    d.served.push_back(kUnchecked);
+  }
+}
+
+// deal_chunk by owner: stage j gets the chunk's positions whose owner is j, in order.
+template <typename At>
+void deal_owned(Dealt& d, const StagePlan& plan, std::uint64_t pos, std::uint64_t n, At at) {
+  const std::size_t k = plan.stages.size();
+  const std::vector<std::uint16_t>& owner = plan.owners->owner;
+  d.n = n;
+  d.writes.reserve(n * 48 + k * 128);
+  std::vector<std::vector<std::uint32_t>> by(k);
+  for (std::uint64_t c = 0; c < n; ++c) {
+    if (pos + c < owner.size() && owner[pos + c] < k)
+      by[owner[pos + c]].push_back(static_cast<std::uint32_t>(c));
+  }
+  for (std::size_t j = 0; j < k; ++j) {
+    if (by[j].empty()) continue;
+    d.writes.command(2 + by[j].size());
+    d.writes.arg("RPUSH");
+    d.writes.arg(plan.stages[j]);
+    for (const std::uint32_t c : by[j])
+      d.writes.arg(at(c));
+    d.served.push_back(j);
+    d.writes.command(3);
+    d.writes.arg("EXPIRE");
+    d.writes.arg(plan.stages[j]);
+    d.writes.arg(plan.ttl);
+    d.served.push_back(k);
+  }
+  deal_sticky(d, plan, pos, n, at);
+}
+
+template <typename At>
+void deal(Dealt& d, const StagePlan& plan, std::uint64_t pos, std::uint64_t n, At at) {
+  if (plan.owners != nullptr) {
+    deal_owned(d, plan, pos, n, at);
+  } else {
+    deal_chunk(d, plan, pos, n, at);
+  }
+}
+
 redis::Visitor deal_into(std::shared_ptr<Dealt> d, std::shared_ptr<const StagePlan> plan,
                          std::uint64_t pos) {
   return [d = std::move(d), plan = std::move(plan), pos](std::size_t, redis::ReplyView r) {
     if (!r.is_array()) return;
-    deal_chunk(*d, *plan, pos, r.size(), [&](std::uint64_t c) { return r[c].str(); });
+    deal(*d, *plan, pos, r.size(), [&](std::uint64_t c) { return r[c].str(); });
   };
 }
 
@@ -81,7 +150,9 @@ class Writes {
       const std::vector<Reply> replies = co_await q_.front().first.get();
       const std::vector<std::size_t>& served = q_.front().second;
       for (std::size_t n = 0; n < replies.size(); ++n) {
-        if (replies[n].is_error()) {
+        if (served[n] == kUnchecked) {
+          continue;
+        } else if (replies[n].is_error()) {
           ok_ = false;
         } else if (served[n] < lens_.size()) {
           lens_[served[n]] = static_cast<std::uint64_t>(std::max(0LL, int_or(replies[n])));
@@ -117,8 +188,9 @@ asio::awaitable<std::optional<std::vector<std::uint64_t>>> finish_staging(
 
 asio::awaitable<std::optional<std::vector<std::uint64_t>>> JobQueue::stage_slices(
     const std::string& src, std::uint64_t count, const std::vector<core::Slice>& slices,
-    const std::vector<std::string>& stages, std::int64_t ttl_seconds) const {
-  auto plan = std::make_shared<const StagePlan>(StagePlan{slices, stages, ttl_seconds});
+    const std::vector<std::string>& stages, std::int64_t ttl_seconds,
+    const StageOwners* owners) const {
+  auto plan = std::make_shared<const StagePlan>(StagePlan{slices, stages, ttl_seconds, owners});
   struct Read {
     Pending reply;
     std::shared_ptr<Dealt> dealt;
@@ -161,14 +233,15 @@ asio::awaitable<std::optional<std::vector<std::uint64_t>>> JobQueue::stage_slice
 
 asio::awaitable<std::optional<std::vector<std::uint64_t>>> JobQueue::stage_inline(
     const std::vector<std::string>& contacts, const std::vector<core::Slice>& slices,
-    const std::vector<std::string>& stages, std::int64_t ttl_seconds) const {
-  const StagePlan plan{slices, stages, ttl_seconds};
+    const std::vector<std::string>& stages, std::int64_t ttl_seconds,
+    const StageOwners* owners) const {
+  const StagePlan plan{slices, stages, ttl_seconds, owners};
   Writes writes(conn_, stages.size());
   const std::uint64_t count = contacts.size();
   for (std::uint64_t pos = 0; pos < count; pos += kChunk) {
     Dealt d;
-    deal_chunk(d, plan, pos, std::min(kChunk, count - pos),
-               [&](std::uint64_t c) -> const std::string& { return contacts[pos + c]; });
+    deal(d, plan, pos, std::min(kChunk, count - pos),
+         [&](std::uint64_t c) -> const std::string& { return contacts[pos + c]; });
     writes.push(std::move(d));
     co_await writes.settle(kDepth);
   }

@@ -65,10 +65,11 @@ TEST(Config, ExampleFileSetsEveryKeyWithAComment) {
   }
   // Section 7's 40 keys + redis.sentinels, redis.master_name, queue.max_payload_bytes,
   // metrics.idle_timeout and metrics.max_connections, section 8's 11 pacing keys and
-  // pacing.adaptive.enabled, pacing.meta_budget_window (section 9), section 11's redis.cluster
-  // and its 15 connection keys (redis.username, sentinel_username, sentinel_password and the 6
-  // keys of each of tls and sentinel_tls).
-  EXPECT_EQ(keys.size(), 74u);
+  // pacing.adaptive.enabled, pacing.meta_budget_window (section 9), section 10's
+  // selection.sticky_sender, section 11's redis.cluster and its 15 connection keys
+  // (redis.username, sentinel_username, sentinel_password and the 6 keys of each of tls and
+  // sentinel_tls).
+  EXPECT_EQ(keys.size(), 75u);
 }
 
 TEST(Config, TlsAndAclUsersAreReadAndValidated) {
@@ -209,6 +210,7 @@ TEST(Config, DefaultsMatchContract) {
   EXPECT_EQ(c.retry.jitter, 0.2);
   EXPECT_EQ(c.health.weights.uptime, 0.15);
   EXPECT_EQ(c.load_balancing.strategy, Strategy::weighted_capacity);
+  EXPECT_TRUE(c.selection.sticky_sender);
   EXPECT_EQ(c.metrics.listen, "127.0.0.1:9464");
   EXPECT_EQ(c.metrics.idle_timeout, 5);
   EXPECT_EQ(c.metrics.max_connections, 64);
@@ -239,6 +241,7 @@ selection:
   enable_auto_switching: false
   switch_thresholds: {error_rate_threshold: 12.5, response_time_threshold: 2500,
                       health_score_threshold: 55}
+  sticky_sender: false
 health:
   check_interval: 0.5
   min_score_primary: 90
@@ -270,6 +273,7 @@ logging: {level: debug, format: json}
   EXPECT_EQ(c.retry.jitter, 0);
   EXPECT_EQ(c.retry.max_attempts, 4);
   EXPECT_FALSE(c.selection.enable_auto_switching);
+  EXPECT_FALSE(c.selection.sticky_sender);
   EXPECT_EQ(c.selection.switch_thresholds.error_rate_threshold, 12.5);
   EXPECT_EQ(c.selection.switch_thresholds.response_time_threshold, 2500);
   EXPECT_EQ(c.selection.switch_thresholds.health_score_threshold, 55);

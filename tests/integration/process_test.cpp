@@ -189,10 +189,14 @@ TEST(Signals, SigtermDuringAHealthCycleExitsPromptly) {
   EXPECT_EQ(d.wait(5s), 0) << d.log();
 }
 
-std::string job4(int campaign) {
+// Contacts first .. first + 3 (campaigns with other contacts are not bound by stickiness).
+std::string job4(int campaign, int first = 1) {
+  std::string contacts;
+  for (int i = first; i < first + 4; ++i)
+    contacts += (i == first ? "" : ",") + std::to_string(i);
   return R"({"job_id":"h)" + std::to_string(campaign) + R"(","campaign_id":)" +
-         std::to_string(campaign) +
-         R"(,"workspace_id":"1","template_mode":"direct","contacts":[1,2,3,4]})";
+         std::to_string(campaign) + R"(,"workspace_id":"1","template_mode":"direct","contacts":[)" +
+         contacts + "]}";
 }
 
 void push_raw(Client& c, const std::string& payload) {
@@ -205,7 +209,8 @@ TEST(Signals, SighupAppliesAGoodFileAndKeepsTheOldConfigOnABadOne) {
   RedisServer redis(dir);
   Client c(redis.socket());
   // Two sessions of equal health: weighted_capacity gives each a contiguous half, round_robin
-  // alternates.
+  // alternates. Each campaign has its own contacts: the same ones would stay on their sessions
+  // (sticky senders).
   seed_two_sessions(c);
   const std::string rest = "health: {check_interval: 120}\n";
   Daemon d(dir, redis.socket(), rest);
@@ -219,10 +224,10 @@ TEST(Signals, SighupAppliesAGoodFileAndKeepsTheOldConfigOnABadOne) {
   d.signal(SIGHUP);
   ASSERT_TRUE(wait_until([&] { return count_of(d.log(), "reload: configuration re-read") == 1; }))
       << d.log();
-  push_raw(c, job4(2));
+  push_raw(c, job4(2, 5));
   ASSERT_TRUE(wait_until([&] { return results_len(c) == 2; })) << d.log();
-  EXPECT_EQ(c.list("wa:dispatch:2:s1"), (std::vector<std::string>{"1", "3"}));
-  EXPECT_EQ(c.list("wa:dispatch:2:s2"), (std::vector<std::string>{"2", "4"}));
+  EXPECT_EQ(c.list("wa:dispatch:2:s1"), (std::vector<std::string>{"5", "7"}));
+  EXPECT_EQ(c.list("wa:dispatch:2:s2"), (std::vector<std::string>{"6", "8"}));
 
   // A broken file: reported with the bad key, nothing of it applied (not even its good keys),
   // and the daemon keeps serving with the previous configuration.
@@ -234,10 +239,10 @@ TEST(Signals, SighupAppliesAGoodFileAndKeepsTheOldConfigOnABadOne) {
   })) << d.log();
   EXPECT_TRUE(d.running());
   EXPECT_EQ(count_of(d.log(), "reload: configuration re-read"), 1) << d.log();
-  push_raw(c, job4(3));
+  push_raw(c, job4(3, 9));
   ASSERT_TRUE(wait_until([&] { return results_len(c) == 3; })) << d.log();
-  EXPECT_EQ(c.list("wa:dispatch:3:s1"), (std::vector<std::string>{"1", "3"}));
-  EXPECT_EQ(c.list("wa:dispatch:3:s2"), (std::vector<std::string>{"2", "4"}));
+  EXPECT_EQ(c.list("wa:dispatch:3:s1"), (std::vector<std::string>{"9", "11"}));
+  EXPECT_EQ(c.list("wa:dispatch:3:s2"), (std::vector<std::string>{"10", "12"}));
   EXPECT_EQ(d.stop(), 0) << d.log();
 }
 
