@@ -2,7 +2,7 @@
 # End-to-end drain benchmark (issue 5): how fast wa-routerd empties a preloaded queue, and who
 # pays for it, the daemon or Redis.
 #
-#   bench/drain.sh [-n JOBS] [-b BATCH_SIZE] [-s SEED] [-r RUNS] [--no-build] [--keep]
+#   bench/drain.sh [-n JOBS] [-b BATCH_SIZE] [-s SEED] [-r RUNS] [--tcp|--tls] [--no-build] [--keep]
 #
 #   -n JOBS        campaign jobs to preload (default 50000, or $WA_DRAIN_JOBS); 20 contacts each
 #   -b BATCH_SIZE  queue.batch_size of the daemon (default 64, the daemon's own, or $WA_DRAIN_BATCH)
@@ -10,6 +10,7 @@
 #   -r RUNS        repeat the whole run (fresh Redis, same data) RUNS times, then print medians
 #   --no-build     use the binaries already in build-bench/ (e.g. while someone else rebuilds)
 #   --keep         keep the temporary directory (config, logs, Redis socket is gone) and print it
+#   --tcp, --tls   the daemon talks to Redis over TCP, or TLS, on 127.0.0.1 (default: unix socket)
 #   $WA_DRAIN_CONFIG_EXTRA  YAML lines added to the daemon's config (e.g.
 #                  "selection: {sticky_sender: false}")
 #
@@ -29,8 +30,8 @@ export LC_ALL=C
 jobs=${WA_DRAIN_JOBS:-50000}
 batch=${WA_DRAIN_BATCH:-64}
 seed=${WA_DRAIN_SEED:-20261125}
-build=1 keep=0 runs=1
-usage() { sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+build=1 keep=0 runs=1 tcp=0 tls=0
+usage() { sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
   case $1 in
     -n) jobs=${2:?}; shift 2 ;;
@@ -39,6 +40,8 @@ while [[ $# -gt 0 ]]; do
     -r) runs=${2:?}; shift 2 ;;
     --no-build) build=0; shift ;;
     --keep) keep=1; shift ;;
+    --tcp) tcp=1; shift ;;
+    --tls) tls=1; shift ;;
     -h|--help) usage ;;
     *) echo "drain.sh: unknown argument $1" >&2; usage ;;
   esac
@@ -53,12 +56,38 @@ wa_build
 
 # ---- -r RUNS: run this script RUNS times and print the medians of its RESULT lines --------------
 if [[ $runs -gt 1 ]]; then
-  wa_rerun "$runs" -n "$jobs" -b "$batch" -s "$seed" --no-build
+  wa_rerun "$runs" -n "$jobs" -b "$batch" -s "$seed" --no-build \
+    $([[ $tcp == 1 ]] && echo --tcp) $([[ $tls == 1 ]] && echo --tls)
   wa_rerun_medians
   exit 0
 fi
 
-wa_start_redis
+# The daemon's way to Redis: its unix socket (default), TCP on 127.0.0.1, or TLS over TCP with a
+# throw-away CA and server certificate (made in a directory of their own).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+if [[ $tls == 1 ]]; then
+  certs=$(mktemp -d /tmp/wa-drain-certs.XXXXXX)
+  trap 'rm -rf "$certs"; wa_cleanup' EXIT
+  key="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+  # shellcheck disable=SC2086
+  openssl req -x509 $key -keyout "$certs/ca.key" -out "$certs/ca.crt" -days 2 -subj /CN=wa-ca 2>/dev/null
+  # shellcheck disable=SC2086
+  openssl req $key -keyout "$certs/s.key" -out "$certs/s.csr" -subj /CN=wa-redis 2>/dev/null
+  echo "subjectAltName=IP:127.0.0.1" >"$certs/san.cnf"
+  openssl x509 -req -in "$certs/s.csr" -CA "$certs/ca.crt" -CAkey "$certs/ca.key" -CAcreateserial \
+    -days 2 -out "$certs/s.crt" -extfile "$certs/san.cnf" 2>/dev/null
+  port=$(free_port)
+  wa_start_redis --tls-port "$port" --bind 127.0.0.1 --tls-cert-file "$certs/s.crt" \
+    --tls-key-file "$certs/s.key" --tls-ca-cert-file "$certs/ca.crt" --tls-auth-clients no
+  redis_yaml="redis: {host: 127.0.0.1, port: $port, tls: {enabled: true, ca_file: \"$certs/ca.crt\"}}"
+elif [[ $tcp == 1 ]]; then
+  port=$(free_port)
+  wa_start_redis --port "$port" --bind 127.0.0.1
+  redis_yaml="redis: {host: 127.0.0.1, port: $port}"
+else
+  wa_start_redis
+  redis_yaml="redis: {unix_socket: \"$sock\"}"
+fi
 
 # ---- seed ------------------------------------------------------------------------------------
 log "== seeding $jobs jobs (seed $seed)"
@@ -77,7 +106,7 @@ log "   $(seed_stat sessions) sessions in 100 workspaces ($(seed_stat meta_confi
 
 # ---- daemon ----------------------------------------------------------------------------------
 cat >"$work/wa-routerd.yaml" <<YAML
-redis: {unix_socket: "$sock"}
+$redis_yaml
 queue: {batch_size: $batch}
 metrics: {listen: ""}
 logging: {level: warn}

@@ -13,7 +13,8 @@
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 root=$(pwd)
-daemon_bin=$root/build-bench/daemon/wa-routerd
+# WA_DAEMON_BIN: another wa-routerd (with --no-build), e.g. a RelWithDebInfo build/.
+daemon_bin=${WA_DAEMON_BIN:-$root/build-bench/daemon/wa-routerd}
 build=${build:-1} keep=${keep:-0}
 work="" sock="" redis_pid="" daemon_pid="" poll_pid="" rerun_file=""
 wa_extra_pids=()   # helpers started with wa_spawn (producer, consumer...), stopped on exit

@@ -426,6 +426,19 @@ class Section {
   std::vector<Entry> entries_;
 };
 
+void read_tls(Section& s, Tls& t) {
+  s.boolean("enabled", t.enabled);
+  s.text("ca_file", t.ca_file);
+  s.text("cert_file", t.cert_file);
+  s.text("key_file", t.key_file);
+  s.text("server_name", t.server_name);
+  s.boolean("verify", t.verify);
+  if (t.cert_file.empty() != t.key_file.empty()) {
+    s.problem(t.cert_file.empty() ? "cert_file" : "key_file",
+              "expected cert_file and key_file together (mutual TLS), got only one");
+  }
+}
+
 // redis.cluster: true. Every key must hash to one slot (scripts and transactions touch several
 // keys at once), so the prefix needs a hash tag; a cluster fails over by itself (no Sentinels)
 // and has only database 0.
@@ -451,8 +464,13 @@ void read_redis(Section& s, Redis& r) {
   const bool host_ok = s.text("host", r.host);
   s.integer("port", r.port, 1, 65535);
   const bool socket_ok = s.text("unix_socket", r.unix_socket);
+  s.text("username", r.username);
   s.text("password", r.password);
   s.integer("db", r.db, 0, 15);
+  s.section("tls", [&](Section& t) { read_tls(t, r.tls); });
+  s.section("sentinel_tls", [&](Section& t) { read_tls(t, r.sentinel_tls); });
+  s.text("sentinel_username", r.sentinel_username);
+  s.text("sentinel_password", r.sentinel_password);
   s.text("prefix", r.prefix);
   const bool sentinels_ok = s.text_list("sentinels", r.sentinels, kHostPortRule);
   const bool master_ok = s.text("master_name", r.master_name);

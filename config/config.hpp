@@ -9,17 +9,33 @@
 
 namespace wa::config {
 
+// TLS towards Redis (redis.tls) or its Sentinels (redis.sentinel_tls).
+struct Tls {
+  bool enabled = false;
+  std::string ca_file;    // "": the system's CA store
+  std::string cert_file;  // client certificate for mutual TLS (with key_file)
+  std::string key_file;
+  std::string server_name;  // name the server's certificate must carry; "": the host
+  bool verify = true;
+  bool operator==(const Tls&) const = default;
+};
+
 struct Redis {
   std::string host = "127.0.0.1";
   int port = 6379;
   std::string unix_socket;  // non-empty: connect through it instead of host/port
+  std::string username;     // Redis 6 ACL user ("": the default user)
   std::string password;
+  Tls tls;
   int db = 0;
   std::string prefix;  // prepended to every key and channel
   // High availability: when non-empty, the master is found through these Sentinels
   // ("host:port" each) under master_name, and followed across failovers; host/port are unused.
   std::vector<std::string> sentinels;
   std::string master_name;
+  std::string sentinel_username;
+  std::string sentinel_password;
+  Tls sentinel_tls;
   // Redis Cluster: host/port (or unix_socket) name any node of the cluster; the daemon works on
   // the master of the slot of its keys. The prefix must carry a hash tag ("{wa}:") so that every
   // key shares that slot; not with sentinels, and only database 0.

@@ -30,14 +30,24 @@ constexpr int kNotifyWaitSeconds = 1;
 // not up yet: the first batch and the first cycle start as soon as they are.
 constexpr double kNotReadyPollSeconds = 0.02;
 
+redis::Tls tls_of(const config::Tls& t) {
+  return {t.enabled, t.ca_file, t.cert_file, t.key_file, t.server_name, t.verify};
+}
+
 redis::Endpoint endpoint_of(const config::Redis& r) {
   redis::Endpoint ep;
   ep.host = r.host;
   ep.port = r.port;
   ep.unix_socket = r.unix_socket;
+  ep.username = r.username;
   ep.password = r.password;
   ep.db = r.db;
+  ep.tls = tls_of(r.tls);
+  ep.cluster = r.cluster;
   ep.master_name = r.master_name;
+  ep.sentinel_username = r.sentinel_username;
+  ep.sentinel_password = r.sentinel_password;
+  ep.sentinel_tls = tls_of(r.sentinel_tls);
   for (const std::string& s : r.sentinels) {  // "host:port" or "[v6]:port", validated by config
     const auto colon = s.rfind(':');
     std::string host = s.substr(0, colon);
@@ -104,8 +114,7 @@ std::string Daemon::health_problem() const {
   constexpr auto kRefusalWindow = std::chrono::seconds(5);
   if (stopping_) return "stopping";
   if (!conn_->ready()) {
-    const std::string& why = conn_->last_error();
-    return why.empty() ? "redis not connected" : "redis not connected: " + why;
+    return redis_down_.empty() ? "redis not connected" : "redis not connected: " + redis_down_;
   }
   const redis::Refusal* latest = &conn_->last_refusal();
   for (const auto& c : tx_) {
@@ -123,6 +132,7 @@ double Daemon::unit_random() {
 
 void Daemon::start() {
   conn_->on_state([this](bool ready, const std::string& why) {
+    redis_down_ = ready ? "" : why;
     if (ready) {
       spdlog::info("redis: {}", why);
       asio::co_spawn(io_, check_server(), asio::detached);
@@ -196,10 +206,29 @@ void Daemon::finish_loop() {
   spdlog::info("stopped");
 }
 
+// New Redis credentials (a rotated password) take effect at each connection's next (re)connect:
+// the connections in place stay up.
+void Daemon::apply_credentials(const config::Redis& next) {
+  config::Redis creds = cfg_.redis;
+  creds.username = next.username;
+  creds.password = next.password;
+  creds.sentinel_username = next.sentinel_username;
+  creds.sentinel_password = next.sentinel_password;
+  if (creds == cfg_.redis) return;
+  const redis::Endpoint ep = endpoint_of(creds);
+  conn_->set_credentials(ep);
+  pacer_conn_->set_credentials(ep);
+  for (auto& c : tx_)
+    c->set_credentials(ep);
+  cfg_.redis = creds;
+  spdlog::info("reload: new Redis credentials, used from the next (re)connect");
+}
+
 void Daemon::reload() {
   sd_notify(0, "RELOADING=1");
   try {
     config::Config next = config::load_from_file(config_path_);
+    apply_credentials(next.redis);
     if (!(next.redis == cfg_.redis) || !(next.queue.name == cfg_.queue.name)) {
       spdlog::warn("reload: redis.* and queue.name changes take effect at the next restart");
       next.redis = cfg_.redis;

@@ -27,8 +27,8 @@
 #include "queue/job_queue.hpp"
 #include "queue/keys.hpp"
 #include "queue/php_values.hpp"
-#include "queue/redis.hpp"
 #include "queue/store.hpp"
+#include "redis/connection.hpp"
 
 namespace wa::daemon {
 
@@ -57,6 +57,7 @@ class Daemon {
   asio::awaitable<std::string> status_json() { return status_->json(); }
 
  private:
+  void apply_credentials(const config::Redis& next);
   // One taken job on its way through process().
   struct Item {
     queue::TakenJob taken;
@@ -140,6 +141,7 @@ class Daemon {
   std::string config_path_;
   queue::Keys keys_;
   std::shared_ptr<redis::Connection> conn_;
+  std::string redis_down_;  // why conn_ is not ready, as its state listener last said
   // One per consumer: WATCH/MULTI/EXEC need a connection of their own, and its BLPOP on the
   // notify list waits there too, never behind another consumer's (the connection is idle then).
   std::vector<std::shared_ptr<redis::Connection>> tx_;

@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   const std::string& path = start.path;
   const wa::config::Config& cfg = start.cfg;
 
-  std::signal(SIGPIPE, SIG_IGN);  // hiredis writes with plain write()
+  std::signal(SIGPIPE, SIG_IGN);  // a write to a closed socket is an error, not a signal
   wa::daemon::setup_logging(cfg.logging);
   raise_file_limit();
 

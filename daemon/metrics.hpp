@@ -14,7 +14,7 @@
 #include <string>
 
 #include "core/types.hpp"
-#include "queue/redis.hpp"
+#include "redis/connection.hpp"
 
 namespace wa::daemon {
 

@@ -19,7 +19,7 @@
 #include "queue/keys.hpp"
 #include "queue/pace_targets.hpp"
 #include "queue/pacer.hpp"
-#include "queue/redis.hpp"
+#include "redis/connection.hpp"
 
 namespace wa::daemon {
 

@@ -15,7 +15,7 @@
 #include "core/status.hpp"
 #include "queue/exec.hpp"
 #include "queue/keys.hpp"
-#include "queue/redis.hpp"
+#include "redis/connection.hpp"
 
 namespace wa::daemon {
 

@@ -108,10 +108,6 @@ asio::awaitable<Reply> run1(redis::Connection& conn, Call call,
   co_return std::move(replies.front());
 }
 
-std::string str_or(const Reply& r, std::string fallback) {
-  return r.is_string() ? r.str : std::move(fallback);
-}
-
 long long int_or(const Reply& r, long long fallback) {
   if (r.is_integer()) return r.integer;
   if (r.is_string()) {

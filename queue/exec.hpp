@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "queue/redis.hpp"
 #include "queue/scripts.hpp"
+#include "redis/connection.hpp"
 
 namespace wa::queue {
 
@@ -67,7 +67,6 @@ asio::awaitable<Reply> run1(redis::Connection& conn, Call call,
                             std::chrono::milliseconds extra_timeout = {});
 
 // Reply helpers.
-std::string str_or(const Reply& r, std::string fallback = {});
 long long int_or(const Reply& r, long long fallback = 0);
 // A HGETALL reply as (field, value) pairs viewing the reply's strings (keep the reply alive).
 std::vector<std::pair<std::string_view, std::string_view>> pairs(const Reply& r);

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "queue/redis.hpp"
+#include "redis/connection.hpp"
 
 namespace wa::queue {
 

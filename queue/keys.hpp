@@ -13,7 +13,6 @@ class Keys {
   Keys(std::string prefix, std::string queue_name)
       : p_(std::move(prefix)), q_(p_ + "queues:" + queue_name) {}
 
-  const std::string& prefix() const noexcept { return p_; }
   std::string with_prefix(std::string_view k) const { return cat(p_, k); }
 
   // Section 1: the Laravel queue layout.

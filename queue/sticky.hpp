@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/sticky.hpp"
-#include "queue/redis.hpp"
+#include "redis/connection.hpp"
 
 namespace wa::queue {
 

@@ -48,7 +48,7 @@ struct Tree {
 };
 
 // Any reply type with is_nil/is_error/is_string/is_integer/is_array, str, integer and elements
-// (queue/redis.hpp's Reply) as a Tree.
+// (redis/reply.hpp's Reply) as a Tree.
 template <typename R>
 Tree to_tree(const R& r) {
   Tree t;

@@ -66,8 +66,41 @@ TEST(Config, ExampleFileSetsEveryKeyWithAComment) {
   // Section 7's 40 keys + redis.sentinels, redis.master_name, queue.max_payload_bytes,
   // metrics.idle_timeout and metrics.max_connections, section 8's 11 pacing keys and
   // pacing.adaptive.enabled, pacing.meta_budget_window (section 9), section 10's
-  // selection.sticky_sender and section 11's redis.cluster.
-  EXPECT_EQ(keys.size(), 60u);
+  // selection.sticky_sender, section 11's redis.cluster and its 15 connection keys
+  // (redis.username, sentinel_username, sentinel_password and the 6 keys of each of tls and
+  // sentinel_tls).
+  EXPECT_EQ(keys.size(), 75u);
+}
+
+TEST(Config, TlsAndAclUsersAreReadAndValidated) {
+  const Config c = load_from_string(
+      "redis: {username: router, password: pw, sentinel_username: sen, "
+      "sentinel_password: sp, tls: {enabled: true, ca_file: /etc/ca.pem, cert_file: c.pem, "
+      "key_file: k.pem, server_name: redis.example, verify: false}, "
+      "sentinel_tls: {enabled: yes}}");
+  EXPECT_EQ(c.redis.username, "router");
+  EXPECT_EQ(c.redis.sentinel_username, "sen");
+  EXPECT_EQ(c.redis.sentinel_password, "sp");
+  EXPECT_TRUE(c.redis.tls.enabled);
+  EXPECT_EQ(c.redis.tls.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(c.redis.tls.cert_file, "c.pem");
+  EXPECT_EQ(c.redis.tls.key_file, "k.pem");
+  EXPECT_EQ(c.redis.tls.server_name, "redis.example");
+  EXPECT_FALSE(c.redis.tls.verify);
+  EXPECT_TRUE(c.redis.sentinel_tls.enabled);
+  EXPECT_TRUE(c.redis.sentinel_tls.verify);
+  EXPECT_EQ(Config{}.redis.tls, wa::config::Tls{});
+  EXPECT_TRUE(Config{}.redis.tls.verify);
+  expect_problem("redis: {tls: {enabeld: true}}", "redis.tls.enabeld: unknown key");
+  expect_problem("redis: {sentinel_tls: {ca: x}}", "redis.sentinel_tls.ca: unknown key");
+  for (const auto& [yaml, start] : std::vector<std::pair<std::string, std::string>>{
+           {"redis: {tls: {verify: maybe}}", "redis.tls.verify: expected a boolean"},
+           {"redis: {tls: {cert_file: c.pem}}", "redis.tls.key_file: expected cert_file"},
+           {"redis: {cluster: 1}", "redis.cluster: expected a boolean"}}) {
+    const auto problems = problems_of(yaml);
+    ASSERT_EQ(problems.size(), 1u) << yaml;
+    EXPECT_EQ(problems[0].rfind(start, 0), 0u) << problems[0];
+  }
 }
 
 TEST(Config, SentinelsAreReadAndValidated) {

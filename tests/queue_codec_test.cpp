@@ -11,8 +11,8 @@
 
 #include "core/events.hpp"
 #include "queue/codec.hpp"
-#include "queue/redis.hpp"
 #include "queue/store.hpp"
+#include "redis/connection.hpp"
 
 namespace wa::queue {
 namespace {

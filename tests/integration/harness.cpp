@@ -151,8 +151,11 @@ std::vector<std::string> Client::list(const std::string& key) {
   return cmd({"LRANGE", key, "0", "-1"}).strings();
 }
 
-RedisServer::RedisServer(const TempDir& dir, bool appendonly)
-    : dir_(dir), appendonly_(appendonly), socket_(dir.file("redis.sock")) {
+RedisServer::RedisServer(const TempDir& dir, bool appendonly, std::vector<std::string> extra)
+    : dir_(dir),
+      appendonly_(appendonly),
+      extra_(std::move(extra)),
+      socket_(dir.file("redis.sock")) {
   start();
 }
 
@@ -184,6 +187,7 @@ void RedisServer::start() {
   } else {
     argv.insert(argv.end(), {"--appendonly", "no"});
   }
+  argv.insert(argv.end(), extra_.begin(), extra_.end());
   unlink(socket_.c_str());
   pid_ = spawn(argv, dir_.file("redis.log"));
   Client probe(socket_);

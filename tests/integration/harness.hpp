@@ -60,7 +60,9 @@ class Client {
 class RedisServer {
  public:
   // appendonly: persist with AOF (fsync always) so a SIGKILL + restart keeps the data.
-  explicit RedisServer(const TempDir& dir, bool appendonly = false);
+  // extra: more redis-server options (a TLS port, say).
+  explicit RedisServer(const TempDir& dir, bool appendonly = false,
+                       std::vector<std::string> extra = {});
   ~RedisServer();
   const std::string& socket() const noexcept { return socket_; }
   void start();
@@ -71,6 +73,7 @@ class RedisServer {
  private:
   const TempDir& dir_;
   bool appendonly_;
+  std::vector<std::string> extra_;
   std::string socket_;
   pid_t pid_ = -1;
 };

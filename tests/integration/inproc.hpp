@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "harness.hpp"
-#include "queue/redis.hpp"
+#include "redis/connection.hpp"
 
 namespace wa::test {
 

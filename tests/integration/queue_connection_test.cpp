@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "harness.hpp"
-#include "queue/redis.hpp"
+#include "redis/connection.hpp"
 
 namespace wa::test {
 namespace {
@@ -115,11 +115,16 @@ TEST_F(ConnectionTest, RemembersTheLastRefusal) {
 
 TEST_F(ConnectionTest, AWrongPasswordIsAnAuthenticationFailure) {
   c_.cmd({"CONFIG", "SET", "requirepass", "right"});
-  connect("wrong");
-  run_until(io_, [&] { return !conn_->last_error().empty(); });
+  std::string why;
+  redis::Endpoint ep;
+  ep.unix_socket = redis_.socket();
+  ep.password = "wrong";
+  conn_ = redis::Connection::create(io_.get_executor(), ep, "test");
+  conn_->on_state([&](bool, const std::string& w) { why = w; });
+  conn_->start();
+  run_until(io_, [&] { return !why.empty(); });
   EXPECT_FALSE(conn_->ready());
-  EXPECT_EQ(conn_->last_error().rfind("authentication failed: WRONGPASS", 0), 0u)
-      << conn_->last_error();
+  EXPECT_EQ(why.rfind("authentication failed: WRONGPASS", 0), 0u) << why;
 }
 
 }  // namespace
