@@ -801,19 +801,8 @@ local function finish(released, reason)
 end
 )lua";
 
-}  // namespace
-
-const Script& pace_release_script() {
-  static const Script s = make("pace_release", std::string(kPaceHead) + R"lua(
-if ARGV[15] ~= '' and redis.call('GET', KEYS[7]) ~= ARGV[15] then
-  return {0, 'lock_lost', today}
-end
--- Its gap is not over (the backlog came back to a target released from a moment ago).
-local due_at = tonumber(st[5])
-if due_at and now < due_at then
-  redis.call('ZADD', due, due_at, target)
-  return {0, 'early', today}
-end
+// Meta's budget: pruning, the live count and the gate on each contact taken.
+constexpr const char* kPaceBudget = R"lua(
 -- Meta's budget (section 9), KEYS[8] with ARGV[17] tier_limit and ARGV[18] window (ms): entries
 -- that aged out go, at most 200 a release (about 1 ms); `used` counts the live ones.
 local budget, tier, cutoff, used = KEYS[8], tonumber(ARGV[17]), 0, 0
@@ -842,6 +831,22 @@ local function take(list)
   if not known then used = used + 1 end
   return contact
 end
+)lua";
+
+}  // namespace
+
+const Script& pace_release_script() {
+  static const Script s = make("pace_release", std::string(kPaceHead) + R"lua(
+if ARGV[15] ~= '' and redis.call('GET', KEYS[7]) ~= ARGV[15] then
+  return {0, 'lock_lost', today}
+end
+-- Its gap is not over (the backlog came back to a target released from a moment ago).
+local due_at = tonumber(st[5])
+if due_at and now < due_at then
+  redis.call('ZADD', due, due_at, target)
+  return {0, 'early', today}
+end
+)lua" + std::string(kPaceBudget) + R"lua(
 local total = redis.call('ZCARD', backlog)
 left = total
 if total == 0 then return finish(0, 'empty') end
