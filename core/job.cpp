@@ -177,6 +177,54 @@ void read_contacts(const json::value& v, Job& job, Problems& p) {
 
 }  // namespace
 
+namespace {
+
+// template_mode, provider_preference and template.
+void read_mode(const json::object& o, Job& job, Problems& p) {
+  bool mode_known = false;
+  if (const json::value* m = member(o, "template_mode")) {
+    if (const auto mode = one_of(*m, kModes)) {
+      job.mode = *mode;
+      mode_known = true;
+    } else {
+      p.expected("template_mode", R"("direct" or "template")", *m);
+    }
+  } else {
+    p.add("template_mode", "required");
+  }
+  if (const json::value* pref = member(o, "provider_preference")) {
+    if (const auto pv = one_of(*pref, kPreferences)) {
+      job.preference = *pv;
+    } else {
+      p.expected("provider_preference", R"("auto", "webjs" or "meta_api")", *pref);
+    }
+  }
+  if (const json::value* t = member(o, "template")) {
+    job.tmpl = read_template(*t, p);
+  } else if (mode_known && job.mode == TemplateMode::template_) {
+    p.add("template", "required in template mode");
+  }
+}
+
+// Exactly one of contacts and contacts_key.
+void read_job_contacts(const json::object& o, Job& job, Problems& p) {
+  const json::value* contacts = member(o, "contacts");
+  const json::value* key = member(o, "contacts_key");
+  if (contacts != nullptr && key != nullptr) {
+    p.add("contacts", "give exactly one of contacts and contacts_key, not both");
+  } else if (contacts == nullptr && key == nullptr) {
+    p.add("contacts", "one of contacts and contacts_key is required");
+  } else if (contacts != nullptr) {
+    read_contacts(*contacts, job, p);
+  } else if (key->is_string() && !key->get_string().empty()) {
+    job.contacts_key = std::string(key->get_string());
+  } else {
+    p.expected("contacts_key", "a non-empty string", *key);
+  }
+}
+
+}  // namespace
+
 ParsedJob parse_job(std::string_view payload) {
   ParsedJob r;
   json::parse_options opt;
@@ -215,45 +263,8 @@ ParsedJob parse_job(std::string_view payload) {
   r.campaign_id = required_id(o, "campaign_id", p);
   r.workspace_id = required_id(o, "workspace_id", p);
 
-  bool mode_known = false;
-  if (const json::value* m = member(o, "template_mode")) {
-    if (const auto mode = one_of(*m, kModes)) {
-      job.mode = *mode;
-      mode_known = true;
-    } else {
-      p.expected("template_mode", R"("direct" or "template")", *m);
-    }
-  } else {
-    p.add("template_mode", "required");
-  }
-
-  if (const json::value* pref = member(o, "provider_preference")) {
-    if (const auto pv = one_of(*pref, kPreferences)) {
-      job.preference = *pv;
-    } else {
-      p.expected("provider_preference", R"("auto", "webjs" or "meta_api")", *pref);
-    }
-  }
-
-  if (const json::value* t = member(o, "template")) {
-    job.tmpl = read_template(*t, p);
-  } else if (mode_known && job.mode == TemplateMode::template_) {
-    p.add("template", "required in template mode");
-  }
-
-  const json::value* contacts = member(o, "contacts");
-  const json::value* key = member(o, "contacts_key");
-  if (contacts != nullptr && key != nullptr) {
-    p.add("contacts", "give exactly one of contacts and contacts_key, not both");
-  } else if (contacts == nullptr && key == nullptr) {
-    p.add("contacts", "one of contacts and contacts_key is required");
-  } else if (contacts != nullptr) {
-    read_contacts(*contacts, job, p);
-  } else if (key->is_string() && !key->get_string().empty()) {
-    job.contacts_key = std::string(key->get_string());
-  } else {
-    p.expected("contacts_key", "a non-empty string", *key);
-  }
+  read_mode(o, job, p);
+  read_job_contacts(o, job, p);
 
   if (const json::value* a = member(o, "attempts")) {
     if (const auto n = integer(*a, 0)) {

@@ -212,8 +212,10 @@ void distribute_webjs(Decision& d, const CampaignSpec& spec, std::uint64_t conta
 
 }  // namespace
 
-Decision decide(const CampaignSpec& spec, std::uint64_t contacts, const WorkspaceView& ws,
-                const config::Config& cfg, Seconds now, const StickyContacts* sticky) {
+namespace {
+
+// The sessions and providers a job may use (section 4's eligibility).
+Options options_of(const CampaignSpec& spec, const WorkspaceView& ws, const config::Config& cfg) {
   Options o;
   o.eligible = eligible_sessions(ws.sessions, cfg);
   for (const Session* s : o.eligible) {
@@ -225,6 +227,27 @@ Decision decide(const CampaignSpec& spec, std::uint64_t contacts, const Workspac
   const bool templated = spec.mode == TemplateMode::template_;
   o.webjs_fits = !templated || (spec.tmpl && spec.tmpl->webjs_compatible);
   o.meta_ok = ws.meta.configured && spec.template_approved();
+  return o;
+}
+
+void fill_factors(Factors& f, const CampaignSpec& spec, const WorkspaceView& ws, const Options& o,
+                  bool preference_available) {
+  const bool templated = spec.mode == TemplateMode::template_;
+  f.campaign_mode_score = !templated ? 100.0 : (spec.template_approved() ? 75.0 : 0.0);
+  f.session_health_score = mean_health_factor(o.eligible);
+  f.user_preference_score =
+      spec.preference == Preference::automatic ? 50.0 : (preference_available ? 100.0 : 0.0);
+  f.performance_score = performance_factor(ws);
+  f.weighted_score = 0.4 * f.campaign_mode_score + 0.3 * f.session_health_score +
+                     0.2 * f.user_preference_score + 0.1 * f.performance_score;
+}
+
+}  // namespace
+
+Decision decide(const CampaignSpec& spec, std::uint64_t contacts, const WorkspaceView& ws,
+                const config::Config& cfg, Seconds now, const StickyContacts* sticky) {
+  const Options o = options_of(spec, ws, cfg);
+  const bool templated = spec.mode == TemplateMode::template_;
   const bool webjs_ok = o.webjs_fits && !o.eligible.empty();
 
   Decision d;
@@ -287,14 +310,7 @@ Decision decide(const CampaignSpec& spec, std::uint64_t contacts, const Workspac
     if (contacts > 0) d.distribution.push_back({"meta_api", nullptr, {0, 1, contacts}});
   }
 
-  Factors& f = d.factors;
-  f.campaign_mode_score = !templated ? 100.0 : (spec.template_approved() ? 75.0 : 0.0);
-  f.session_health_score = mean_health_factor(o.eligible);
-  f.user_preference_score =
-      spec.preference == Preference::automatic ? 50.0 : (preference_available ? 100.0 : 0.0);
-  f.performance_score = performance_factor(ws);
-  f.weighted_score = 0.4 * f.campaign_mode_score + 0.3 * f.session_health_score +
-                     0.2 * f.user_preference_score + 0.1 * f.performance_score;
+  fill_factors(d.factors, spec, ws, o, preference_available);
 
   if (cfg.load_balancing.enable_predictive_analytics) {
     d.prediction = predict(spec, contacts, ws, o, cfg, now);
