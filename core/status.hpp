@@ -80,6 +80,8 @@ struct StatusTargetRow {
   std::string status;                 // the session hash's; for Meta "configured" or ""
   std::optional<double> rate_per_hour, factor;
   std::optional<std::int64_t> released_today, cap_today;
+  // Meta: its portfolio's budget as the last release step saw it (section 9).
+  std::optional<std::int64_t> budget_used, tier_limit;
   std::uint64_t backlog = 0;            // contacts in its dispatch lists (of the campaigns read)
   std::uint64_t backlog_campaigns = 0;  // ZCARD of its backlog
   std::uint64_t ready = 0;              // LLEN of its ready list

@@ -30,6 +30,10 @@ json::object target_json(const StatusTargetRow& t) {
   o["backlog"] = t.backlog;
   o["backlog_campaigns"] = t.backlog_campaigns;
   o["ready"] = t.ready;
+  if (t.budget_used || t.tier_limit) {
+    o["budget_used"] = opt(t.budget_used);
+    o["tier_limit"] = opt(t.tier_limit);
+  }
   return o;
 }
 

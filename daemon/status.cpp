@@ -178,8 +178,8 @@ void add_target_reads(const queue::Keys& k, const std::string& ws, bool meta, co
   } else {
     c.push_back(queue::plain({"HMGET", k.session(id), "health_score", "status"}));
   }
-  c.push_back(queue::plain(
-      {"HMGET", k.pace(id), "rate_per_hour", "factor", "released_today", "cap_today"}));
+  c.push_back(queue::plain({"HMGET", k.pace(id), "rate_per_hour", "factor", "released_today",
+                            "cap_today", "budget_used", "tier_limit"}));
   c.push_back(queue::plain({"LLEN", k.ready(id)}));
   c.push_back(queue::plain({"ZCARD", k.backlog(id)}));
   c.push_back(queue::plain(
@@ -224,6 +224,8 @@ asio::awaitable<std::vector<StatusBoard::Target>> StatusBoard::read_targets(
       row.factor = number_at<double>(t[1], 1);
       row.released_today = number_at<std::int64_t>(t[1], 2);
       row.cap_today = number_at<std::int64_t>(t[1], 3);
+      row.budget_used = number_at<std::int64_t>(t[1], 4);
+      row.tier_limit = number_at<std::int64_t>(t[1], 5);
       row.ready = count_of(t[2]);
       row.backlog_campaigns = count_of(t[3]);
       for (const auto& e : t[4].elements)

@@ -777,7 +777,9 @@ local function count(released)
 end
 
 -- The factor belongs to the health cycle (adaptive pace): written here only when missing.
-local budget_at = 0  -- Meta: when the budget's oldest entry ages out (reason 'budget')
+-- Meta's budget (section 9), KEYS[8] with ARGV[17] tier_limit and ARGV[18] window (ms); `used`
+-- counts its live entries, budget_at is when the oldest ages out (reason 'budget').
+local budget, tier, cutoff, used, budget_at = KEYS[8], tonumber(ARGV[17]), 0, 0, 0
 local function finish(released, reason)
   local next_at = ARGV[5]
   if reason == 'cap' then next_at = ARGV[14] end
@@ -785,6 +787,9 @@ local function finish(released, reason)
   local f = {'rate_per_hour', ARGV[8], 'day', ARGV[6],
              'released_today', today, 'next_at', next_at, 'last_campaign', last}
   if not st[4] then f[#f + 1], f[#f + 2] = 'factor', ARGV[9] end
+  if budget then
+    f[#f + 1], f[#f + 2], f[#f + 3], f[#f + 4] = 'budget_used', used, 'tier_limit', tier
+  end
   if cap >= 0 then
     f[#f + 1], f[#f + 2] = 'cap_today', ARGV[7]
   else
@@ -803,9 +808,7 @@ end
 
 // Meta's budget: pruning, the live count and the gate on each contact taken.
 constexpr const char* kPaceBudget = R"lua(
--- Meta's budget (section 9), KEYS[8] with ARGV[17] tier_limit and ARGV[18] window (ms): entries
--- that aged out go, at most 200 a release (about 1 ms); `used` counts the live ones.
-local budget, tier, cutoff, used = KEYS[8], tonumber(ARGV[17]), 0, 0
+-- Entries of the budget that aged out go, at most 200 a release (about 1 ms).
 if budget then
   cutoff = now - tonumber(ARGV[18])
   local old = redis.call('ZCOUNT', budget, '-inf', cutoff)

@@ -161,7 +161,8 @@ const Script& backlog_lengths_script();
 // most 200 per call); a contact is taken only when it has an entry younger than the window or
 // fewer than tier_limit entries are; its entry becomes now. The first contact that does not fit
 // ends the call ("budget", after any releases before it), the contact stays at its list's head,
-// and next_at becomes the time the oldest live entry ages out (at least next_at).
+// and next_at becomes the time the oldest live entry ages out (at least next_at). The pace hash
+// then also gets budget_used (live entries) and tier_limit.
 //   KEYS: pace ready backlog due paused released lock [budget]
 //   ARGV: target now_ms n room next_at day cap_today rate_per_hour factor now_iso
 //   dispatch_prefix stats_ttl list_target cap_next_at lock_token appending_prefix

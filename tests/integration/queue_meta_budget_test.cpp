@@ -74,6 +74,8 @@ TEST_F(MetaBudgetTest, ATierOfFiveReleasesFiveOfTwelveAndWaitsForTheOldestEntry)
   EXPECT_EQ(c_.list(keys_.dispatch("7", "meta_api")).front(), "c5");
   EXPECT_EQ(c_.str({"HGET", keys_.pace("meta_api:1"), "next_at"}), std::to_string(kNow + kDay));
   EXPECT_EQ(c_.str({"ZSCORE", keys_.pace_due(), "meta_api:1"}), std::to_string(kNow + kDay));
+  EXPECT_EQ(c_.str({"HGET", keys_.pace("meta_api:1"), "budget_used"}), "5");
+  EXPECT_EQ(c_.str({"HGET", keys_.pace("meta_api:1"), "tier_limit"}), "5");
   // Later, still within the window: nothing.
   EXPECT_EQ(release(args(100, 5, kNow + kDay - 1)).released, 0);
   EXPECT_EQ(ready(), 5);
