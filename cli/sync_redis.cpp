@@ -21,9 +21,13 @@ std::string address_of(const redis::Endpoint& ep) {
 }
 
 // The connection's reason for a failed attempt, without its "; retrying in N ms" (the command
-// line does not retry), and AUTH failures named after the settings to check.
-std::string reason_of(std::string why, const redis::Endpoint& ep) {
+// line does not retry) nor a repeated "cannot connect to <address>: ", and AUTH failures named
+// after the settings to check.
+std::string reason_of(std::string why, const std::string& address, const redis::Endpoint& ep) {
   if (const auto at = why.find("; retrying in "); at != std::string::npos) why.resize(at);
+  if (const std::string again = "cannot connect to " + address + ": "; why.starts_with(again)) {
+    why.erase(0, again.size());
+  }
   const std::string auth = "authentication failed: ";
   if (why.starts_with(auth)) {
     const char* keys = ep.username.empty() ? "redis.password" : "redis.username, redis.password";
@@ -68,7 +72,7 @@ void SyncRedis::connect() {
   if (failed) {
     conn_->stop();
     throw RedisError("cannot connect to Redis at " + address_ + ": " +
-                     reason_of(*failed, conn_->endpoint()));
+                     reason_of(*failed, address_, conn_->endpoint()));
   }
 }
 
