@@ -269,6 +269,16 @@ TEST_F(Tls, SentinelsOverTlsWithTheirOwnPassword) {
   EXPECT_NE(d.log().find("via Sentinel) at 127.0.0.1:" + std::to_string(master)), std::string::npos)
       << d.log();
   EXPECT_EQ(d.stop(), 0) << d.log();
+  // The command line asks the same Sentinels, with the same settings.
+  CliRun r =
+      run_cli(dir_, common + "{enabled: true, ca_file: " + file("ca.crt") + "}}\n", "--json stats");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  r = run_cli(dir_, common + "{enabled: true, ca_file: " + file("ca2.crt") + "}}\n", "stats");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("cannot connect to Redis at master \"mymaster\" (via Sentinel)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("certificate verification failed"), std::string::npos) << r.err;
 }
 
 // The narrowest ACL rules the daemon needs (README, "Redis ACL user"), for prefix app_.
