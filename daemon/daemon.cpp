@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "config/endpoint.hpp"
 #include "core/backoff.hpp"
 #include "core/records.hpp"
 #include "core/select.hpp"
@@ -29,35 +30,6 @@ constexpr int kNotifyWaitSeconds = 1;
 // How often the consumers, the event and the health loops look again while their connections are
 // not up yet: the first batch and the first cycle start as soon as they are.
 constexpr double kNotReadyPollSeconds = 0.02;
-
-redis::Tls tls_of(const config::Tls& t) {
-  return {t.enabled, t.ca_file, t.cert_file, t.key_file, t.server_name, t.verify};
-}
-
-redis::Endpoint endpoint_of(const config::Redis& r) {
-  redis::Endpoint ep;
-  ep.host = r.host;
-  ep.port = r.port;
-  ep.unix_socket = r.unix_socket;
-  ep.username = r.username;
-  ep.password = r.password;
-  ep.db = r.db;
-  ep.tls = tls_of(r.tls);
-  ep.cluster = r.cluster;
-  ep.master_name = r.master_name;
-  ep.sentinel_username = r.sentinel_username;
-  ep.sentinel_password = r.sentinel_password;
-  ep.sentinel_tls = tls_of(r.sentinel_tls);
-  for (const std::string& s : r.sentinels) {  // "host:port" or "[v6]:port", validated by config
-    const auto colon = s.rfind(':');
-    std::string host = s.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-      host = host.substr(1, host.size() - 2);
-    }
-    ep.sentinels.emplace_back(host, std::stoi(s.substr(colon + 1)));
-  }
-  return ep;
-}
 
 std::string make_token() {
   char host[256] = {};
@@ -81,7 +53,7 @@ Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path
       cfg_(std::move(cfg)),
       config_path_(std::move(config_path)),
       keys_(cfg_.redis.prefix, cfg_.queue.name),
-      conn_(redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis), "main")),
+      conn_(redis::Connection::create(io.get_executor(), config::endpoint_of(cfg_.redis), "main")),
       queue_(*conn_, keys_),
       store_(*conn_, keys_),
       lease_timer_(io),
@@ -94,12 +66,13 @@ Daemon::Daemon(asio::io_context& io, config::Config cfg, std::string config_path
       token_(make_token()),
       rng_(std::random_device{}()) {
   for (int i = 0; i < kConsumers; ++i) {
-    tx_.push_back(redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis),
+    tx_.push_back(redis::Connection::create(io.get_executor(), config::endpoint_of(cfg_.redis),
                                             "tx" + std::to_string(i + 1)));
     consumer_timers_.push_back(std::make_unique<asio::steady_timer>(io));
   }
   waiting_.assign(kConsumers, false);
-  pacer_conn_ = redis::Connection::create(io.get_executor(), endpoint_of(cfg_.redis), "pacer");
+  pacer_conn_ =
+      redis::Connection::create(io.get_executor(), config::endpoint_of(cfg_.redis), "pacer");
   pacer_ = std::make_unique<Pacer>(io, *pacer_conn_, cfg_, keys_, metrics_, token_,
                                    [this](const std::string& m, double now) { warn_once(m, now); });
   status_ = std::make_unique<StatusBoard>(*conn_, keys_, cfg_, throughput_);
@@ -215,7 +188,7 @@ void Daemon::apply_credentials(const config::Redis& next) {
   creds.sentinel_username = next.sentinel_username;
   creds.sentinel_password = next.sentinel_password;
   if (creds == cfg_.redis) return;
-  const redis::Endpoint ep = endpoint_of(creds);
+  const redis::Endpoint ep = config::endpoint_of(creds);
   conn_->set_credentials(ep);
   pacer_conn_->set_credentials(ep);
   for (auto& c : tx_)

@@ -19,7 +19,7 @@ bash scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build --target wa-routerd wa-router -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
 bin="$root/build/daemon/wa-routerd"
-cli="$root/build/daemon/wa-router"
+cli="$root/build/cli/wa-router"
 
 if [[ -n "${WA_CONFIG:-}" ]]; then
   exec "$bin" --config "$WA_CONFIG"

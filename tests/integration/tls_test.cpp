@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 
@@ -44,6 +45,26 @@ void make_certificates(const TempDir& d) {
        "ca.key -CAcreateserial -days 2 -out " + p + who + ".crt" +
        (who == "server" ? " -extfile " + p + "san.cnf" : ""));
   }
+}
+
+// `wa-router --config <yaml> ARGS...`: its exit code, standard output and standard error.
+struct CliRun {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+CliRun run_cli(const TempDir& d, const std::string& yaml, const std::string& args) {
+  const std::string cfg = d.file("cli.yaml"), out = d.file("cli.out"), err = d.file("cli.err");
+  std::ofstream(cfg) << yaml;
+  const int st = std::system(
+      ("timeout 20 " + cli_path() + " --config " + cfg + " " + args + " >" + out + " 2>" + err)
+          .c_str());
+  CliRun r;
+  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream o(out), e(err);
+  r.out.assign(std::istreambuf_iterator<char>(o), {});
+  r.err.assign(std::istreambuf_iterator<char>(e), {});
+  return r;
 }
 
 class Tls : public ::testing::Test {
@@ -152,6 +173,29 @@ TEST_F(Tls, AnotherServerNameIsACertificateVerificationFailure) {
   EXPECT_EQ(d.stop(), 0) << d.log();
 }
 
+// The command line reaches Redis like the daemon (redis.tls): a verified server answers, a
+// certificate from another CA is refused, naming the verification failure (exit 1).
+TEST_F(Tls, TheCliUsesTlsAndNamesAVerificationFailure) {
+  start_redis(false);
+  push_job("cli-1");
+  CliRun r = run_cli(dir_, redis_yaml("localhost", "enabled: true, ca_file: " + file("ca.crt")),
+                     "--json stats");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("\"queue\""), std::string::npos) << r.out;
+  r = run_cli(dir_, redis_yaml("127.0.0.1", "enabled: true, ca_file: " + file("ca.crt")),
+              "dead list");
+  EXPECT_EQ(r.rc, 0) << r.err;
+
+  r = run_cli(dir_, redis_yaml("127.0.0.1", "enabled: true, ca_file: " + file("ca2.crt")), "stats");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("cannot connect to Redis at 127.0.0.1:" + std::to_string(port_)),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("certificate verification failed"), std::string::npos) << r.err;
+  EXPECT_EQ(c_->integer({"LLEN", "queues:wa-campaigns"}), 1);
+}
+
 TEST_F(Tls, VerifyFalseConnectsAnyway) {
   start_redis(false);
   push_job("nv-1");
@@ -225,6 +269,16 @@ TEST_F(Tls, SentinelsOverTlsWithTheirOwnPassword) {
   EXPECT_NE(d.log().find("via Sentinel) at 127.0.0.1:" + std::to_string(master)), std::string::npos)
       << d.log();
   EXPECT_EQ(d.stop(), 0) << d.log();
+  // The command line asks the same Sentinels, with the same settings.
+  CliRun r =
+      run_cli(dir_, common + "{enabled: true, ca_file: " + file("ca.crt") + "}}\n", "--json stats");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  r = run_cli(dir_, common + "{enabled: true, ca_file: " + file("ca2.crt") + "}}\n", "stats");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("cannot connect to Redis at master \"mymaster\" (via Sentinel)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("certificate verification failed"), std::string::npos) << r.err;
 }
 
 // The narrowest ACL rules the daemon needs (README, "Redis ACL user"), for prefix app_.
@@ -274,6 +328,22 @@ TEST_F(Acl, AUserWithTheReadmeRulesRunsJobs) {
   EXPECT_EQ(d.log().find("NOPERM"), std::string::npos) << d.log();
   EXPECT_EQ(d.stop(), 0) << d.log();
   EXPECT_EQ(d.log().find("NOPERM"), std::string::npos) << d.log();
+}
+
+// The command line authenticates as the ACL user (redis.username); a wrong password is named.
+TEST_F(Acl, TheCliLogsInAsTheAclUser) {
+  push_job("cli-acl-1");
+  CliRun r = run_cli(dir_, yaml("pw1"), "stats");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("Queue"), std::string::npos) << r.out;
+  r = run_cli(dir_, yaml("pw1"), "dead list");
+  EXPECT_EQ(r.rc, 0) << r.err;
+
+  r = run_cli(dir_, yaml("wrong"), "stats");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("AUTH failed (redis.username, redis.password): WRONGPASS"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST_F(Acl, AWrongPasswordIsNamedInTheLogAndHealthz) {

@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/sync_redis.hpp"
 #include "config/config.hpp"
 #include "core/types.hpp"
-#include "daemon/cli/redis_client.hpp"
 #include "queue/keys.hpp"
 
 namespace wa::cli {
@@ -45,14 +45,14 @@ class Context {
   const config::Config& config();
   const queue::Keys& keys();
   // RedisError when Redis is unreachable.
-  RedisClient& redis();
+  SyncRedis& redis();
 
  private:
   std::string path_;
   bool json_ = false;
   std::optional<config::Config> cfg_;
   std::optional<queue::Keys> keys_;
-  std::unique_ptr<RedisClient> redis_;
+  std::unique_ptr<SyncRedis> redis_;
 };
 
 // One command: its usage line, options, positional arguments and body.

@@ -3,7 +3,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "daemon/cli/cli.hpp"
+#include "cli/cli.hpp"
 
 #ifndef WA_VERSION
 #define WA_VERSION "0.0.0"

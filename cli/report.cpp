@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "daemon/cli/cli.hpp"
+#include "cli/cli.hpp"
 #include "queue/codec.hpp"
 
 namespace wa::cli {
@@ -138,7 +138,7 @@ int run_report(Context& ctx, const po::variables_map& vm) {
     for (const char* p : kProviders)
       cmds.push_back({"HGETALL", ctx.keys().daily(ws, p, format_day(d))});
   }
-  const auto replies = ctx.redis().pipeline(cmds);
+  const auto replies = ctx.redis().cmds(cmds);
 
   core::WindowStats totals[2];
   json::array daily;
@@ -147,7 +147,7 @@ int run_report(Context& ctx, const po::variables_map& vm) {
     json::object day{{"day", format_day(d)}};
     bool any = false;
     for (int p = 0; p < 2; ++p) {
-      const RReply& r = replies[at++];
+      const redis::Reply& r = replies[at++];
       queue::Fields f;
       for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
         f.emplace_back(r.elements[i].str, r.elements[i + 1].str);

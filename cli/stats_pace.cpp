@@ -1,5 +1,5 @@
 // wa-router stats: the pacing part (see stats_pace.hpp).
-#include "daemon/cli/stats_pace.hpp"
+#include "cli/stats_pace.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -18,12 +18,12 @@ namespace {
 // campaign), so that the command's memory does not grow with the number of sessions.
 constexpr std::size_t kTargetsPerRound = 100;
 
-std::optional<double> number(const RReply& r) {
-  if (r.nil()) return std::nullopt;
+std::optional<double> number(const redis::Reply& r) {
+  if (r.is_nil()) return std::nullopt;
   return queue::to_number(r.str);
 }
 
-std::optional<long long> whole(const RReply& r) {
+std::optional<long long> whole(const redis::Reply& r) {
   const auto v = number(r);
   if (!v) return std::nullopt;
   return static_cast<long long>(std::floor(*v));
@@ -40,20 +40,20 @@ void add_target_reads(const queue::Keys& k, const PaceRow& row,
 }
 
 // Fills one row from its five replies; returns the campaigns whose lists are to be counted.
-std::vector<std::string> take_target_reads(const RReply* r, PaceRow& row) {
+std::vector<std::string> take_target_reads(const redis::Reply* r, PaceRow& row) {
   const auto& f = r[0].elements;
-  for (const RReply& e : f)
-    row.has_pace = row.has_pace || !e.nil();
+  for (const redis::Reply& e : f)
+    row.has_pace = row.has_pace || !e.is_nil();
   if (f.size() == 5) {
     row.rate_per_hour = number(f[0]);
     row.factor = number(f[1]);
-    row.day = f[2].nil() ? "" : f[2].str;
+    row.day = f[2].is_nil() ? "" : f[2].str;
     row.released_today = whole(f[3]);
     row.cap_today = whole(f[4]);
   }
   row.campaigns = r[1].integer;
   std::vector<std::string> campaigns;
-  for (const RReply& c : r[2].elements)
+  for (const redis::Reply& c : r[2].elements)
     campaigns.push_back(c.str);
   row.counted = static_cast<long long>(campaigns.size());
   row.ready = r[3].integer;
@@ -68,7 +68,7 @@ void read_round(Context& ctx, std::vector<PaceRow>& rows, std::size_t from, std:
   std::vector<std::vector<std::string>> cmds;
   for (std::size_t i = from; i < to; ++i)
     add_target_reads(k, rows[i], cmds);
-  const auto replies = ctx.redis().pipeline(cmds);
+  const auto replies = ctx.redis().cmds(cmds);
   cmds.clear();
   std::vector<std::size_t> owner;  // the row of each pair of campaign reads
   for (std::size_t i = from; i < to; ++i) {
@@ -81,7 +81,7 @@ void read_round(Context& ctx, std::vector<PaceRow>& rows, std::size_t from, std:
     }
   }
   if (cmds.empty()) return;
-  const auto counts = ctx.redis().pipeline(cmds);
+  const auto counts = ctx.redis().cmds(cmds);
   for (std::size_t j = 0; j < owner.size(); ++j) {
     rows[owner[j]].waiting += counts[2 * j].integer;
     rows[owner[j]].paused += counts[2 * j + 1].integer;
@@ -94,8 +94,7 @@ PaceStats read_pace(Context& ctx, const std::vector<std::string>& sessions,
                     const std::vector<std::string>& workspaces) {
   PaceStats p;
   const queue::Keys& k = ctx.keys();
-  const auto totals =
-      ctx.redis().pipeline({{"SCARD", k.paused_campaigns()}, {"ZCARD", k.pace_due()}});
+  const auto totals = ctx.redis().cmds({{"SCARD", k.paused_campaigns()}, {"ZCARD", k.pace_due()}});
   p.paused_campaigns = totals[0].integer;
   p.due_targets = totals[1].integer;
   p.enabled = ctx.config().pacing.enabled;

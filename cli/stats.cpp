@@ -5,9 +5,9 @@
 #include <map>
 #include <set>
 
+#include "cli/dead.hpp"
+#include "cli/stats_pace.hpp"
 #include "core/records.hpp"
-#include "daemon/cli/dead.hpp"
-#include "daemon/cli/stats_pace.hpp"
 #include "queue/codec.hpp"
 
 namespace wa::cli {
@@ -39,13 +39,13 @@ struct Stats {
 };
 
 void scan_results(Context& ctx, long long limit, double now, Stats& s) {
-  RedisClient& r = ctx.redis();
+  SyncRedis& r = ctx.redis();
   const long long start = limit == 0 ? 0 : std::max(0LL, s.results - limit);
   for (long long at = start; at < s.results; at += kResultsChunk) {
     const long long end = std::min(s.results, at + kResultsChunk) - 1;
-    const RReply chunk =
+    const redis::Reply chunk =
         r.cmd({"LRANGE", ctx.keys().results(), std::to_string(at), std::to_string(end)});
-    for (const RReply& e : chunk.elements) {
+    for (const redis::Reply& e : chunk.elements) {
       ++s.scanned;
       boost::system::error_code ec;
       const json::value v = json::parse(e.str, ec);
@@ -80,7 +80,7 @@ void scan_results(Context& ctx, long long limit, double now, Stats& s) {
 }
 
 void scan_sessions(Context& ctx, const std::vector<std::string>& workspaces, Stats& s) {
-  RedisClient& r = ctx.redis();
+  SyncRedis& r = ctx.redis();
   const int primary = ctx.config().health.min_score_primary;
   const int secondary = ctx.config().health.min_score_secondary;
   s.bands.push_back({std::to_string(primary) + "-100", primary, 100, 0});
@@ -98,8 +98,8 @@ void scan_sessions(Context& ctx, const std::vector<std::string>& workspaces, Sta
   for (const auto& ws : workspaces)
     cmds.push_back({"SMEMBERS", ctx.keys().workspace_sessions(ws)});
   std::set<std::string> ids;
-  for (const RReply& m : r.pipeline(cmds)) {
-    for (const RReply& id : m.elements)
+  for (const redis::Reply& m : r.cmds(cmds)) {
+    for (const redis::Reply& id : m.elements)
       ids.insert(id.str);
   }
   cmds.clear();
@@ -107,14 +107,14 @@ void scan_sessions(Context& ctx, const std::vector<std::string>& workspaces, Sta
     cmds.push_back({"HMGET", ctx.keys().session(id), "health_score", "status"});
     cmds.push_back({"EXISTS", ctx.keys().session(id)});
   }
-  const auto replies = r.pipeline(cmds);
+  const auto replies = r.cmds(cmds);
   s.session_ids.assign(ids.begin(), ids.end());
   s.sessions = static_cast<long long>(ids.size());
   for (std::size_t i = 0; i + 1 < replies.size(); i += 2) {
-    const RReply& fields = replies[i];
+    const redis::Reply& fields = replies[i];
     if (replies[i + 1].integer == 0) ++s.missing;
     const std::string health =
-        fields.elements.size() > 0 && !fields.elements[0].nil() ? fields.elements[0].str : "";
+        fields.elements.size() > 0 && !fields.elements[0].is_nil() ? fields.elements[0].str : "";
     if (fields.elements.size() > 1 && fields.elements[1].str == "connected") ++s.connected;
     const auto score = queue::to_number(health);
     Band* band = &s.bands.back();  // unknown
@@ -233,19 +233,19 @@ int run_stats(Context& ctx, const po::variables_map& vm) {
   const long long limit = vm["results-limit"].as<long long>();
   if (limit < 0) throw UsageError("--results-limit: expected N >= 0");
   const double now = now_seconds();
-  RedisClient& r = ctx.redis();
+  SyncRedis& r = ctx.redis();
   const auto& k = ctx.keys();
-  const auto replies = r.pipeline({{"LLEN", k.queue()},
-                                   {"ZCARD", k.delayed()},
-                                   {"ZCARD", k.reserved()},
-                                   {"LLEN", k.dead()},
-                                   {"LLEN", k.notify()},
-                                   {"LLEN", k.results()},
-                                   {"LLEN", k.events()},
-                                   {"ZCARD", k.active()},
-                                   {"GET", k.events_malformed()},
-                                   {"SMEMBERS", k.workspaces()},
-                                   {"LLEN", held_key(ctx)}});
+  const auto replies = r.cmds({{"LLEN", k.queue()},
+                               {"ZCARD", k.delayed()},
+                               {"ZCARD", k.reserved()},
+                               {"LLEN", k.dead()},
+                               {"LLEN", k.notify()},
+                               {"LLEN", k.results()},
+                               {"LLEN", k.events()},
+                               {"ZCARD", k.active()},
+                               {"GET", k.events_malformed()},
+                               {"SMEMBERS", k.workspaces()},
+                               {"LLEN", held_key(ctx)}});
   Stats s;
   s.pending = replies[0].integer;
   s.delayed = replies[1].integer;
@@ -257,7 +257,7 @@ int run_stats(Context& ctx, const po::variables_map& vm) {
   s.active = replies[7].integer;
   s.events_malformed = static_cast<long long>(queue::to_number(replies[8].str).value_or(0));
   std::vector<std::string> workspaces;
-  for (const RReply& w : replies[9].elements)
+  for (const redis::Reply& w : replies[9].elements)
     workspaces.push_back(w.str);
   std::sort(workspaces.begin(), workspaces.end());
 

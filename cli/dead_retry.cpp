@@ -12,7 +12,7 @@
 #include <iostream>
 #include <utility>
 
-#include "daemon/cli/dead.hpp"
+#include "cli/dead.hpp"
 
 namespace wa::cli {
 
@@ -151,18 +151,19 @@ void report_skipped(Context& ctx, Retry& r, const DeadEntry& e, const std::strin
 // Moves the first `want` entries at the head of the dead list, each retried or held. Returns
 // whether any moved (or vanished); nullopt when the dead list is empty.
 std::optional<bool> process_page(Context& ctx, Retry& r, long long want) {
-  const RReply page = ctx.redis().cmd({"LRANGE", ctx.keys().dead(), "0", std::to_string(want - 1)});
+  const redis::Reply page =
+      ctx.redis().cmd({"LRANGE", ctx.keys().dead(), "0", std::to_string(want - 1)});
   if (page.elements.empty()) return std::nullopt;
   std::vector<DeadEntry> entries;
   std::vector<Action> actions;
   std::vector<std::string> why(page.elements.size());
   std::vector<std::vector<std::string>> calls;
-  for (const RReply& raw : page.elements) {
+  for (const redis::Reply& raw : page.elements) {
     entries.push_back(parse_entry(r.examined + static_cast<long long>(entries.size()), raw.str));
     actions.push_back(decide(r, entries.back(), why[entries.size() - 1]));
     calls.push_back(step(ctx, entries.back(), actions.back()));
   }
-  const std::vector<RReply> replies = ctx.redis().pipeline(calls);
+  const std::vector<redis::Reply> replies = ctx.redis().cmds(calls);
   const long long before = r.examined;
   for (std::size_t i = 0; i < replies.size(); ++i) {
     const bool moved = replies[i].integer == 1;
@@ -186,9 +187,9 @@ std::optional<bool> process_page(Context& ctx, Retry& r, long long want) {
 long long count_matches(Context& ctx, const std::string& wanted) {
   long long n = 0;
   for (long long at = 0;; at += kDeadPage) {
-    const RReply page = ctx.redis().cmd(
+    const redis::Reply page = ctx.redis().cmd(
         {"LRANGE", ctx.keys().dead(), std::to_string(at), std::to_string(at + kDeadPage - 1)});
-    for (const RReply& raw : page.elements) {
+    for (const redis::Reply& raw : page.elements) {
       const DeadEntry e = parse_entry(0, raw.str);
       if (e.readable && e.job.job_id == wanted) ++n;
     }

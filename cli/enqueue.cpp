@@ -7,8 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "cli/cli.hpp"
 #include "core/job.hpp"
-#include "daemon/cli/cli.hpp"
 
 namespace wa::cli {
 

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli/cli.hpp"
 #include "core/events.hpp"
-#include "daemon/cli/cli.hpp"
 
 namespace wa::cli {
 
@@ -20,8 +20,8 @@ const queue::Keys& Context::keys() {
   return *keys_;
 }
 
-RedisClient& Context::redis() {
-  if (!redis_) redis_ = std::make_unique<RedisClient>(config().redis, std::chrono::seconds(10));
+SyncRedis& Context::redis() {
+  if (!redis_) redis_ = std::make_unique<SyncRedis>(config().redis, std::chrono::seconds(10));
   return *redis_;
 }
 

@@ -3,8 +3,8 @@
 
 #include <string>
 
+#include "cli/cli.hpp"
 #include "core/job.hpp"
-#include "daemon/cli/cli.hpp"
 
 namespace wa::cli {
 

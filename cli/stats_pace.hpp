@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/cli/cli.hpp"
+#include "cli/cli.hpp"
 
 namespace wa::cli {
 

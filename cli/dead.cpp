@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "daemon/cli/dead.hpp"
+#include "cli/dead.hpp"
 
 namespace wa::cli {
 
@@ -96,9 +96,9 @@ void read_entries(Context& ctx, const std::string& key, long long limit,
     long long want = kDeadPage;
     if (limit > 0) want = std::min(want, limit - static_cast<long long>(out.size()));
     if (want <= 0) return;
-    const RReply chunk =
+    const redis::Reply chunk =
         ctx.redis().cmd({"LRANGE", key, std::to_string(at), std::to_string(at + want - 1)});
-    for (const RReply& r : chunk.elements) {
+    for (const redis::Reply& r : chunk.elements) {
       out.push_back(parse_entry(static_cast<long long>(out.size()), r.str));
     }
     if (static_cast<long long>(chunk.elements.size()) < want) return;
@@ -136,7 +136,7 @@ int run_dead_list(Context& ctx, const po::variables_map& vm) {
   const long long limit = vm["limit"].as<long long>();
   if (limit < 0) throw UsageError("--limit: expected N >= 0");
   const bool with_payload = vm.count("payload") > 0;
-  const auto lengths = ctx.redis().pipeline({{"LLEN", held_key(ctx)}, {"LLEN", ctx.keys().dead()}});
+  const auto lengths = ctx.redis().cmds({{"LLEN", held_key(ctx)}, {"LLEN", ctx.keys().dead()}});
   const long long total = lengths[0].integer + lengths[1].integer;
   const std::vector<DeadEntry> entries =
       total == 0 ? std::vector<DeadEntry>{} : read_dead(ctx, limit);
