@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "e2e_util.hpp"
+#include "fault_util.hpp"
 
 namespace wa::test {
 namespace {
@@ -124,6 +125,31 @@ TEST(MetaBudget, AKilledPacerNeverReleasesTwiceNorOverTheBudget) {
   for (std::size_t i = 40; i < env.got.size(); ++i) {
     EXPECT_GE(env.got[i].at - env.got[i - 40].at, 2000) << "release " << i;
   }
+}
+
+TEST(MetaBudget, TheStatusPageShowsThePortfoliosBudget) {
+  BudgetEnv env;
+  const int port = fault::free_port();
+  seed_meta(env.c, "1", true, {{"tier_limit", "5"}});
+  push_job(env.c, meta_job("m1", "8", "1", 1, 12));
+  env.start(kFastConfig + "metrics: {listen: \"127.0.0.1:" + std::to_string(port) +
+            "\"}\npacing: {enabled: true}\n");
+  std::optional<json::object> meta;
+  wait_until(
+      [&] {
+        const auto r = fault::http_get(port, "/status.json");
+        if (!r || r->status != 200) return false;
+        const json::object doc = parse_object(r->body);
+        for (const auto& w : doc.at("workspaces").as_array()) {
+          const json::value& m = w.as_object().at("meta");
+          if (m.is_object() && m.as_object().contains("budget_used")) meta = m.as_object();
+        }
+        return meta && meta->at("budget_used").to_number<long long>() == 5;
+      },
+      std::chrono::seconds(10));
+  ASSERT_TRUE(meta) << env.log();
+  EXPECT_EQ(meta->at("budget_used").to_number<long long>(), 5);
+  EXPECT_EQ(meta->at("tier_limit").to_number<long long>(), 5);
 }
 
 }  // namespace
