@@ -116,34 +116,49 @@ void report_options(po::options_description& o, po::positional_options_descripti
       "to", po::value<std::string>()->value_name("YYYY-MM-DD"), "last UTC day (included)");
 }
 
-int run_report(Context& ctx, const po::variables_map& vm) {
+namespace {
+
+struct Range {
+  std::string ws;
+  Day from = 0, to = 0, days = 0;
+};
+
+Range range_of(const po::variables_map& vm) {
   for (const char* name : {"workspace", "from", "to"}) {
     if (!vm.count(name)) throw UsageError(std::string("--") + name + " is required");
   }
-  const std::string ws = vm["workspace"].as<std::string>();
-  if (ws.empty()) throw UsageError("--workspace: expected a workspace id, got an empty string");
-  const Day from = parse_day(vm["from"].as<std::string>(), "--from");
-  const Day to = parse_day(vm["to"].as<std::string>(), "--to");
-  if (from > to) {
-    throw UsageError("--from " + format_day(from) + " is after --to " + format_day(to));
+  Range r;
+  r.ws = vm["workspace"].as<std::string>();
+  if (r.ws.empty()) throw UsageError("--workspace: expected a workspace id, got an empty string");
+  r.from = parse_day(vm["from"].as<std::string>(), "--from");
+  r.to = parse_day(vm["to"].as<std::string>(), "--to");
+  if (r.from > r.to) {
+    throw UsageError("--from " + format_day(r.from) + " is after --to " + format_day(r.to));
   }
-  const Day days = to - from + 1;
-  if (days > kMaxDays) {
-    throw UsageError("the range spans " + std::to_string(days) + " days; at most " +
+  r.days = r.to - r.from + 1;
+  if (r.days > kMaxDays) {
+    throw UsageError("the range spans " + std::to_string(r.days) + " days; at most " +
                      std::to_string(kMaxDays) + " are allowed");
   }
+  return r;
+}
 
-  std::vector<std::vector<std::string>> cmds;
-  for (Day d = from; d <= to; ++d) {
-    for (const char* p : kProviders)
-      cmds.push_back({"HGETALL", ctx.keys().daily(ws, p, format_day(d))});
-  }
-  const auto replies = ctx.redis().cmds(cmds);
-
+// The daily counters of both providers over the range: totals and the days that have any.
+struct Read {
   core::WindowStats totals[2];
   json::array daily;
+};
+
+Read read_days(Context& ctx, const Range& range) {
+  std::vector<std::vector<std::string>> cmds;
+  for (Day d = range.from; d <= range.to; ++d) {
+    for (const char* p : kProviders)
+      cmds.push_back({"HGETALL", ctx.keys().daily(range.ws, p, format_day(d))});
+  }
+  const auto replies = ctx.redis().cmds(cmds);
+  Read out;
   std::size_t at = 0;
-  for (Day d = from; d <= to; ++d) {
+  for (Day d = range.from; d <= range.to; ++d) {
     json::object day{{"day", format_day(d)}};
     bool any = false;
     for (int p = 0; p < 2; ++p) {
@@ -153,50 +168,58 @@ int run_report(Context& ctx, const po::variables_map& vm) {
         f.emplace_back(r.elements[i].str, r.elements[i + 1].str);
       }
       const core::WindowStats w = queue::parse_daily(f);
-      add(totals[p], w);
+      add(out.totals[p], w);
       day[kProviders[p]] = counts_json(w);
       any = any || !f.empty();
     }
-    if (any) daily.push_back(std::move(day));
+    if (any) out.daily.push_back(std::move(day));
   }
-  const Comparison cmp = compare(totals[0], totals[1]);
+  return out;
+}
 
+std::vector<std::string> notes_of(Context& ctx, const Range& range) {
   std::vector<std::string> notes;
-  const Day oldest_kept = today_utc() - ctx.config().analytics.retention_period_days;
-  if (from < oldest_kept) {
-    notes.push_back("counters are kept " +
-                    std::to_string(ctx.config().analytics.retention_period_days) +
+  const auto kept = ctx.config().analytics.retention_period_days;
+  const Day oldest_kept = today_utc() - kept;
+  if (range.from < oldest_kept) {
+    notes.push_back("counters are kept " + std::to_string(kept) +
                     " days (analytics.retention_period_days): days before " +
                     format_day(oldest_kept) + " may have expired");
   }
-  if (to > today_utc()) notes.push_back("the range ends after today (UTC)");
+  if (range.to > today_utc()) notes.push_back("the range ends after today (UTC)");
+  return notes;
+}
 
-  if (ctx.json()) {
-    json::object out{
-        {"workspace", ws}, {"from", format_day(from)}, {"to", format_day(to)}, {"days", days}};
-    out["providers"] = {{"webjs", provider_json(totals[0])},
-                        {"meta_api", provider_json(totals[1])}};
-    json::object c{{"result", cmp.result}, {"message", cmp.message}};
-    c["winner"] = cmp.winner ? json::value(*cmp.winner) : json::value(nullptr);
-    c["success_rate_difference"] = opt(cmp.difference);
-    out["comparison"] = std::move(c);
-    out["daily"] = std::move(daily);
-    json::array n;
-    for (const auto& s : notes)
-      n.push_back(json::string(s));
-    out["notes"] = std::move(n);
-    print_json(out);
-    return 0;
-  }
+void print_report_json(const Range& range, Read& read, const Comparison& cmp,
+                       const std::vector<std::string>& notes) {
+  json::object out{{"workspace", range.ws},
+                   {"from", format_day(range.from)},
+                   {"to", format_day(range.to)},
+                   {"days", range.days}};
+  out["providers"] = {{"webjs", provider_json(read.totals[0])},
+                      {"meta_api", provider_json(read.totals[1])}};
+  json::object c{{"result", cmp.result}, {"message", cmp.message}};
+  c["winner"] = cmp.winner ? json::value(*cmp.winner) : json::value(nullptr);
+  c["success_rate_difference"] = opt(cmp.difference);
+  out["comparison"] = std::move(c);
+  out["daily"] = std::move(read.daily);
+  json::array n;
+  for (const auto& s : notes)
+    n.push_back(json::string(s));
+  out["notes"] = std::move(n);
+  print_json(out);
+}
 
-  std::printf("Provider performance: workspace %s, %s to %s (%lld day%s, UTC)\n\n", ws.c_str(),
-              format_day(from).c_str(), format_day(to).c_str(), static_cast<long long>(days),
-              days == 1 ? "" : "s");
+void print_report_text(const Range& range, const Read& read, const Comparison& cmp,
+                       const std::vector<std::string>& notes) {
+  std::printf("Provider performance: workspace %s, %s to %s (%lld day%s, UTC)\n\n",
+              range.ws.c_str(), format_day(range.from).c_str(), format_day(range.to).c_str(),
+              static_cast<long long>(range.days), range.days == 1 ? "" : "s");
   auto line = [](const char* label, const std::string& a, const std::string& b) {
     std::printf("  %-22s %14s %14s\n", label, a.c_str(), b.c_str());
   };
-  const core::WindowStats& w = totals[0];
-  const core::WindowStats& m = totals[1];
+  const core::WindowStats& w = read.totals[0];
+  const core::WindowStats& m = read.totals[1];
   line("", "webjs", "meta_api");
   line("messages", count(w.total), count(m.total));
   line("successful", count(w.successful), count(m.successful));
@@ -215,6 +238,20 @@ int run_report(Context& ctx, const po::variables_map& vm) {
               cmp.message.c_str() + 1);
   for (const auto& n : notes)
     std::printf("note: %s\n", n.c_str());
+}
+
+}  // namespace
+
+int run_report(Context& ctx, const po::variables_map& vm) {
+  const Range range = range_of(vm);
+  Read read = read_days(ctx, range);
+  const Comparison cmp = compare(read.totals[0], read.totals[1]);
+  const std::vector<std::string> notes = notes_of(ctx, range);
+  if (ctx.json()) {
+    print_report_json(range, read, cmp, notes);
+  } else {
+    print_report_text(range, read, cmp, notes);
+  }
   return 0;
 }
 
