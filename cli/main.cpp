@@ -1,6 +1,7 @@
 // wa-router: the operator's command line of wa-routerd (queue statistics, provider reports, the
 // dead list, enqueueing campaign jobs). See docs/cli.md.
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/cli.hpp"
@@ -76,17 +77,14 @@ const Command* find_command(const std::string& name) {
                                     "[ARGS...]\nTry 'wa-router --help'.")));
 }
 
-int run(int argc, char** argv) {
-  po::options_description global = global_options();
+// The global options and the words after them (the command and its own options).
+std::vector<std::string> parse_global(int argc, char** argv, po::variables_map& vm) {
   po::options_description hidden;
   hidden.add_options()("command", po::value<std::vector<std::string>>());
   po::options_description all;
-  all.add(global).add(hidden);
+  all.add(global_options()).add(hidden);
   po::positional_options_description pos;
   pos.add("command", -1);
-
-  po::variables_map vm;
-  std::vector<std::string> rest;
   try {
     const po::parsed_options parsed = po::command_line_parser(argc, argv)
                                           .options(all)
@@ -96,10 +94,65 @@ int run(int argc, char** argv) {
                                           .run();
     po::store(parsed, vm);
     po::notify(vm);
-    rest = po::collect_unrecognized(parsed.options, po::include_positional);
+    return po::collect_unrecognized(parsed.options, po::include_positional);
   } catch (const po::error& e) {
     usage_error(e.what(), nullptr);
   }
+}
+
+// `dead` takes a subcommand: `name` becomes "dead list" and so on. An exit code when the help
+// of `dead` itself was printed.
+std::optional<int> take_subcommand(std::string& name, std::vector<std::string>& rest, bool help) {
+  if (name != "dead") return std::nullopt;
+  if (rest.empty() || rest.front().starts_with("-")) {
+    if (!help) usage_error("dead: missing subcommand (list, retry or purge)", nullptr);
+    std::cout << "usage: wa-router dead list|retry|purge ...\n\n";
+    for (const Command& c : commands()) {
+      if (c.name.starts_with("dead "))
+        std::cout << "  " << c.name << (c.args.empty() ? "" : " ") << c.args << "\n      "
+                  << c.summary << "\n";
+    }
+    std::cout << "\nTry 'wa-router dead SUBCOMMAND --help'.\n";
+    return kExitOk;
+  }
+  name += " " + rest.front();
+  rest.erase(rest.begin());
+  return std::nullopt;
+}
+
+po::variables_map parse_command(const Command& cmd, const std::vector<std::string>& rest) {
+  po::options_description opts("options");
+  po::positional_options_description cmd_pos;
+  cmd.options(opts, cmd_pos);
+  po::variables_map cvm;
+  try {
+    po::store(po::command_line_parser(rest).options(opts).positional(cmd_pos).style(kStyle).run(),
+              cvm);
+    po::notify(cvm);
+  } catch (const po::error& e) {
+    usage_error(cmd.name + ": " + e.what(), &cmd);
+  }
+  return cvm;
+}
+
+int run_command(const Command& cmd, const po::variables_map& vm, const po::variables_map& cvm) {
+  const bool explicit_config = vm.count("config") > 0;
+  const std::string path = explicit_config ? vm["config"].as<std::string>() : kDefaultConfig;
+  Context ctx(path, vm.count("json") > 0);
+  try {
+    return cmd.run(ctx, cvm);
+  } catch (const UsageError& e) {
+    usage_error(cmd.name + ": " + e.what(), &cmd);
+  } catch (const config::ConfigError& e) {
+    std::cerr << "wa-router: invalid configuration " << path << ":\n" << e.what() << "\n";
+    if (!explicit_config) std::cerr << "(--config FILE names another file)\n";
+    return kExitFailure;
+  }
+}
+
+int run(int argc, char** argv) {
+  po::variables_map vm;
+  std::vector<std::string> rest = parse_global(argc, argv, vm);
   const bool help = vm.count("help") > 0;
   if (rest.empty()) {
     if (vm.count("version")) {
@@ -117,54 +170,14 @@ int run(int argc, char** argv) {
   }
   std::string name = rest.front();
   rest.erase(rest.begin());
-  if (name == "dead") {
-    if (rest.empty() || rest.front().starts_with("-")) {
-      if (help) {
-        std::cout << "usage: wa-router dead list|retry|purge ...\n\n";
-        for (const Command& c : commands()) {
-          if (c.name.starts_with("dead "))
-            std::cout << "  " << c.name << (c.args.empty() ? "" : " ") << c.args << "\n      "
-                      << c.summary << "\n";
-        }
-        std::cout << "\nTry 'wa-router dead SUBCOMMAND --help'.\n";
-        return kExitOk;
-      }
-      usage_error("dead: missing subcommand (list, retry or purge)", nullptr);
-    }
-    name += " " + rest.front();
-    rest.erase(rest.begin());
-  }
+  if (const auto done = take_subcommand(name, rest, help)) return *done;
   const Command* cmd = find_command(name);
   if (cmd == nullptr) usage_error("unknown command \"" + name + "\"", nullptr);
   if (help) {
     print_command_help(std::cout, *cmd);
     return kExitOk;
   }
-
-  po::options_description opts("options");
-  po::positional_options_description cmd_pos;
-  cmd->options(opts, cmd_pos);
-  po::variables_map cvm;
-  try {
-    po::store(po::command_line_parser(rest).options(opts).positional(cmd_pos).style(kStyle).run(),
-              cvm);
-    po::notify(cvm);
-  } catch (const po::error& e) {
-    usage_error(cmd->name + ": " + e.what(), cmd);
-  }
-
-  const bool explicit_config = vm.count("config") > 0;
-  const std::string path = explicit_config ? vm["config"].as<std::string>() : kDefaultConfig;
-  Context ctx(path, vm.count("json") > 0);
-  try {
-    return cmd->run(ctx, cvm);
-  } catch (const UsageError& e) {
-    usage_error(cmd->name + ": " + e.what(), cmd);
-  } catch (const config::ConfigError& e) {
-    std::cerr << "wa-router: invalid configuration " << path << ":\n" << e.what() << "\n";
-    if (!explicit_config) std::cerr << "(--config FILE names another file)\n";
-    return kExitFailure;
-  }
+  return run_command(*cmd, vm, parse_command(*cmd, rest));
 }
 
 }  // namespace
