@@ -20,6 +20,7 @@
 #include "core/records.hpp"
 #include "core/select.hpp"
 #include "daemon/logging.hpp"
+#include "redis/cluster.hpp"
 
 namespace wa::daemon {
 
@@ -44,6 +45,7 @@ redis::Endpoint endpoint_of(const config::Redis& r) {
   ep.db = r.db;
   ep.tls = tls_of(r.tls);
   ep.cluster = r.cluster;
+  ep.cluster_slot = redis::cluster::key_slot(r.prefix);  // the prefix's hash tag (config checks)
   ep.master_name = r.master_name;
   ep.sentinel_username = r.sentinel_username;
   ep.sentinel_password = r.sentinel_password;
@@ -124,6 +126,16 @@ std::string Daemon::health_problem() const {
     return "redis refuses commands: " + latest->error;
   }
   return "";
+}
+
+std::string Daemon::health_note() const {
+  const redis::Endpoint& ep = conn_->endpoint();
+  if (conn_->master().empty() || !conn_->ready()) return "";
+  if (ep.cluster) {
+    return "redis: cluster master " + conn_->master() + " for slot " +
+           std::to_string(ep.cluster_slot);
+  }
+  return "redis: master " + conn_->master();
 }
 
 double Daemon::unit_random() {

@@ -60,8 +60,9 @@ bool is_refusal(std::string_view error) noexcept {
   const std::string_view code = error.substr(0, error.find(' '));
   // An ACL user not allowed a command (CONFIG, say): about the command, not the server's state.
   if (code == "NOPERM" && error.find("permissions to run") != std::string_view::npos) return false;
-  for (const std::string_view c : {"READONLY", "OOM", "MISCONF", "NOAUTH", "WRONGPASS", "NOPERM",
-                                   "LOADING", "BUSY", "MASTERDOWN", "NOREPLICAS"}) {
+  for (const std::string_view c :
+       {"READONLY", "OOM", "MISCONF", "NOAUTH", "WRONGPASS", "NOPERM", "LOADING", "BUSY",
+        "MASTERDOWN", "NOREPLICAS", "MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN", "UNBLOCKED"}) {
     if (code == c) return true;
   }
   return false;
