@@ -198,9 +198,10 @@ TEST(Cluster, OnTheSlotsMasterThePacerReleasesInOneSlot) {
   }
 }
 
-// Expected to pass once the connection follows MOVED (redis/cluster_router.hpp): the daemon is
-// pointed at a node that is not the slot's master, and the slot's master fails over mid-run.
-TEST(Cluster, DISABLED_EveryJobDecidedExactlyOnceThroughAFailover) {
+// The daemon is pointed at a node that is not the slot's master (it asks it for the master,
+// redis/resolve.hpp), and the slot's master fails over mid-run: the old master answers MOVED,
+// the connections find the new one, and every job is decided exactly once.
+TEST(Cluster, EveryJobDecidedExactlyOnceThroughAFailover) {
   TempDir dir;
   LocalCluster c(dir);
   const int m = c.master_of(redis::cluster::key_slot(kPrefix));
@@ -233,7 +234,59 @@ TEST(Cluster, DISABLED_EveryJobDecidedExactlyOnceThroughAFailover) {
       << "results on the new master: " << fault::results_len(b, kPrefix) << "\n"
       << d.log();
   EXPECT_TRUE(fault::audit_jobs(b, kFirst, kBefore + kAfter, kPer, kPrefix));
+  // It followed the MOVED to the new master, and said so.
+  EXPECT_NE(d.log().find("connected to cluster (seed " + c.node(seed).address() + ", slot " +
+                         std::to_string(redis::cluster::key_slot(kPrefix)) + ") at " +
+                         c.node(r).address()),
+            std::string::npos)
+      << d.log();
   EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+// Pointed at a replica of the slot's master, then at another master (no failover): the daemon
+// asks that node for the slot's master, works there, and /healthz names it.
+TEST(Cluster, PointedAtAReplicaOrAnotherMasterItDecidesJobs) {
+  TempDir dir;
+  LocalCluster c(dir);
+  const int slot = redis::cluster::key_slot(kPrefix);
+  const int m = c.master_of(slot);
+  ASSERT_GE(m, 0);
+  const int replica = c.replica_of(m);
+  const int other = c.master_of((slot + 8192) % redis::cluster::kSlots);
+  ASSERT_GE(replica, 0);
+  ASSERT_NE(other, m);
+  Client& a = c.node(m).client();
+  fault::seed_two_sessions(a, kPrefix);
+  constexpr int kJobs = 40, kPer = 2;
+  int first = 1;
+  for (const int seed : {replica, other}) {
+    fault::push_jobs(a, first, kJobs, kPer, kPrefix);
+    const int port = fault::free_port();
+    Daemon d(dir, "",
+             cluster_yaml(c.node(seed)) + "metrics: {listen: \"127.0.0.1:" + std::to_string(port) +
+                 "\"}\n");
+    d.start();
+    ASSERT_TRUE(wait_until(
+        [&] {
+          return fault::results_len(a, kPrefix) >= first - 1 + kJobs && fault::drained(a, kPrefix);
+        },
+        std::chrono::seconds(20)))
+        << d.log();
+    std::optional<fault::HttpResponse> health;
+    ASSERT_TRUE(wait_until([&] {
+      health = fault::http_get(port, "/healthz");
+      return health && health->status == 200;
+    })) << d.log();
+    EXPECT_EQ(health->body, "ok\nredis: cluster master " + c.node(m).address() + " for slot " +
+                                std::to_string(slot) + "\n");
+    EXPECT_EQ(d.stop(), 0) << d.log();
+    EXPECT_NE(d.log().find("at " + c.node(m).address()), std::string::npos) << d.log();
+    for (const char* bad : {"CROSSSLOT", "MOVED", "READONLY"}) {
+      EXPECT_EQ(d.log().find(bad), std::string::npos) << bad << "\n" << d.log();
+    }
+    first += kJobs;
+  }
+  EXPECT_TRUE(fault::audit_jobs(a, 1, 2 * kJobs, kPer, kPrefix));
 }
 
 }  // namespace
