@@ -56,6 +56,11 @@ const boost::system::error_category& category() noexcept {
   return c;
 }
 
+bool is_cluster_retry(std::string_view error) noexcept {
+  const std::string_view code = error.substr(0, error.find(' '));
+  return code == "MOVED" || code == "ASK" || code == "TRYAGAIN" || code == "CLUSTERDOWN";
+}
+
 bool is_refusal(std::string_view error) noexcept {
   const std::string_view code = error.substr(0, error.find(' '));
   // An ACL user not allowed a command (CONFIG, say): about the command, not the server's state.

@@ -61,6 +61,12 @@ TEST(RedisReply, RefusalsAreTheServerStateErrors) {
   EXPECT_TRUE(is_refusal("CLUSTERDOWN The cluster is down"));
   EXPECT_TRUE(is_refusal("UNBLOCKED force unblock from blocking operation"));
   EXPECT_FALSE(is_refusal("ASKING is not needed"));
+  EXPECT_TRUE(is_cluster_retry("MOVED 3999 127.0.0.1:7002"));
+  EXPECT_TRUE(is_cluster_retry("ASK 3999 127.0.0.1:7002"));
+  EXPECT_TRUE(is_cluster_retry("TRYAGAIN Multiple keys request during rehashing of slot"));
+  EXPECT_TRUE(is_cluster_retry("CLUSTERDOWN The cluster is down"));
+  EXPECT_FALSE(is_cluster_retry("READONLY You can't write against a read only replica."));
+  EXPECT_FALSE(is_cluster_retry("OOM command not allowed"));
   EXPECT_TRUE(
       is_refusal("NOPERM this user has no permissions to access one of the keys used "
                  "as arguments"));

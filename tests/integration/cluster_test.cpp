@@ -2,14 +2,19 @@
 // itself, the start-up check of the prefix, and the daemon's keys and scripts in one slot.
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <fstream>
 
 #include "cluster_util.hpp"
 #include "fault_util.hpp"
 #include "harness.hpp"
+#include "queue/job_queue.hpp"
 #include "redis/cluster.hpp"
 #include "redis/cluster_router.hpp"
+#include "redis/connection.hpp"
 
 namespace wa::test {
 namespace {
@@ -287,6 +292,46 @@ TEST(Cluster, PointedAtAReplicaOrAnotherMasterItDecidesJobs) {
     first += kJobs;
   }
   EXPECT_TRUE(fault::audit_jobs(a, 1, 2 * kJobs, kPer, kPrefix));
+}
+
+// A finish script that reaches a node which is not the slot's master (its connection has not
+// seen the failover yet) ran nowhere: it throws like a lost connection, so the batch is decided
+// again at once, rather than `failed` (the jobs would wait for their leases to expire, and each
+// expiry counts towards queue.max_deliveries).
+TEST(Cluster, AFinishScriptAnsweredWithMovedIsRetriedNotFailed) {
+  TempDir dir;
+  LocalCluster c(dir);
+  const int slot = redis::cluster::key_slot(kPrefix);
+  const int other = c.master_of((slot + 8192) % redis::cluster::kSlots);
+  ASSERT_NE(other, c.master_of(slot));
+  boost::asio::io_context io;
+  redis::Endpoint ep;  // a direct connection: it does not follow the MOVED itself
+  ep.host = "127.0.0.1";
+  ep.port = c.node(other).port();
+  auto conn = redis::Connection::create(io.get_executor(), ep, "finish");
+  conn->start();
+  for (int i = 0; i < 200 && !conn->ready(); ++i)
+    io.run_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(conn->ready());
+  const queue::Keys keys(kPrefix, "wa-campaigns");
+  const queue::JobQueue q(*conn, keys);
+  queue::TxJob j;
+  j.payload = R"({"job_id":"j1"})";
+  j.marker = keys.decided("j1", "0");
+  j.results.push_back("result-j1");
+  const std::vector<queue::TxJob> jobs{j, j};
+  auto f = boost::asio::co_spawn(io, q.finish_by_script(jobs, 600, 1000), boost::asio::use_future);
+  while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+    io.run_for(std::chrono::milliseconds(5));
+  try {
+    f.get();
+    ADD_FAILURE() << "finished without an exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("MOVED " + std::to_string(slot)), std::string::npos)
+        << e.what();
+  }
+  conn->stop();
+  io.run_for(std::chrono::milliseconds(20));
 }
 
 }  // namespace
