@@ -67,7 +67,7 @@ bool is_refusal(std::string_view error) noexcept {
   if (code == "NOPERM" && error.find("permissions to run") != std::string_view::npos) return false;
   for (const std::string_view c :
        {"READONLY", "OOM", "MISCONF", "NOAUTH", "WRONGPASS", "NOPERM", "LOADING", "BUSY",
-        "MASTERDOWN", "NOREPLICAS", "MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN", "UNBLOCKED"}) {
+        "MASTERDOWN", "NOREPLICAS", "MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN"}) {
     if (code == c) return true;
   }
   return false;

@@ -95,7 +95,7 @@ inline error_code make_error_code(Errc e) noexcept {
 
 // True for an error reply saying Redis refuses commands because of its state rather than
 // because of the command: READONLY, OOM, MISCONF, NOAUTH, WRONGPASS, NOPERM, LOADING, BUSY,
-// MASTERDOWN, NOREPLICAS, and Redis Cluster's MOVED, ASK, TRYAGAIN, CLUSTERDOWN, UNBLOCKED (the
+// MASTERDOWN, NOREPLICAS, and Redis Cluster's MOVED, ASK, TRYAGAIN, CLUSTERDOWN (the
 // command ran nowhere: it is resent once the connection found the slot's master) (NOPERM for keys
 // or channels; not for a command the ACL user may not run, which is about the command).
 bool is_refusal(std::string_view error) noexcept;

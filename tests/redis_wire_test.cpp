@@ -59,7 +59,8 @@ TEST(RedisReply, RefusalsAreTheServerStateErrors) {
   EXPECT_TRUE(is_refusal("ASK 3999 127.0.0.1:7002"));
   EXPECT_TRUE(is_refusal("TRYAGAIN Multiple keys request during rehashing of slot"));
   EXPECT_TRUE(is_refusal("CLUSTERDOWN The cluster is down"));
-  EXPECT_TRUE(is_refusal("UNBLOCKED force unblock from blocking operation"));
+  // A blocked command cut short by a demotion: the READONLY that follows says why.
+  EXPECT_FALSE(is_refusal("UNBLOCKED force unblock from blocking operation"));
   EXPECT_FALSE(is_refusal("ASKING is not needed"));
   EXPECT_TRUE(is_cluster_retry("MOVED 3999 127.0.0.1:7002"));
   EXPECT_TRUE(is_cluster_retry("ASK 3999 127.0.0.1:7002"));
