@@ -1,5 +1,7 @@
 #include "config/endpoint.hpp"
 
+#include "redis/cluster.hpp"
+
 namespace wa::config {
 
 namespace {
@@ -20,6 +22,7 @@ redis::Endpoint endpoint_of(const Redis& r) {
   ep.db = r.db;
   ep.tls = tls_of(r.tls);
   ep.cluster = r.cluster;
+  ep.cluster_slot = redis::cluster::key_slot(r.prefix);  // the prefix's hash tag (config checks)
   ep.master_name = r.master_name;
   ep.sentinel_username = r.sentinel_username;
   ep.sentinel_password = r.sentinel_password;

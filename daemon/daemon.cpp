@@ -99,6 +99,16 @@ std::string Daemon::health_problem() const {
   return "";
 }
 
+std::string Daemon::health_note() const {
+  const redis::Endpoint& ep = conn_->endpoint();
+  if (conn_->master().empty() || !conn_->ready()) return "";
+  if (ep.cluster) {
+    return "redis: cluster master " + conn_->master() + " for slot " +
+           std::to_string(ep.cluster_slot);
+  }
+  return "redis: master " + conn_->master();
+}
+
 double Daemon::unit_random() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
 }

@@ -52,6 +52,9 @@ class Daemon {
   // Empty while healthy; otherwise why not: stopping, Redis not connected (and why: "authentication
   // failed: WRONGPASS ..."), or Redis refusing commands lately (READONLY, OOM, MISCONF...).
   std::string health_problem() const;
+  // In Sentinel and cluster modes, the master in use ("redis: cluster master 10.0.0.5:7001 for
+  // slot 1234"); "" otherwise.
+  std::string health_note() const;
   bool stopping() const noexcept { return stopping_; }
   // GET /status.json (daemon/status.hpp); throws when Redis cannot be read.
   asio::awaitable<std::string> status_json() { return status_->json(); }

@@ -71,6 +71,8 @@ http::response<http::string_body> respond(const HttpEndpoint::Handlers& handlers
     res.result(why.empty() ? http::status::ok : http::status::service_unavailable);
     res.set(http::field::content_type, "text/plain");
     res.body() = why.empty() ? "ok\n" : why + "\n";
+    const std::string note = handlers.health_note ? handlers.health_note() : "";
+    if (!note.empty()) res.body() += note + "\n";
   } else {
     res.result(http::status::not_found);
     res.body() = "not found: try /metrics, /healthz, /status or /status.json\n";

@@ -31,6 +31,8 @@ class HttpEndpoint {
     // The /status.json document; throws when it cannot be read (a 503 with the reason). Unset:
     // no status page.
     std::function<asio::awaitable<std::string>()> status;
+    // A line /healthz adds after its verdict ("redis: cluster master ..."); unset or "": none.
+    std::function<std::string()> health_note;
   };
   struct Limits {
     // From the connection's opening or its previous response to a whole request read, and

@@ -140,6 +140,7 @@ int main(int argc, char** argv) {
                                                        },
                                                        [&] { return daemon.health_problem(); },
                                                        [&] { return daemon.status_json(); },
+                                                       [&] { return daemon.health_note(); },
                                                    });
   std::string serving;  // the address the endpoint serves ("": off)
   http.set_limits(http_limits(cfg.metrics));

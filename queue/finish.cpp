@@ -82,6 +82,12 @@ asio::awaitable<std::vector<FinishResult>> JobQueue::finish_script_call(
       out.push_back(result_of_script(r));
     co_return out;
   }
+  // Sent to a node that is not the slot's master (a cluster failing over): nothing ran. Thrown
+  // like a lost connection, so the batch is decided again once the master is known, instead of
+  // waiting for its leases to expire (each expiry counts towards queue.max_deliveries).
+  if (reply.is_error() && redis::is_cluster_retry(reply.str)) {
+    throw std::runtime_error("finish script: " + reply.str + " (nothing written)");
+  }
   // Refused as a whole (OOM, say): nothing was written, the jobs are still reserved.
   const std::string why = reply.is_error() ? reply.str : "unexpected reply to the finish script";
   out.assign(jobs.size(), FinishResult{FinishOutcome::failed, why});

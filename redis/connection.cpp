@@ -63,7 +63,7 @@ void Connection::start() {
 void Connection::stop() {
   const bool was_ready = state_ == State::ready;
   state_ = State::stopped;
-  if (auto probe = std::exchange(sentinel_, nullptr)) probe->stop();
+  if (auto probe = std::exchange(probe_, nullptr)) probe->stop();
   reconnect_timer_.cancel();
   resolver_.cancel();
   drop(Errc::stopped, "stopped");
@@ -107,7 +107,8 @@ void Connection::resolved(const ResolveFsm::Action& a) {
       open(a.target);
       return;
     case ResolveFsm::Action::Kind::ask_sentinel:
-      ask_sentinel(a.target);
+    case ResolveFsm::Action::Kind::ask_node:
+      ask(a.target);
       return;
     case ResolveFsm::Action::Kind::fail:
       why_ = a.message;
@@ -117,27 +118,29 @@ void Connection::resolved(const ResolveFsm::Action& a) {
   }
 }
 
-void Connection::ask_sentinel(const Target& t) {
-  auto probe = Connection::create(ex_, sentinel_endpoint(ep_, t), name_ + "-sentinel");
-  sentinel_ = probe;
+// A short-lived connection to a Sentinel or a cluster node, asked where the master is.
+void Connection::ask(const Target& t) {
+  auto probe = Connection::create(ex_, resolve_.probe_endpoint(ep_, t),
+                                  name_ + (ep_.cluster ? "-probe" : "-sentinel"));
+  probe_ = probe;
   probe->on_state([w = weak_from_this(), p = std::weak_ptr<Connection>(probe)](
                       bool ready, const std::string& why) {
     auto self = w.lock();
     auto probe = p.lock();
-    if (!self || !probe || self->sentinel_ != probe) return;
-    if (!ready) {  // this Sentinel is unreachable: the next one
-      self->sentinel_.reset();
+    if (!self || !probe || self->probe_ != probe) return;
+    if (!ready) {  // this one is unreachable: the next one
+      self->probe_.reset();
       probe->stop();
-      self->resolved(self->resolve_.on_sentinel_down(why));
+      self->resolved(self->resolve_.on_probe_down(why));
       return;
     }
     probe->async_exec({self->resolve_.query()}, [w, p](error_code ec, std::vector<Reply> r) {
       auto self = w.lock();
       auto probe = p.lock();
-      if (!self || !probe || self->sentinel_ != probe) return;
-      self->sentinel_.reset();
+      if (!self || !probe || self->probe_ != probe) return;
+      self->probe_.reset();
       probe->stop();
-      self->resolved(self->resolve_.on_sentinel_reply(ec, r));
+      self->resolved(self->resolve_.on_probe_reply(ec, r));
     });
   });
   probe->start();
@@ -146,7 +149,7 @@ void Connection::ask_sentinel(const Target& t) {
 // ---- One connection attempt ----
 
 void Connection::open(const Target& t) {
-  if (resolve_.mode() == ResolveFsm::Mode::sentinel) master_ = t.where();
+  if (resolve_.mode() != ResolveFsm::Mode::direct) master_ = t.where();
   state_ = State::connecting;
   link_ = std::make_shared<Link>();
   attempt_ = std::make_unique<ConnectFsm>(ep_, t, name_);
@@ -368,14 +371,15 @@ void Connection::deliver(void* tree) {
   }
   const Reply& r = b.replies.back();
   if (r.is_error() && is_refusal(r.str)) refusal_ = Refusal{r.str, Clock::now()};
-  if (r.is_error() && r.str.starts_with("READONLY") && state_ == State::ready &&
-      resolve_.mode() == ResolveFsm::Mode::sentinel) {
-    // The master we know was demoted by a failover: find the new one, after this reply.
-    asio::post(ex_, [w = weak_from_this(), link = link_] {
+  if (r.is_error() && state_ == State::ready && resolve_.on_error_reply(r.str)) {
+    // The master we know was demoted by a failover, or (cluster) the slot lives elsewhere now:
+    // find the master again, after this reply (the batch completes with it as usual).
+    const std::string why = resolve_.mode() == ResolveFsm::Mode::cluster
+                                ? master_ + " answered " + r.str + ": asking the cluster"
+                                : master_ + " is a replica now: asking the Sentinels";
+    asio::post(ex_, [w = weak_from_this(), link = link_, why] {
       auto s = w.lock();
-      if (s && s->link_ == link) {
-        s->drop(Errc::connection_lost, s->master_ + " is a replica now: asking the Sentinels");
-      }
+      if (s && s->link_ == link) s->drop(Errc::connection_lost, why);
     });
   }
   if (--b.remaining == 0) complete_front();

@@ -2,7 +2,8 @@
 //
 // Asio owns the stream (redis/stream.hpp: TCP, unix socket or TLS); commands go out in RESP
 // (Wire), replies are parsed by hiredis's reader (redis/reader.hpp). The protocol decisions are
-// pure steps, run here: where to connect (redis/resolve.hpp: direct or through Sentinel), the
+// pure steps, run here: where to connect (redis/resolve.hpp: direct, through Sentinel, or the
+// master of the prefix's slot in a Redis Cluster; re-resolved on READONLY / MOVED / ASK), the
 // connection attempt and handshake (redis/connect_fsm.hpp), reconnect delays
 // (redis/backoff.hpp) and per-request deadlines (redis/deadlines.hpp).
 //
@@ -62,6 +63,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const Endpoint& endpoint() const noexcept { return ep_; }
   const ConnectionStats& stats() const noexcept { return stats_; }
   const Refusal& last_refusal() const noexcept { return refusal_; }
+  // The master connected to last ("host:port"), in Sentinel and cluster modes; "" otherwise.
+  const std::string& master() const noexcept { return master_; }
   // New credentials (a reload): `ep`'s username, password, sentinel_username and
   // sentinel_password, used from the next connection attempt on.
   void set_credentials(const Endpoint& ep);
@@ -110,7 +113,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void enqueue(std::unique_ptr<Batch> b, const Wire& wire, Clock::time_point deadline);
   void connect();
   void resolved(const ResolveFsm::Action& a);
-  void ask_sentinel(const Target& t);
+  void ask(const Target& t);
   void open(const Target& t);
   void step(ConnectFsm::Action action);
   void lookup();
@@ -152,8 +155,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string why_;  // why the connection is not ready (for the listener)
   Refusal refusal_;
   StateListener listener_;
-  std::shared_ptr<Connection> sentinel_;  // the Sentinel being asked for the master
-  std::string master_;                    // where the master is (Sentinel mode)
+  std::shared_ptr<Connection> probe_;  // the Sentinel or cluster node asked for the master
+  std::string master_;                 // where the master is (Sentinel and cluster modes)
 };
 
 }  // namespace wa::redis

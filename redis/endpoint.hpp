@@ -40,7 +40,10 @@ struct Endpoint {
   std::string sentinel_password;
   Tls sentinel_tls;
   bool sentinel_probe = false;  // this connection talks to a Sentinel itself (no SELECT, no ROLE)
-  bool cluster = false;         // Redis Cluster (redis.cluster): parsed, routing not yet here
+  // Redis Cluster (redis.cluster): host/port is the first seed; before every connection the
+  // master of `cluster_slot` (the slot of the prefix's hash tag) is asked of the seeds.
+  bool cluster = false;
+  int cluster_slot = 0;
   std::string describe() const;
 };
 

@@ -56,12 +56,18 @@ const boost::system::error_category& category() noexcept {
   return c;
 }
 
+bool is_cluster_retry(std::string_view error) noexcept {
+  const std::string_view code = error.substr(0, error.find(' '));
+  return code == "MOVED" || code == "ASK" || code == "TRYAGAIN" || code == "CLUSTERDOWN";
+}
+
 bool is_refusal(std::string_view error) noexcept {
   const std::string_view code = error.substr(0, error.find(' '));
   // An ACL user not allowed a command (CONFIG, say): about the command, not the server's state.
   if (code == "NOPERM" && error.find("permissions to run") != std::string_view::npos) return false;
-  for (const std::string_view c : {"READONLY", "OOM", "MISCONF", "NOAUTH", "WRONGPASS", "NOPERM",
-                                   "LOADING", "BUSY", "MASTERDOWN", "NOREPLICAS"}) {
+  for (const std::string_view c :
+       {"READONLY", "OOM", "MISCONF", "NOAUTH", "WRONGPASS", "NOPERM", "LOADING", "BUSY",
+        "MASTERDOWN", "NOREPLICAS", "MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN"}) {
     if (code == c) return true;
   }
   return false;

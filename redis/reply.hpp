@@ -95,9 +95,14 @@ inline error_code make_error_code(Errc e) noexcept {
 
 // True for an error reply saying Redis refuses commands because of its state rather than
 // because of the command: READONLY, OOM, MISCONF, NOAUTH, WRONGPASS, NOPERM, LOADING, BUSY,
-// MASTERDOWN, NOREPLICAS (NOPERM for keys or channels; not for a command the ACL user may not
-// run, which is about the command).
+// MASTERDOWN, NOREPLICAS, and Redis Cluster's MOVED, ASK, TRYAGAIN, CLUSTERDOWN (the
+// command ran nowhere: it is resent once the connection found the slot's master) (NOPERM for keys
+// or channels; not for a command the ACL user may not run, which is about the command).
 bool is_refusal(std::string_view error) noexcept;
+
+// True for Redis Cluster's MOVED, ASK, TRYAGAIN and CLUSTERDOWN: the command ran nowhere and is
+// to be sent again once the connection knows the slot's master (it re-resolves on MOVED / ASK).
+bool is_cluster_retry(std::string_view error) noexcept;
 
 // The last such error reply a connection got, and when (`error` empty: none yet).
 struct Refusal {

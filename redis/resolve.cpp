@@ -10,18 +10,78 @@ std::string Target::where() const {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+namespace {
+
+ResolveFsm::Mode mode_of(const Endpoint& ep) {
+  if (ep.cluster) return ResolveFsm::Mode::cluster;
+  return ep.sentinels.empty() ? ResolveFsm::Mode::direct : ResolveFsm::Mode::sentinel;
+}
+
+}  // namespace
+
 ResolveFsm::ResolveFsm(const Endpoint& ep)
-    : mode_(ep.sentinels.empty() ? Mode::direct : Mode::sentinel),
-      direct_{ep.host, ep.port, ep.unix_socket},
-      master_name_(ep.master_name) {
+    : mode_(mode_of(ep)), direct_{ep.host, ep.port, ep.unix_socket}, master_name_(ep.master_name) {
   for (const auto& [host, port] : ep.sentinels)
     sentinels_.push_back(Target{host, port, ""});
+  if (mode_ == Mode::cluster) {
+    router_.emplace(std::vector<cluster::Address>{{ep.host, ep.port}}, ep.cluster_slot);
+  }
 }
 
 ResolveFsm::Action ResolveFsm::start() {
   last_problem_.clear();
   if (mode_ == Mode::direct) return {Action::Kind::connect, direct_, ""};
+  if (mode_ == Mode::cluster) return follow(router_->start());
   return ask(0);
+}
+
+ResolveFsm::Action ResolveFsm::follow(const cluster::Step& s) {
+  const Target t{s.node.host, s.node.port, ""};
+  switch (s.kind) {
+    case cluster::Step::Kind::ask_slots:
+      return {Action::Kind::ask_node, t, ""};
+    case cluster::Step::Kind::use_master:
+      return {Action::Kind::connect, t, ""};
+    case cluster::Step::Kind::none_reachable:
+      break;
+  }
+  std::string why = router_->failures();
+  while (!why.empty() && why.back() == '\n')
+    why.pop_back();
+  for (char& c : why) {
+    if (c == '\n') c = ';';
+  }
+  return {Action::Kind::fail,
+          {},
+          "no cluster node named the master of slot " + std::to_string(router_->slot()) + " (" +
+              why + ")"};
+}
+
+ResolveFsm::Action ResolveFsm::on_node_down(std::string_view why) {
+  if (mode_ != Mode::cluster) return {};
+  return follow(router_->on_unreachable(why));
+}
+
+ResolveFsm::Action ResolveFsm::on_node_reply(error_code ec, const std::vector<Reply>& replies) {
+  if (mode_ != Mode::cluster) return {};
+  if (ec) return follow(router_->on_unreachable(ec.message()));
+  if (replies.size() != 1) return follow(router_->on_unreachable("no reply to CLUSTER SLOTS"));
+  return follow(router_->on_slots_reply(cluster::to_tree(replies[0])));
+}
+
+ResolveFsm::Action ResolveFsm::on_probe_down(std::string_view why) {
+  return mode_ == Mode::cluster ? on_node_down(why) : on_sentinel_down(why);
+}
+
+ResolveFsm::Action ResolveFsm::on_probe_reply(error_code ec, const std::vector<Reply>& replies) {
+  return mode_ == Mode::cluster ? on_node_reply(ec, replies) : on_sentinel_reply(ec, replies);
+}
+
+bool ResolveFsm::on_error_reply(std::string_view error) {
+  if (mode_ == Mode::sentinel) return error.starts_with("READONLY");
+  if (mode_ != Mode::cluster) return false;
+  const auto kind = router_->on_error_reply(error).kind;
+  return kind == cluster::Reaction::resolve_again || kind == cluster::Reaction::ask;
 }
 
 ResolveFsm::Action ResolveFsm::ask(std::size_t index) {
@@ -58,7 +118,20 @@ ResolveFsm::Action ResolveFsm::on_sentinel_reply(error_code ec, const std::vecto
 }
 
 Command ResolveFsm::query() const {
+  if (mode_ == Mode::cluster) return {"CLUSTER", "SLOTS"};
   return {"SENTINEL", "get-master-addr-by-name", master_name_};
+}
+
+Endpoint ResolveFsm::probe_endpoint(const Endpoint& server, const Target& t) const {
+  if (mode_ != Mode::cluster) return sentinel_endpoint(server, t);
+  Endpoint e = server;  // a cluster node: the server's credentials and TLS
+  e.host = t.host;
+  e.port = t.port;
+  e.unix_socket.clear();
+  e.cluster = false;
+  e.db = 0;
+  e.sentinel_probe = true;  // no SELECT, no ROLE
+  return e;
 }
 
 Endpoint sentinel_endpoint(const Endpoint& server, const Target& t) {

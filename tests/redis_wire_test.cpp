@@ -54,6 +54,20 @@ TEST(RedisReply, RefusalsAreTheServerStateErrors) {
   EXPECT_TRUE(is_refusal("WRONGPASS invalid username-password pair"));
   EXPECT_TRUE(is_refusal("READONLY You can't write against a read only replica."));
   EXPECT_FALSE(is_refusal("ERR unknown command"));
+  // Redis Cluster: the command ran nowhere, the connection finds the slot's master again.
+  EXPECT_TRUE(is_refusal("MOVED 3999 127.0.0.1:7002"));
+  EXPECT_TRUE(is_refusal("ASK 3999 127.0.0.1:7002"));
+  EXPECT_TRUE(is_refusal("TRYAGAIN Multiple keys request during rehashing of slot"));
+  EXPECT_TRUE(is_refusal("CLUSTERDOWN The cluster is down"));
+  // A blocked command cut short by a demotion: the READONLY that follows says why.
+  EXPECT_FALSE(is_refusal("UNBLOCKED force unblock from blocking operation"));
+  EXPECT_FALSE(is_refusal("ASKING is not needed"));
+  EXPECT_TRUE(is_cluster_retry("MOVED 3999 127.0.0.1:7002"));
+  EXPECT_TRUE(is_cluster_retry("ASK 3999 127.0.0.1:7002"));
+  EXPECT_TRUE(is_cluster_retry("TRYAGAIN Multiple keys request during rehashing of slot"));
+  EXPECT_TRUE(is_cluster_retry("CLUSTERDOWN The cluster is down"));
+  EXPECT_FALSE(is_cluster_retry("READONLY You can't write against a read only replica."));
+  EXPECT_FALSE(is_cluster_retry("OOM command not allowed"));
   EXPECT_TRUE(
       is_refusal("NOPERM this user has no permissions to access one of the keys used "
                  "as arguments"));

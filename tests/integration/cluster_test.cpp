@@ -2,14 +2,19 @@
 // itself, the start-up check of the prefix, and the daemon's keys and scripts in one slot.
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <fstream>
 
 #include "cluster_util.hpp"
 #include "fault_util.hpp"
 #include "harness.hpp"
+#include "queue/job_queue.hpp"
 #include "redis/cluster.hpp"
 #include "redis/cluster_router.hpp"
+#include "redis/connection.hpp"
 
 namespace wa::test {
 namespace {
@@ -198,9 +203,10 @@ TEST(Cluster, OnTheSlotsMasterThePacerReleasesInOneSlot) {
   }
 }
 
-// Expected to pass once the connection follows MOVED (redis/cluster_router.hpp): the daemon is
-// pointed at a node that is not the slot's master, and the slot's master fails over mid-run.
-TEST(Cluster, DISABLED_EveryJobDecidedExactlyOnceThroughAFailover) {
+// The daemon is pointed at a node that is not the slot's master (it asks it for the master,
+// redis/resolve.hpp), and the slot's master fails over mid-run: the old master answers MOVED,
+// the connections find the new one, and every job is decided exactly once.
+TEST(Cluster, EveryJobDecidedExactlyOnceThroughAFailover) {
   TempDir dir;
   LocalCluster c(dir);
   const int m = c.master_of(redis::cluster::key_slot(kPrefix));
@@ -233,7 +239,99 @@ TEST(Cluster, DISABLED_EveryJobDecidedExactlyOnceThroughAFailover) {
       << "results on the new master: " << fault::results_len(b, kPrefix) << "\n"
       << d.log();
   EXPECT_TRUE(fault::audit_jobs(b, kFirst, kBefore + kAfter, kPer, kPrefix));
+  // It followed the MOVED to the new master, and said so.
+  EXPECT_NE(d.log().find("connected to cluster (seed " + c.node(seed).address() + ", slot " +
+                         std::to_string(redis::cluster::key_slot(kPrefix)) + ") at " +
+                         c.node(r).address()),
+            std::string::npos)
+      << d.log();
   EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+// Pointed at a replica of the slot's master, then at another master (no failover): the daemon
+// asks that node for the slot's master, works there, and /healthz names it.
+TEST(Cluster, PointedAtAReplicaOrAnotherMasterItDecidesJobs) {
+  TempDir dir;
+  LocalCluster c(dir);
+  const int slot = redis::cluster::key_slot(kPrefix);
+  const int m = c.master_of(slot);
+  ASSERT_GE(m, 0);
+  const int replica = c.replica_of(m);
+  const int other = c.master_of((slot + 8192) % redis::cluster::kSlots);
+  ASSERT_GE(replica, 0);
+  ASSERT_NE(other, m);
+  Client& a = c.node(m).client();
+  fault::seed_two_sessions(a, kPrefix);
+  constexpr int kJobs = 40, kPer = 2;
+  int first = 1;
+  for (const int seed : {replica, other}) {
+    fault::push_jobs(a, first, kJobs, kPer, kPrefix);
+    const int port = fault::free_port();
+    Daemon d(dir, "",
+             cluster_yaml(c.node(seed)) + "metrics: {listen: \"127.0.0.1:" + std::to_string(port) +
+                 "\"}\n");
+    d.start();
+    ASSERT_TRUE(wait_until(
+        [&] {
+          return fault::results_len(a, kPrefix) >= first - 1 + kJobs && fault::drained(a, kPrefix);
+        },
+        std::chrono::seconds(20)))
+        << d.log();
+    std::optional<fault::HttpResponse> health;
+    ASSERT_TRUE(wait_until([&] {
+      health = fault::http_get(port, "/healthz");
+      return health && health->status == 200;
+    })) << d.log();
+    EXPECT_EQ(health->body, "ok\nredis: cluster master " + c.node(m).address() + " for slot " +
+                                std::to_string(slot) + "\n");
+    EXPECT_EQ(d.stop(), 0) << d.log();
+    EXPECT_NE(d.log().find("at " + c.node(m).address()), std::string::npos) << d.log();
+    for (const char* bad : {"CROSSSLOT", "MOVED", "READONLY"}) {
+      EXPECT_EQ(d.log().find(bad), std::string::npos) << bad << "\n" << d.log();
+    }
+    first += kJobs;
+  }
+  EXPECT_TRUE(fault::audit_jobs(a, 1, 2 * kJobs, kPer, kPrefix));
+}
+
+// A finish script that reaches a node which is not the slot's master (its connection has not
+// seen the failover yet) ran nowhere: it throws like a lost connection, so the batch is decided
+// again at once, rather than `failed` (the jobs would wait for their leases to expire, and each
+// expiry counts towards queue.max_deliveries).
+TEST(Cluster, AFinishScriptAnsweredWithMovedIsRetriedNotFailed) {
+  TempDir dir;
+  LocalCluster c(dir);
+  const int slot = redis::cluster::key_slot(kPrefix);
+  const int other = c.master_of((slot + 8192) % redis::cluster::kSlots);
+  ASSERT_NE(other, c.master_of(slot));
+  boost::asio::io_context io;
+  redis::Endpoint ep;  // a direct connection: it does not follow the MOVED itself
+  ep.host = "127.0.0.1";
+  ep.port = c.node(other).port();
+  auto conn = redis::Connection::create(io.get_executor(), ep, "finish");
+  conn->start();
+  for (int i = 0; i < 200 && !conn->ready(); ++i)
+    io.run_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(conn->ready());
+  const queue::Keys keys(kPrefix, "wa-campaigns");
+  const queue::JobQueue q(*conn, keys);
+  queue::TxJob j;
+  j.payload = R"({"job_id":"j1"})";
+  j.marker = keys.decided("j1", "0");
+  j.results.push_back("result-j1");
+  const std::vector<queue::TxJob> jobs{j, j};
+  auto f = boost::asio::co_spawn(io, q.finish_by_script(jobs, 600, 1000), boost::asio::use_future);
+  while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+    io.run_for(std::chrono::milliseconds(5));
+  try {
+    f.get();
+    ADD_FAILURE() << "finished without an exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("MOVED " + std::to_string(slot)), std::string::npos)
+        << e.what();
+  }
+  conn->stop();
+  io.run_for(std::chrono::milliseconds(20));
 }
 
 }  // namespace

@@ -157,11 +157,20 @@ class LocalCluster {
     }
     return -1;
   }
-  // The index of a replica of the master at index `master`, or -1.
+  // The index of a replica of the master at index `master`, or -1. Waits up to 5 s for the
+  // master to list one: on a busy machine a replica's link can be up before its master's ROLE
+  // shows it.
   int replica_of(int master) {
-    const Reply r = node(master).client().cmd({"ROLE"});
-    if (r.elements.size() < 3 || r.elements[2].elements.empty()) return -1;
-    return index_of_port(std::stoll(r.elements[2].elements[0].elements.at(1).str));
+    int found = -1;
+    wait_until(
+        [&] {
+          const Reply r = node(master).client().cmd({"ROLE"});
+          if (r.elements.size() < 3 || r.elements[2].elements.empty()) return false;
+          found = index_of_port(std::stoll(r.elements[2].elements[0].elements.at(1).str));
+          return true;
+        },
+        std::chrono::seconds(5));
+    return found;
   }
 
   // CLUSTER FAILOVER on the replica at index `replica`; waits until it is master, its old
