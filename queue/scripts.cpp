@@ -806,6 +806,19 @@ local function finish(released, reason)
 end
 )lua";
 
+// Nothing without the pacer's lock; a target whose gap is not over (the backlog came back to a
+// target released from a moment ago) is only put back in `due` at its time.
+constexpr const char* kPaceGate = R"lua(
+if ARGV[15] ~= '' and redis.call('GET', KEYS[7]) ~= ARGV[15] then
+  return {0, 'lock_lost', today}
+end
+local due_at = tonumber(st[5])
+if due_at and now < due_at then
+  redis.call('ZADD', due, due_at, target)
+  return {0, 'early', today}
+end
+)lua";
+
 // Meta's budget: pruning, the live count and the gate on each contact taken.
 constexpr const char* kPaceBudget = R"lua(
 -- Entries of the budget that aged out go, at most 200 a release (about 1 ms).
@@ -839,17 +852,8 @@ end
 }  // namespace
 
 const Script& pace_release_script() {
-  static const Script s = make("pace_release", std::string(kPaceHead) + R"lua(
-if ARGV[15] ~= '' and redis.call('GET', KEYS[7]) ~= ARGV[15] then
-  return {0, 'lock_lost', today}
-end
--- Its gap is not over (the backlog came back to a target released from a moment ago).
-local due_at = tonumber(st[5])
-if due_at and now < due_at then
-  redis.call('ZADD', due, due_at, target)
-  return {0, 'early', today}
-end
-)lua" + std::string(kPaceBudget) + R"lua(
+  static const Script s =
+      make("pace_release", std::string(kPaceHead) + kPaceGate + kPaceBudget + R"lua(
 local total = redis.call('ZCARD', backlog)
 left = total
 if total == 0 then return finish(0, 'empty') end
