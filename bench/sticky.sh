@@ -5,6 +5,10 @@
 # `sticky_sender: false`. Reports the wall time of each (push of the job -> its record on
 # wa:results and every id in the dispatch lists), their ratio (goal <= 3x) and the worst SLOWLOG
 # entry of each (threshold 1 ms; goal: a few ms at most).
+# In the same run it also times Redis's own floor for stickiness: the job's 1,000,000 lookups and
+# 500,000 inserts sent by redis-cli --pipe (HMGET of 1,000 ids, HSET of 500 fields) on the same
+# half-filled hash, and reports "floor ratio" = (off + that) / off: no client can do better on
+# this layout, and how close the daemon comes to it.
 #
 #   bench/sticky.sh [-n CONTACTS] [-r RUNS] [--no-build] [--keep]
 #
@@ -55,6 +59,23 @@ awk '
   }
   { c[++n] = $1; s[n] = $2; if (n == 1000) flush() }
   END { if (n) flush() }' "$work/sticky.txt" >"$work/sticky.resp"
+# The floor's commands: every id looked up, and the ids that are not sticky yet written.
+awk '
+  { c[++n] = $1; if (n == 1000) flush() }
+  END { if (n) flush() }
+  function flush(   i) {
+    printf "*%d\r\n$5\r\nHMGET\r\n$11\r\nwa:sticky:1\r\n", n + 2
+    for (i = 1; i <= n; i++) printf "$%d\r\n%s\r\n", length(c[i]), c[i]
+    n = 0
+  }' "$work/ids.txt" >"$work/lookups.resp"
+awk -v per="$nsessions" '
+  NR % 2 == 1 { c[++n] = $1; s[n] = "s-1-" (1 + NR % per); if (n == 500) flush() }
+  END { if (n) flush() }
+  function flush(   i) {
+    printf "*%d\r\n$4\r\nHSET\r\n$11\r\nwa:sticky:1\r\n", 2 * n + 2
+    for (i = 1; i <= n; i++) printf "$%d\r\n%s\r\n$%d\r\n%s\r\n", length(c[i]), c[i], length(s[i]), s[i]
+    n = 0
+  }' "$work/ids.txt" >"$work/inserts.resp"
 awk '
   function flush(   i) {
     printf "*%d\r\n$5\r\nRPUSH\r\n$8\r\ndemo:big\r\n", n + 2
@@ -134,9 +155,23 @@ run_job() {  # MODE
   fi
   log "   $mode: $(secs "$start" "$end") s, worst SLOWLOG entry ${worst} (us command); Redis: ${top[$mode]}"
 }
+# Redis's floor for the job's stickiness: its lookups and inserts alone, from redis-cli.
+run_floor() {
+  local start end
+  R DEL wa:sticky:1 >/dev/null
+  wa_pipe <"$work/sticky.resp"
+  start=$(now_us)
+  wa_pipe <"$work/lookups.resp"
+  wa_pipe <"$work/inserts.resp"
+  end=$(now_us)
+  [[ $(R HLEN wa:sticky:1) == "$contacts" ]] || problems+=("floor: the inserts did not fill wa:sticky:1")
+  times[floor]+="$(secs "$start" "$end") "
+  log "   floor: $(secs "$start" "$end") s (HMGET of every id, HSET of the half not sticky yet)"
+}
 for ((r = 1; r <= runs; r++)); do
   run_job on
   run_job off
+  run_floor
 done
 wa_poller_stop
 
@@ -144,14 +179,19 @@ wa_poller_stop
 med_on=$(tr ' ' '\n' <<<"${times[on]}" | grep . | median)
 med_off=$(tr ' ' '\n' <<<"${times[off]}" | grep . | median)
 worst_of() { tr ' ' '\n' <<<"${slow[$1]}" | grep . | sort -t: -k1,1g | tail -1 | tr ':' ' '; }
+med_floor=$(tr ' ' '\n' <<<"${times[floor]}" | grep . | median)
 ratio=$(calc "$med_on / $med_off")
+floor_ratio=$(calc "($med_off + $med_floor) / $med_off")
 printf '\nwa-routerd sticky senders: 1 contacts_key job of %d ids, %d sessions, %d run(s) per mode\n' "$contacts" "$nsessions" "$runs"
 printf '  machine            %s\n' "$(machine_line)"
 printf '  sticky on, 50%% sticky  %7.3f s median of %s s; worst SLOWLOG %s us\n' "$med_on" "${times[on]}" "$(worst_of on)"
 printf '  sticky off             %7.3f s median of %s s; worst SLOWLOG %s us\n' "$med_off" "${times[off]}" "$(worst_of off)"
 printf '  ratio                  %.2fx (goal <= 3x)\n' "$ratio"
+printf '  Redis floor            %7.3f s median of %s s (lookups and inserts from redis-cli)\n' "$med_floor" "${times[floor]}"
+printf '  floor ratio            %.2fx = (off + floor) / off; the daemon is at %.2fx of it\n' "$floor_ratio" "$(calc "$ratio / $floor_ratio")"
 if [[ ${#problems[@]} -gt 0 ]]; then
   printf '\nFAILED:\n' >&2; printf '  %s\n' "${problems[@]}" >&2
   exit 1
 fi
-printf 'RESULT contacts=%d on_s=%s off_s=%s ratio=%s\n' "$contacts" "$med_on" "$med_off" "$ratio"
+printf 'RESULT contacts=%d on_s=%s off_s=%s ratio=%s floor_s=%s floor_ratio=%s\n' \
+  "$contacts" "$med_on" "$med_off" "$ratio" "$med_floor" "$floor_ratio"

@@ -652,17 +652,6 @@ return {1}
   return s;
 }
 
-const Script& sticky_read_script() {
-  static const Script s = make("sticky_read", R"lua(
-local c = redis.pcall('LRANGE', KEYS[1], ARGV[1], ARGV[2])
-if type(c) ~= 'table' or c.err or #c == 0 then return {} end
-local t = redis.pcall('HMGET', KEYS[2], unpack(c))
-if type(t) ~= 'table' or t.err then return {} end
-return t
-)lua");
-  return s;
-}
-
 const Script& backlog_lengths_script() {
   static const Script s = make("backlog_lengths", R"lua(
 local function len(key)

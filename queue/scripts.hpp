@@ -50,11 +50,6 @@ const Script& finish_script();
 //   moved).
 const Script& append_step_script();
 
-// Section 10: the sessions wa:sticky:<ws> (KEYS[2]) names for the elements ARGV[1]..ARGV[2] of
-// the list KEYS[1] (LRANGE, then one HMGET): one entry per element, nil for none. Nothing for a
-// hash of another type, or a list that is not one.
-const Script& sticky_read_script();
-
 // Puts jobs still reserved back at the head of the queue, in their order.
 //   KEYS: reserved queue notify   ARGV: payloads (oldest first)
 //   returns the number put back.

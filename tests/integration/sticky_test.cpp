@@ -143,7 +143,8 @@ TEST(Sticky, BigInlineCampaignsAreStagedStickyToo) {
 TEST(Sticky, AContactsKeyCampaignReadsAndWritesStickinessInChunks) {
   Env env;
   two_sessions(env);
-  const Strings first = numbered("k", 1, 4500);  // several chunks of the sticky read
+  // Several LRANGE chunks of the sticky read (the last one partial), each several HMGETs.
+  const Strings first = numbered("k", 1, 12345);
   Strings second(first.rbegin(), first.rend());
   for (const auto& x : numbered("n", 1, 100))
     second.push_back(x);
@@ -248,6 +249,27 @@ TEST(Sticky, AMetaDecisionNeitherReadsNorWritesTheHash) {
   EXPECT_EQ(env.c.list("wa:dispatch:81:meta_api"), numbered("c", 1, 5));
   EXPECT_EQ(sticky_hash(env.c), (Owners{{"c1", "s9"}}));
   EXPECT_EQ(env.c.cmd({"KEYS", "wa:sticky:*"}).strings(), (Strings{"wa:sticky:1"}));
+}
+
+// The app (or an operator) left another type at the key: stickiness reads as none and its writes
+// fail, and every campaign is still decided and dispatched whole.
+TEST(Sticky, AStickyKeyOfAnotherTypeHoldsNoCampaign) {
+  Env env;
+  two_sessions(env);
+  env.c.cmd({"SET", "wa:sticky:1", "not a hash"});
+  const Strings listed = numbered("k", 1, 6000);
+  push_list(env.c, "list:a", listed);
+  push_job(env.c, job("j1", 82, inline_contacts(numbered("c", 1, 10))));
+  push_job(env.c, job("j2", 83, R"("contacts_key":"list:a")"));
+  env.start();
+  const auto d1 = wait_decision(env.c, "j1", 0, 20s);
+  ASSERT_TRUE(d1) << env.log();
+  EXPECT_EQ(str_of(*d1, "type"), "webjs");
+  (void)owners_of(env.c, 82, {"s1", "s2"}, numbered("c", 1, 10));
+  ASSERT_TRUE(wait_decision(env.c, "j2", 0, 20s)) << env.log();
+  (void)owners_of(env.c, 83, {"s1", "s2"}, listed);
+  EXPECT_EQ(env.c.str({"GET", "wa:sticky:1"}), "not a hash");
+  EXPECT_EQ(env.c.integer({"LLEN", "wa:dead"}), 0);
 }
 
 }  // namespace
