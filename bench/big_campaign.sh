@@ -27,23 +27,19 @@ export LC_ALL=C
 contacts=${WA_BIG_CONTACTS:-1000000} runs=3
 strategies="weighted_capacity health_score round_robin"
 build=1 keep=0
-usage() { sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+bench=big_campaign
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+usage_lines=6,13
 while [[ $# -gt 0 ]]; do
   case $1 in
     -n) contacts=${2:?}; shift 2 ;;
     -r) runs=${2:?}; shift 2 ;;
     -S) strategies=${2:?}; shift 2 ;;
-    --no-build) build=0; shift ;;
-    --keep) keep=1; shift ;;
-    -h|--help) usage ;;
-    *) echo "big_campaign.sh: unknown argument $1" >&2; usage ;;
+    *) wa_common_arg "$1"; shift ;;  # --no-build, --keep, -h
   esac
 done
 [[ $contacts =~ ^[1-9][0-9]*$ && $runs =~ ^[1-9][0-9]*$ ]] || { echo "big_campaign.sh: -n and -r take positive integers" >&2; exit 2; }
-
-bench=big_campaign
-# shellcheck source=bench/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 wa_build
 wa_start_redis
 nsessions=10

@@ -31,27 +31,23 @@ jobs=${WA_DRAIN_JOBS:-50000}
 batch=${WA_DRAIN_BATCH:-64}
 seed=${WA_DRAIN_SEED:-20261125}
 build=1 keep=0 runs=1 tcp=0 tls=0
-usage() { sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+bench=drain
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+usage_lines=4,15
 while [[ $# -gt 0 ]]; do
   case $1 in
     -n) jobs=${2:?}; shift 2 ;;
     -b) batch=${2:?}; shift 2 ;;
     -s) seed=${2:?}; shift 2 ;;
     -r) runs=${2:?}; shift 2 ;;
-    --no-build) build=0; shift ;;
-    --keep) keep=1; shift ;;
     --tcp) tcp=1; shift ;;
     --tls) tls=1; shift ;;
-    -h|--help) usage ;;
-    *) echo "drain.sh: unknown argument $1" >&2; usage ;;
+    *) wa_common_arg "$1"; shift ;;  # --no-build, --keep, -h
   esac
 done
 [[ $jobs =~ ^[1-9][0-9]*$ && $batch =~ ^[1-9][0-9]*$ && $seed =~ ^[0-9]+$ && $runs =~ ^[1-9][0-9]*$ ]] ||
   { echo "drain.sh: -n, -b, -s and -r take positive integers" >&2; exit 2; }
-
-bench=drain
-# shellcheck source=bench/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 wa_build
 
 # ---- -r RUNS: run this script RUNS times and print the medians of its RESULT lines --------------

@@ -27,24 +27,20 @@ set -euo pipefail
 export LC_ALL=C
 
 events=${WA_EVENTS:-500000} order=time runs=1 build=1 keep=0
-usage() { sed -n '6,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+bench=events
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+usage_lines=6,14
 while [[ $# -gt 0 ]]; do
   case $1 in
     -e) events=${2:?}; shift 2 ;;
     -o) order=${2:?}; shift 2 ;;
     -r) runs=${2:?}; shift 2 ;;
-    --no-build) build=0; shift ;;
-    --keep) keep=1; shift ;;
-    -h|--help) usage ;;
-    *) echo "events.sh: unknown argument $1" >&2; usage ;;
+    *) wa_common_arg "$1"; shift ;;  # --no-build, --keep, -h
   esac
 done
 [[ $events =~ ^[1-9][0-9]*$ && $runs =~ ^[1-9][0-9]*$ && $order =~ ^(time|random)$ ]] ||
   { echo "events.sh: -e and -r take positive integers, -o time or random" >&2; exit 2; }
-
-bench=events
-# shellcheck source=bench/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 wa_build
 
 # ---- -r RUNS: this script RUNS times, then the medians of its RESULT lines ----------------------

@@ -26,17 +26,17 @@ set -euo pipefail
 export LC_ALL=C
 
 nws=1000 per=10 runs=3 build=1 keep=0 fields="t s d r f rs rc ds dc"
-usage() { sed -n '7,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+bench=health
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+usage_lines=7,16
 while [[ $# -gt 0 ]]; do
   case $1 in
     -w) nws=${2:?}; shift 2 ;;
     -p) per=${2:?}; shift 2 ;;
     -f) fields=${2:?}; shift 2 ;;
     -r) runs=${2:?}; shift 2 ;;
-    --no-build) build=0; shift ;;
-    --keep) keep=1; shift ;;
-    -h|--help) usage ;;
-    *) echo "health.sh: unknown argument $1" >&2; usage ;;
+    *) wa_common_arg "$1"; shift ;;  # --no-build, --keep, -h
   esac
 done
 [[ $nws =~ ^[1-9][0-9]*$ && $per =~ ^[1-9][0-9]*$ && $runs =~ ^[1-9][0-9]*$ ]] ||
@@ -44,10 +44,6 @@ done
 for f in $fields; do
   [[ " t s d r f rs rc ds dc " == *" $f "* ]] || { echo "health.sh: -f: unknown counter $f" >&2; exit 2; }
 done
-
-bench=health
-# shellcheck source=bench/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 wa_build
 wa_start_redis
 nsessions=$((nws * per))

@@ -6,11 +6,15 @@
 # Usage, from a script in bench/:
 #   set -euo pipefail; export LC_ALL=C
 #   bench=name; source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+#   usage_lines=A,B     # the header comment's lines that wa_usage prints
+#   while [[ $# -gt 0 ]]; do case $1 in ...; *) wa_common_arg "$1"; shift ;; esac; done
 #   wa_build            # unless build=0 (--no-build)
 #   wa_start_redis      # sets work, sock, redis_pid; defines R
 #   ...
 # shellcheck shell=bash disable=SC2034,SC2154  # variables shared with the sourcing script
 
+# The sourcing script's own path, for its usage text (taken before the cd below).
+wa_script=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 root=$(pwd)
 # WA_DAEMON_BIN: another wa-routerd (with --no-build), e.g. a RelWithDebInfo build/.
@@ -22,6 +26,24 @@ clk_tck=$(getconf CLK_TCK)
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "$bench: $*"; exit 1; }
+
+# ---- options ---------------------------------------------------------------------------------
+# Lines $usage_lines (A,B) of the script's header comment, without their "# ", on stderr; exit 2.
+wa_usage() {
+  sed -n "${usage_lines}p" "$wa_script" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+# The options every benchmark takes, for the last branch of its option loop: --no-build (build=0),
+# --keep (keep=1), -h/--help (wa_usage); any other argument is refused with the usage.
+wa_common_arg() {
+  case $1 in
+    --no-build) build=0 ;;
+    --keep) keep=1 ;;
+    -h|--help) wa_usage ;;
+    *) log "$(basename "$wa_script"): unknown argument $1"; wa_usage ;;
+  esac
+}
 
 # ---- build -----------------------------------------------------------------------------------
 wa_build() {

@@ -36,27 +36,23 @@ set -euo pipefail
 export LC_ALL=C
 
 duration=${SOAK_SECONDS:-300} jps=2000 eps=5000 hinterval=60 build=1 keep=0
-usage() { sed -n '6,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+bench=soak
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+usage_lines=6,16
 while [[ $# -gt 0 ]]; do
   case $1 in
     -t) duration=${2:?}; shift 2 ;;
     -j) jps=${2:?}; shift 2 ;;
     -e) eps=${2:?}; shift 2 ;;
     -i) hinterval=${2:?}; shift 2 ;;
-    --no-build) build=0; shift ;;
-    --keep) keep=1; shift ;;
-    -h|--help) usage ;;
-    *) echo "soak.sh: unknown argument $1" >&2; usage ;;
+    *) wa_common_arg "$1"; shift ;;  # --no-build, --keep, -h
   esac
 done
 [[ $duration =~ ^[0-9]+$ && $jps =~ ^[0-9]+$ && $eps =~ ^[0-9]+$ && $hinterval =~ ^[1-9][0-9]*$ ]] ||
   { echo "soak.sh: -t, -j, -e and -i take integers (-i > 0)" >&2; exit 2; }
 [[ $duration -ge $((2 * hinterval + 120)) ]] ||
   { echo "soak.sh: -t must be at least two health intervals + 120 s ($((2 * hinterval + 120)) s): the RSS after the warm-up is compared with the last minute's" >&2; exit 2; }
-
-bench=soak
-# shellcheck source=bench/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 wa_build
 wa_start_redis
 

@@ -5,13 +5,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -26,56 +21,19 @@ namespace wa::test::cluster {
 class Node {
  public:
   Node(const TempDir& dir, int index, int port, int bus_port)
-      : name_("node" + std::to_string(index)), port_(port), socket_(dir.file(name_ + ".sock")) {
-    std::filesystem::create_directories(dir.file(name_));
-    std::vector<std::string> args{"redis-server",
-                                  "--port",
-                                  std::to_string(port),
-                                  "--cluster-port",
-                                  std::to_string(bus_port),
-                                  "--bind",
-                                  "127.0.0.1",
-                                  "--unixsocket",
-                                  socket_,
-                                  "--cluster-enabled",
-                                  "yes",
-                                  "--cluster-config-file",
-                                  dir.file(name_ + "/nodes.conf"),
-                                  "--cluster-node-timeout",
-                                  "2000",
-                                  "--save",
-                                  "",
-                                  "--appendonly",
-                                  "no",
-                                  "--dir",
-                                  dir.file(name_),
-                                  "--logfile",
-                                  dir.file(name_ + ".log")};
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args)
-        argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execvp("redis-server", argv.data());
-      _exit(127);
-    }
-    client_ = std::make_unique<Client>(socket_);
-  }
-  ~Node() { stop(); }
+      : name_("node" + std::to_string(index)),
+        server_(dir, name_, port,
+                {"--cluster-port", std::to_string(bus_port), "--cluster-enabled", "yes",
+                 "--cluster-config-file", dir.file(name_ + "/nodes.conf"), "--cluster-node-timeout",
+                 "2000"}),
+        client_(std::make_unique<Client>(server_.socket())) {}
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int st = 0;
-    waitpid(pid_, &st, 0);
-    pid_ = -1;
-  }
-  int port() const noexcept { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  const std::string& socket() const noexcept { return socket_; }
+  void stop() { server_.stop(); }
+  int port() const noexcept { return server_.port(); }
+  std::string address() const { return server_.address(); }
+  const std::string& socket() const noexcept { return server_.socket(); }
   Client& client() { return *client_; }
   // "master" or "slave" (ROLE), "" when the node does not answer.
   std::string role() {
@@ -96,23 +54,9 @@ class Node {
 
  private:
   std::string name_;
-  int port_;
-  std::string socket_;
-  pid_t pid_ = -1;
+  TcpRedis server_;
   std::unique_ptr<Client> client_;
 };
-
-// Runs a shell command; returns its exit status and fills `out` with stdout and stderr.
-inline int shell(const std::string& cmd, std::string& out) {
-  out.clear();
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return -1;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p))
-    out += buf;
-  const int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 class LocalCluster {
  public:

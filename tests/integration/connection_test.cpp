@@ -1,64 +1,31 @@
 // Connection settings end to end: TCP with AUTH and SELECT, and a wrong password that keeps the
 // daemon retrying (never exiting) until the server accepts it.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <string>
 
+#include "fault_util.hpp"
 #include "harness.hpp"
 
 namespace wa::test {
 namespace {
 
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+using fault::free_port;
 
-// A redis-server on a TCP port with a password, plus a unix socket for the test's own client.
+// A redis-server on a TCP port with a password, plus a unix socket for the test's own client
+// (which set the password, so that its connection stays authenticated).
 class PasswordRedis {
  public:
-  PasswordRedis(const TempDir& dir, int port) : socket_(dir.file("pw.sock")) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      execlp("redis-server", "redis-server", "--port", std::to_string(port).c_str(), "--bind",
-             "127.0.0.1", "--unixsocket", socket_.c_str(), "--requirepass", "s3cret", "--save", "",
-             "--appendonly", "no", "--dir", dir.path().c_str(), "--logfile",
-             dir.file("pw.log").c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    client_ = std::make_unique<Client>(socket_);
-    wait_until([&] {
-      try {
-        return client_->cmd({"AUTH", "s3cret"}).str == "OK";
-      } catch (...) {
-        return false;
-      }
-    });
+  PasswordRedis(const TempDir& dir, int port)
+      : server_(dir, "pw", port), client_(server_.socket()) {
+    client_.cmd({"CONFIG", "SET", "requirepass", "s3cret"});
   }
-  ~PasswordRedis() {
-    kill(pid_, SIGTERM);
-    int st;
-    waitpid(pid_, &st, 0);
-  }
-  Client& client() { return *client_; }
-  const std::string& socket() const { return socket_; }
+  Client& client() { return client_; }
+  const std::string& socket() const { return server_.socket(); }
 
  private:
-  std::string socket_;
-  pid_t pid_ = -1;
-  std::unique_ptr<Client> client_;
+  TcpRedis server_;
+  Client client_;
 };
 
 TEST(Connection, TcpWithPasswordAndDatabase) {

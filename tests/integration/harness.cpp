@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -69,6 +70,34 @@ int wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+}
+
+// Starts redis-server with `argv` (the program name first) and waits until it answers PING on
+// `socket`; kills it and throws, pointing at `log`, when it does not.
+pid_t start_redis(const std::vector<std::string>& argv, const std::string& socket,
+                  const std::string& out_file, const std::string& log) {
+  unlink(socket.c_str());
+  const pid_t pid = spawn(argv, out_file);
+  Client probe(socket);
+  const bool up = wait_until([&] {
+    try {
+      return probe.cmd({"PING"}).str == "PONG";
+    } catch (...) {
+      return false;
+    }
+  });
+  if (up) return pid;
+  ::kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  throw std::runtime_error("redis-server did not start (see " + log + ")");
+}
+
+// SIGTERM, then waits (SIGKILL after 10 s); `pid` is -1 afterwards.
+void stop_redis(pid_t& pid) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGTERM);
+  wait_exit(pid, std::chrono::seconds(10));
+  pid = -1;
 }
 
 // A write to a Redis that was killed must fail with EPIPE, not kill the test.
@@ -188,18 +217,7 @@ void RedisServer::start() {
     argv.insert(argv.end(), {"--appendonly", "no"});
   }
   argv.insert(argv.end(), extra_.begin(), extra_.end());
-  unlink(socket_.c_str());
-  pid_ = spawn(argv, dir_.file("redis.log"));
-  Client probe(socket_);
-  const bool up = wait_until([&] {
-    try {
-      return probe.cmd({"PING"}).str == "PONG";
-    } catch (...) {
-      return false;
-    }
-  });
-  if (!up)
-    throw std::runtime_error("redis-server did not start (see " + dir_.file("redis.log") + ")");
+  pid_ = start_redis(argv, socket_, dir_.file("redis.log"), dir_.file("redis.log"));
 }
 
 void RedisServer::kill(int sig) {
@@ -213,10 +231,23 @@ void RedisServer::kill(int sig) {
 }
 
 void RedisServer::stop() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  wait_exit(pid_, std::chrono::seconds(10));
-  pid_ = -1;
+  stop_redis(pid_);
+}
+
+TcpRedis::TcpRedis(const TempDir& dir, const std::string& name, int port,
+                   std::vector<std::string> args)
+    : port_(port), socket_(dir.file(name + ".sock")) {
+  fs::create_directories(dir.file(name));
+  std::vector<std::string> argv{"redis-server"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--port", std::to_string(port), "--bind", "127.0.0.1", "--unixsocket",
+                           socket_, "--save", "", "--appendonly", "no", "--dir", dir.file(name),
+                           "--logfile", dir.file(name + ".log")});
+  pid_ = start_redis(argv, socket_, "", dir.file(name + ".log"));
+}
+
+void TcpRedis::stop() {
+  stop_redis(pid_);
 }
 
 Daemon::Daemon(const TempDir& dir, std::string redis_socket, std::string yaml, std::string name)
@@ -320,6 +351,17 @@ int run_daemon(const std::vector<std::string>& args, std::string* output) {
     *output = ss.str();
   }
   return rc;
+}
+
+int shell(const std::string& cmd, std::string& out) {
+  out.clear();
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return -1;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p))
+    out += buf;
+  const int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 long long now_seconds() {

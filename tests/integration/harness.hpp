@@ -78,6 +78,29 @@ class RedisServer {
   pid_t pid_ = -1;
 };
 
+// A redis-server child (a cluster node or a Sentinel too) on 127.0.0.1:`port`, with a unix socket
+// dir/NAME.sock for the test's own Client, its working directory dir/NAME and its log
+// dir/NAME.log, saving nothing. `args` come first on its command line (a config file has to be
+// the first of them, as in {"sentinel.conf", "--sentinel"}). The constructor waits until it
+// answers PING and throws when it does not; the destructor stops it.
+class TcpRedis {
+ public:
+  TcpRedis(const TempDir& dir, const std::string& name, int port,
+           std::vector<std::string> args = {});
+  ~TcpRedis() { stop(); }
+  TcpRedis(const TcpRedis&) = delete;
+  TcpRedis& operator=(const TcpRedis&) = delete;
+  void stop();  // SIGTERM and wait
+  int port() const noexcept { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  const std::string& socket() const noexcept { return socket_; }
+
+ private:
+  int port_;
+  std::string socket_;
+  pid_t pid_ = -1;
+};
+
 // wa-routerd as a child process with stderr captured to a file.
 class Daemon {
  public:
@@ -120,6 +143,9 @@ bool wait_until(const std::function<bool()>& done,
 
 // Runs `wa-routerd ARGS...` to completion; returns the exit status and fills output.
 int run_daemon(const std::vector<std::string>& args, std::string* output);
+
+// Runs a shell command; returns its exit status and fills `out` with its stdout and stderr.
+int shell(const std::string& cmd, std::string& out);
 
 // Unix time now (seconds).
 long long now_seconds();

@@ -1,11 +1,7 @@
 // High availability: the daemon finds the master through Redis Sentinel and follows a failover
 // while jobs flow; every job is decided exactly once on the new master.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 
 #include "fault_util.hpp"
@@ -18,84 +14,26 @@ using fault::audit_jobs;
 using fault::free_port;
 using fault::push_jobs;
 
-// A redis-server (or Sentinel) child on a TCP port of 127.0.0.1, plus a unix socket for the
-// test's own client (Sentinels get none: the test talks to them over TCP with redis-cli).
-class Server {
- public:
-  Server(const TempDir& dir, const std::string& name, std::vector<std::string> args)
-      : socket_(dir.file(name + ".sock")) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args)
-        argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execvp("redis-server", argv.data());
-      _exit(127);
-    }
-  }
-  ~Server() { stop(); }
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int st;
-    waitpid(pid_, &st, 0);
-    pid_ = -1;
-  }
-  const std::string& socket() const { return socket_; }
-
- private:
-  std::string socket_;
-  pid_t pid_ = -1;
-};
-
-std::vector<std::string> redis_args(const TempDir& dir, const std::string& name, int port) {
-  std::filesystem::create_directories(dir.file(name));
-  return {"redis-server",
-          "--port",
-          std::to_string(port),
-          "--bind",
-          "127.0.0.1",
-          "--unixsocket",
-          dir.file(name + ".sock"),
-          "--save",
-          "",
-          "--appendonly",
-          "no",
-          "--dir",
-          dir.file(name),
-          "--logfile",
-          dir.file(name + ".log")};
-}
-
-// Runs redis-cli against a TCP port and returns its output (first line trimmed).
+// Runs redis-cli against a TCP port and returns its output.
 std::string cli(int port, const std::string& args) {
-  const std::string cmd = "redis-cli -p " + std::to_string(port) + " " + args + " 2>&1";
   std::string out;
-  if (FILE* p = popen(cmd.c_str(), "r")) {
-    char buf[512];
-    while (fgets(buf, sizeof buf, p))
-      out += buf;
-    pclose(p);
-  }
+  shell("redis-cli -p " + std::to_string(port) + " " + args, out);
   return out;
 }
 
 TEST(Sentinel, FollowsAFailoverWithoutLosingAJob) {
   TempDir dir;
   const int p_master = free_port(), p_replica = free_port(), p_sentinel = free_port();
-  Server master(dir, "master", redis_args(dir, "master", p_master));
-  auto replica_args = redis_args(dir, "replica", p_replica);
-  replica_args.insert(replica_args.end(), {"--replicaof", "127.0.0.1", std::to_string(p_master)});
-  Server replica(dir, "replica", replica_args);
+  TcpRedis master(dir, "master", p_master);
+  TcpRedis replica(dir, "replica", p_replica,
+                   {"--replicaof", "127.0.0.1", std::to_string(p_master)});
   {
     std::ofstream conf(dir.file("sentinel.conf"));
-    conf << "port " << p_sentinel << "\nbind 127.0.0.1\ndir " << dir.path() << "\nlogfile "
-         << dir.file("sentinel.log") << "\nsentinel monitor mymaster 127.0.0.1 " << p_master
+    conf << "sentinel monitor mymaster 127.0.0.1 " << p_master
          << " 1\nsentinel down-after-milliseconds mymaster 1000\n"
          << "sentinel failover-timeout mymaster 5000\n";
   }
-  Server sentinel(dir, "sentinel", {"redis-server", dir.file("sentinel.conf"), "--sentinel"});
+  TcpRedis sentinel(dir, "sentinel", p_sentinel, {dir.file("sentinel.conf"), "--sentinel"});
 
   Client a(master.socket()), b(replica.socket());
   ASSERT_TRUE(wait_until([&] {
