@@ -85,7 +85,7 @@ wa_spawn() {
 }
 
 # ---- -r RUNS: the whole script RUNS times ----------------------------------------------------
-# wa_rerun RUNS ARG... runs `bash "$0" ARG...` (one run of this script: pass --no-build) RUNS
+# wa_rerun RUNS ARG... runs `bash "$wa_script" ARG...` (one run of this script: pass --no-build) RUNS
 # times, printing each run's output but its RESULT line, and appends the RESULT lines to the file
 # $rerun_file (removed on exit), for the caller to print their medians. The first run that fails
 # ends the script: its output is printed, exit 1.
@@ -95,7 +95,7 @@ wa_rerun() {
   rerun_file=$(mktemp "/tmp/wa-$bench-runs.XXXXXX")
   for i in $(seq "$runs"); do
     log "== run $i of $runs"
-    out=$(bash "$0" "$@") || { printf '%s\n' "$out"; exit 1; }
+    out=$(bash "$wa_script" "$@") || { printf '%s\n' "$out"; exit 1; }
     printf '%s\n' "$out" | grep -v '^RESULT '
     printf '%s\n' "$out" | grep '^RESULT ' >>"$rerun_file"
   done

@@ -22,23 +22,20 @@
 set -euo pipefail
 export LC_ALL=C
 
-contacts=1000000 runs=3 build=1 keep=0
-usage() { sed -n '9,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+contacts=1000000 runs=3
+bench=sticky
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+usage_lines=13,18
 while [[ $# -gt 0 ]]; do
   case $1 in
     -n) contacts=${2:?}; shift 2 ;;
     -r) runs=${2:?}; shift 2 ;;
-    --no-build) build=0; shift ;;
-    --keep) keep=1; shift ;;
-    -h|--help) usage ;;
-    *) echo "sticky.sh: unknown argument $1" >&2; usage ;;
+    *) wa_common_arg "$1"; shift ;;  # --no-build, --keep, -h
   esac
 done
 [[ $contacts =~ ^[1-9][0-9]*$ && $runs =~ ^[1-9][0-9]*$ ]] || { echo "sticky.sh: -n and -r take positive integers" >&2; exit 2; }
 
-bench=sticky
-# shellcheck source=bench/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [[ -n ${WA_DAEMON_BIN:-} ]] && daemon_bin=$WA_DAEMON_BIN
 wa_build
 wa_start_redis
