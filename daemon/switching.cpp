@@ -15,20 +15,17 @@
 // the campaign to its destinations' backlogs and the destinations to wa:pace:due.
 #include <spdlog/spdlog.h>
 
-#include <boost/json.hpp>
 #include <map>
 #include <set>
 #include <stdexcept>
 
 #include "core/records.hpp"
+#include "core/stored_decision.hpp"
 #include "core/switching.hpp"
-#include "core/utf8.hpp"
 #include "daemon/daemon.hpp"
 #include "queue/outputs.hpp"
 
 namespace wa::daemon {
-
-namespace json = boost::json;
 
 namespace {
 
@@ -46,119 +43,7 @@ constexpr std::uint64_t kSwitchStep = 2000;
 constexpr std::uint64_t kStickySwitchStep = 500;
 constexpr int kStepRetries = 5;  // steps tried again in a row (the list or the decision changed)
 
-std::string text_of(const json::value* v) {
-  if (v == nullptr) return {};
-  if (v->is_string()) return std::string(v->get_string());
-  if (v->is_int64()) return std::to_string(v->get_int64());
-  if (v->is_uint64()) return std::to_string(v->get_uint64());
-  return {};
-}
-
-// What switching needs from a stored decision.
-struct StoredCampaign {
-  std::string id;
-  core::Id campaign_id;
-  std::string workspace_id;
-  core::CampaignSpec spec;
-  std::vector<core::DistributionEntry> distribution;
-  std::string decision;  // the stored JSON, for compare-and-set
-};
-
-std::optional<core::Template> template_of(const json::object& o) {
-  const json::value* t = o.if_contains("template");
-  if (t == nullptr || !t->is_object()) return std::nullopt;
-  core::Template tmpl;
-  const auto status = text_of(t->get_object().if_contains("status"));
-  tmpl.status = status == "APPROVED"   ? core::TemplateStatus::approved
-                : status == "REJECTED" ? core::TemplateStatus::rejected
-                : status == "PAUSED"   ? core::TemplateStatus::paused
-                : status == "DISABLED" ? core::TemplateStatus::disabled
-                                       : core::TemplateStatus::pending;
-  if (const json::value* w = t->get_object().if_contains("webjs_compatible"); w && w->is_bool()) {
-    tmpl.webjs_compatible = w->get_bool();
-  }
-  return tmpl;
-}
-
-std::optional<StoredCampaign> read_decision(const std::string& id, const std::string& text) {
-  boost::system::error_code ec;
-  const json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const json::object& o = v.get_object();
-  StoredCampaign c;
-  c.id = id;
-  c.decision = text;
-  const json::value* cid = o.if_contains("campaign_id");
-  c.campaign_id = {text_of(cid), cid != nullptr && cid->is_number()};
-  c.workspace_id = text_of(o.if_contains("workspace_id"));
-  if (c.workspace_id.empty()) return std::nullopt;
-  const auto mode = text_of(o.if_contains("template_mode"));
-  c.spec.mode = mode == "template" ? core::TemplateMode::template_ : core::TemplateMode::direct;
-  const auto pref = text_of(o.if_contains("provider_preference"));
-  c.spec.preference = pref == "webjs"      ? core::Preference::webjs
-                      : pref == "meta_api" ? core::Preference::meta_api
-                                           : core::Preference::automatic;
-  c.spec.tmpl = template_of(o);
-  if (const json::value* d = o.if_contains("distribution"); d && d->is_array()) {
-    for (const json::value& e : d->get_array()) {
-      if (!e.is_object()) continue;
-      const auto target = text_of(e.get_object().if_contains("target"));
-      const json::value* n = e.get_object().if_contains("count");
-      if (target.empty() || n == nullptr || !n->is_number()) continue;
-      c.distribution.push_back({target, n->to_number<std::uint64_t>()});
-    }
-  }
-  return c;
-}
-
-// A decision's "session" object for a session (null for none), as a move's plan keeps it.
-std::string session_json(const core::Session* s) {
-  if (s == nullptr) return "null";
-  json::object so;
-  // As JsonWriter writes them: valid UTF-8 whatever the app stored (core/utf8.hpp).
-  so["id"] = core::to_valid_utf8(s->id);
-  so["uuid"] = core::to_valid_utf8(s->uuid);
-  so["phone_number"] = core::to_valid_utf8(s->phone_number);
-  so["health_score"] = s->health;
-  so["is_primary"] = s->is_primary;
-  return json::serialize(so);
-}
-
-// The stored decision with a new distribution, and type/session when they change (`session`:
-// the move's session, for when the current one has no entry left).
-std::string updated_decision(const StoredCampaign& c,
-                             const std::vector<core::DistributionEntry>& dist,
-                             const std::string& session) {
-  json::value v = json::parse(c.decision);
-  json::object& o = v.as_object();
-  json::array arr;
-  bool any_session = false, any_meta = false;
-  for (const auto& e : dist) {
-    json::object entry;
-    entry["target"] = core::to_valid_utf8(e.target);
-    entry["count"] = e.count;
-    entry["key"] = core::to_valid_utf8(core::dispatch_key(c.id, e.target));
-    arr.push_back(std::move(entry));
-    (e.target == "meta_api" ? any_meta : any_session) = true;
-  }
-  o["distribution"] = std::move(arr);
-  if (any_session) {
-    o["type"] = "webjs";
-  } else if (any_meta) {
-    o["type"] = "meta_api";
-  }
-  const json::value* current = o.if_contains("session");
-  const std::string id =
-      current && current->is_object() ? text_of(current->get_object().if_contains("id")) : "";
-  const bool still_there = std::any_of(
-      dist.begin(), dist.end(), [&](const auto& e) { return !id.empty() && e.target == id; });
-  if (!still_there) {
-    boost::system::error_code ec;
-    json::value s = json::parse(session, ec);
-    o["session"] = ec ? json::value(nullptr) : std::move(s);
-  }
-  return json::serialize(v);
-}
+using core::StoredCampaign;
 
 std::uint64_t switch_step(const config::Config& cfg) {
   return cfg.selection.sticky_sender ? kStickySwitchStep : kSwitchStep;
@@ -180,7 +65,7 @@ asio::awaitable<bool> reload_decision(Switcher& sw, StoredCampaign& c) {
   redis::Command get{"GET", sw.keys.decision(c.id)};
   const auto r = co_await queue::run1(sw.conn, queue::plain(std::move(get)));
   if (!r.is_string()) co_return false;
-  auto fresh = read_decision(c.id, r.str);
+  auto fresh = core::parse_stored_decision(c.id, r.str);
   if (!fresh) co_return false;
   c = std::move(*fresh);
   co_return true;
@@ -193,7 +78,7 @@ asio::awaitable<queue::Reply> run_step(Switcher& sw, StoredCampaign& c, core::Mo
   const core::MoveStep step = core::next_step(plan, switch_step(sw.cfg));
   auto dist = c.distribution;
   core::apply_step(dist, plan.from, step);
-  std::string next = updated_decision(c, dist, plan.session);
+  std::string next = core::updated_decision(c, dist, plan.session);
   core::MovePlan after = plan;
   core::advance(after, step);
   std::string next_progress = step.last ? "" : core::progress_json(after);
@@ -439,7 +324,7 @@ asio::awaitable<void> Daemon::switch_page(const std::vector<std::string>& ids, d
   std::vector<std::string> workspaces;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (!got[2 * i].is_string()) continue;
-    auto c = read_decision(ids[i], got[2 * i].str);
+    auto c = core::parse_stored_decision(ids[i], got[2 * i].str);
     if (!c) {
       spdlog::warn("switch: campaign {}: stored decision unreadable; skipped", ids[i]);
       continue;
@@ -471,7 +356,7 @@ asio::awaitable<void> Daemon::switch_page(const std::vector<std::string>& ids, d
         co_await report_nowhere(sw, pc.c, move);
         continue;
       }
-      auto plan = core::plan_of(move, session_json(move.decision.session));
+      auto plan = core::plan_of(move, core::session_json(move.decision.session));
       if (!co_await run_move(sw, pc.c, plan, "")) break;
       co_await moved(sw, pc.c, plan);
     }
