@@ -13,7 +13,6 @@
 
 #include "config/config.hpp"
 #include "core/status.hpp"
-#include "queue/exec.hpp"
 #include "queue/keys.hpp"
 #include "queue/status_reads.hpp"
 #include "redis/connection.hpp"
