@@ -125,9 +125,6 @@ class Daemon {
   static constexpr std::size_t kEventBatch = 5000;  // events per ingestion step
   static constexpr std::size_t kSnapshotLimit = 100000;
   asio::awaitable<void> health_cycle();
-  // Every (workspace, session) pair the health cycle covers.
-  asio::awaitable<std::vector<std::pair<std::string, std::string>>> sessions_to_check(
-      queue::PhpValues& php, std::size_t& workspace_count);
   // Drops wa:campaigns:active entries older than 24 h, in bounded steps.
   asio::awaitable<void> prune_active(double now);
   asio::awaitable<void> switch_campaigns(double now);

@@ -11,6 +11,7 @@
 #include "core/records.hpp"
 #include "core/switching.hpp"
 #include "daemon/daemon.hpp"
+#include "queue/health_store.hpp"
 #include "queue/pace_state.hpp"
 #include "queue/php_values.hpp"
 
@@ -38,25 +39,15 @@ struct HealthTally {
 
 constexpr std::size_t kChunk = 500;     // sessions per pipeline of the health cycle
 constexpr long long kPruneStep = 4000;  // old wa:campaigns:active entries per script
-constexpr std::size_t kBaseReads = 3;   // session hash, stats, alert mask (then the pace state)
-
-// The reads of one session: its hash, its stats, its alert mask, and with pacing its pace state.
-void add_session_reads(const HealthContext& c, const std::string& sid,
-                       std::vector<queue::Call>& reads) {
-  reads.push_back(queue::plain({"HGETALL", c.keys.session(sid)}));
-  reads.push_back(c.store.stats_read_call(sid));
-  reads.push_back(queue::plain({"HGET", c.keys.session_health(sid), "alerts"}));
-  if (c.cfg.pacing.enabled) queue::add_pace_state_reads(reads, c.keys, sid);
-}
 
 // Section 8's adaptive pace of a webjs session at this check: the silent check, the factor's
-// write when it changed (adaptive pace on), and the tally of factors. `r` are the pace state's
+// write when it changed (adaptive pace on), and the tally of factors. `pace` are the pace state's
 // replies. Returns the silent alert entry when the session is silent.
 std::optional<core::Alert> adapt_pace(const HealthContext& c, const core::Session& s,
-                                      bool breaks_alert, const queue::Reply* r,
+                                      bool breaks_alert, const queue::Reply* pace,
                                       std::vector<queue::Call>& writes, HealthTally& t) {
   const auto& cfg = c.cfg.pacing.adaptive;
-  const queue::PaceState st = queue::parse_pace_state(r, c.now, cfg.report_grace);
+  const queue::PaceState st = queue::parse_pace_state(pace, c.now, cfg.report_grace);
   // Every event of the last hour reports one message's outcome (sent, delivered, read, failed).
   const core::AdaptiveStep step =
       core::adaptive_step(st.factor, breaks_alert, st.releases, s.last_hour.total, cfg);
@@ -73,28 +64,22 @@ std::optional<core::Alert> adapt_pace(const HealthContext& c, const core::Sessio
   return core::Alert{core::AlertType::silent, step.silent.reported_percent, cfg.min_reported};
 }
 
-// The status page's copy of an alert: wa:alerts:recent, newest first, capped (StatusBoard).
-void add_recent_alert(const queue::Keys& keys, const std::string& alert,
-                      std::vector<queue::Call>& writes) {
-  writes.push_back(queue::plain({"LPUSH", keys.recent_alerts(), alert}));
-  writes.push_back(queue::plain({"LTRIM", keys.recent_alerts(), "0", "99"}));
-}
-
 // A session read and with its last hour: its score, alerts (silent included, edge-triggered
-// against the mask read in r[2]) and pace, and their writes.
+// against the mask the last check stored) and pace, and their writes.
 void conclude_session(const HealthContext& c, const std::string& ws, core::Session& s,
-                      const queue::Reply* r, std::vector<queue::Call>& writes, HealthTally& t) {
+                      const queue::SessionReplies& r, std::vector<queue::Call>& writes,
+                      HealthTally& t) {
   s.metrics = core::compute_metrics(s, s.last_hour, c.now);
   s.health = core::health_score(s.metrics, c.cfg.health.weights);
   ++t.bands[s.health >= c.cfg.health.min_score_primary     ? 0
             : s.health >= c.cfg.health.min_score_secondary ? 1
                                                            : 2];
   auto alerts = core::broken_limits(s.last_hour, c.cfg.analytics.alert_thresholds);
-  const auto before = static_cast<core::AlertMask>(queue::int_or(r[2], 0));
+  const core::AlertMask before = r.alerts;
   const core::AlertMask silent_bit = core::mask_of({core::Alert{core::AlertType::silent, 0, 0}});
   core::AlertMask kept = 0;  // a silent state not judged at this check stays as it was
   if (c.judge_pace && s.provider == core::ProviderType::webjs) {
-    if (auto silent = adapt_pace(c, s, !alerts.empty(), r + kBaseReads, writes, t))
+    if (auto silent = adapt_pace(c, s, !alerts.empty(), r.pace, writes, t))
       alerts.push_back(*silent);
   } else if (c.cfg.pacing.enabled) {
     kept = before & silent_bit;
@@ -112,10 +97,7 @@ void conclude_session(const HealthContext& c, const std::string& ws, core::Sessi
           s.id, ws, alerts.back().value, alerts.back().threshold);
     }
     const std::string alert = core::alert_json(s.id, ws, alerts, s.health, c.now);
-    if (c.cfg.analytics.real_time_monitoring) {
-      writes.push_back(queue::plain({"PUBLISH", c.keys.alerts(), alert}));
-    }
-    add_recent_alert(c.keys, alert, writes);
+    queue::add_alert_writes(c.keys, alert, c.cfg.analytics.real_time_monitoring, writes);
   }
   c.store.add_health_writes(writes, s, s.last_hour, mask, c.now, c.cfg);
   ++t.checked;
@@ -131,54 +113,27 @@ void report_tally(Metrics& m, const HealthTally& t, bool pace_judged, std::size_
 
 }  // namespace
 
-asio::awaitable<std::vector<std::pair<std::string, std::string>>> Daemon::sessions_to_check(
-    queue::PhpValues& php, std::size_t& workspace_count) {
-  redis::Command smembers{"SMEMBERS", keys_.workspaces()};
-  const auto ws_reply = co_await queue::run1(*conn_, queue::plain(std::move(smembers)));
-  std::vector<std::string> workspaces;
-  for (const auto& e : ws_reply.elements)
-    workspaces.emplace_back(php.member(keys_.workspaces(), e.str));
-  std::sort(workspaces.begin(), workspaces.end());
-  workspace_count = workspaces.size();
-  std::vector<queue::Call> c1;
-  for (const auto& ws : workspaces)
-    c1.push_back(queue::plain({"SMEMBERS", keys_.workspace_sessions(ws)}));
-  const auto r1 = co_await queue::run(*conn_, std::move(c1));
-  std::vector<std::pair<std::string, std::string>> all;  // (workspace, session)
-  for (std::size_t i = 0; i < workspaces.size(); ++i) {
-    for (const auto& e : r1[i].elements)
-      all.emplace_back(workspaces[i], php.member(keys_.workspace_sessions(workspaces[i]), e.str));
-  }
-  co_return all;
-}
-
 asio::awaitable<void> Daemon::prune_active(double now) {
   // wa:campaigns:active loses entries older than 24 h whether or not switching is on (section 4),
   // 4,000 per script (about 2 ms): a busy app's interval adds hundreds of thousands, and one
   // ZREMRANGEBYSCORE over them would block Redis for a tenth of a second or more.
-  const std::vector<std::string> active{keys_.active()};
   const std::string day_ago = std::to_string(static_cast<long long>((now - 86400) * 1000));
   while (!stopping_) {
-    std::vector<std::string> args{day_ago, std::to_string(kPruneStep)};
-    queue::Call call = queue::script_call(queue::prune_active_script(), active, std::move(args));
-    const auto pruned = co_await queue::run1(*conn_, std::move(call));
-    if (pruned.is_error()) spdlog::warn("health: pruning {}: {}", keys_.active(), pruned.str);
-    if (pruned.is_error() || queue::int_or(pruned) < kPruneStep) break;
+    const auto pruned = co_await queue::prune_active_step(*conn_, keys_, day_ago, kPruneStep);
+    if (pruned.error) spdlog::warn("health: pruning {}: {}", keys_.active(), *pruned.error);
+    if (pruned.error || pruned.removed < kPruneStep) break;
   }
 }
 
 asio::awaitable<void> Daemon::health_cycle() {
   const double now = wall_now();
   queue::PhpValues php;  // values the app's phpredis serialized: decoded, and reported below
-  std::size_t workspaces = 0;
-  const std::vector<std::pair<std::string, std::string>> all =
-      co_await sessions_to_check(php, workspaces);
+  const queue::HealthSessions checked = co_await queue::sessions_to_check(*conn_, keys_, php);
+  const std::vector<std::pair<std::string, std::string>>& all = checked.pairs;
   HealthContext ctx{keys_, cfg_, store_, now};
   if (cfg_.pacing.enabled) {
-    redis::Command llen{"LLEN", keys_.events()};  // outside the co_await: GCC 12 miscompiles it
-    const auto waiting = co_await queue::run1(*conn_, queue::plain(std::move(llen)));
-    ctx.judge_pace = core::reports_settled(
-        health_cycles_run_ == 0, static_cast<std::uint64_t>(queue::int_or(waiting)), kEventBatch);
+    const std::uint64_t waiting = co_await queue::events_waiting(*conn_, keys_);
+    ctx.judge_pace = core::reports_settled(health_cycles_run_ == 0, waiting, kEventBatch);
     if (!ctx.judge_pace) {
       spdlog::info("health: pace factors and silence not judged at this check ({})",
                    health_cycles_run_ == 0 ? "the daemon's first"
@@ -186,16 +141,16 @@ asio::awaitable<void> Daemon::health_cycle() {
     }
   }
   ++health_cycles_run_;
-  const std::size_t stride = kBaseReads + (cfg_.pacing.enabled ? queue::kPaceStateReads : 0);
+  const queue::HealthReads session_reads(keys_, store_, cfg_.pacing.enabled);
   HealthTally tally;
   // Chunks of sessions: the reads of the next chunk are on the wire while this one is computed,
   // and its writes go out while the next one is read and computed.
   auto reads_of = [&](std::size_t base) {
     const std::size_t end = std::min(all.size(), base + kChunk);
     std::vector<queue::Call> reads;
-    reads.reserve(stride * (end - base));
+    reads.reserve(session_reads.stride() * (end - base));
     for (std::size_t i = base; i < end; ++i)
-      add_session_reads(ctx, all[i].second, reads);
+      session_reads.add(all[i].second, reads);
     return queue::Pending(*conn_, std::move(reads));
   };
   std::optional<queue::Pending> reading, writing;
@@ -213,25 +168,18 @@ asio::awaitable<void> Daemon::health_cycle() {
     std::vector<std::string> stale;
     for (std::size_t i = base; i < end; ++i) {
       const auto& [ws, sid] = all[i];
-      const queue::Reply* r = &r2[stride * (i - base)];
+      const queue::SessionReplies r = session_reads.at(r2, i - base);
       std::string problem;
-      bool known = false;
-      queue::Fields fields = queue::pairs(r[0]);
-      php.fields(keys_.session(sid), fields);
-      core::Session s = queue::parse_session(sid, fields, problem, known);
+      core::Session s = queue::session_of(keys_, sid, r.hash, php, problem);
       if (!s.exists) {
         spdlog::warn("health: session {} of workspace {} skipped: {}", sid, ws,
                      problem.empty() ? "hash " + keys_.session(sid) + " is missing" : problem);
         continue;
       }
       stale.clear();
-      s.last_hour = co_await store_.last_hour_of(r[1], sid, now, &stale);
+      s.last_hour = co_await store_.last_hour_of(r.stats, sid, now, &stale);
       conclude_session(ctx, ws, s, r, writes, tally);
-      if (!stale.empty()) {
-        redis::Command hdel{"HDEL", keys_.session_stats(sid)};
-        hdel.insert(hdel.end(), stale.begin(), stale.end());
-        writes.push_back(queue::plain(std::move(hdel)));
-      }
+      if (!stale.empty()) writes.push_back(queue::stale_stats_delete(keys_, sid, stale));
     }
     if (writing) (void)co_await writing->get();
     writing.emplace(*conn_, std::move(writes));
@@ -239,7 +187,7 @@ asio::awaitable<void> Daemon::health_cycle() {
   if (writing) (void)co_await writing->get();
   for (const auto& w : php.warnings)
     warn_once("health: " + w, now);
-  report_tally(metrics_, tally, ctx.judge_pace, workspaces);
+  report_tally(metrics_, tally, ctx.judge_pace, checked.workspaces);
 
   co_await prune_active(now);
   if (cfg_.selection.enable_auto_switching) co_await switch_campaigns(now);

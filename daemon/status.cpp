@@ -1,17 +1,15 @@
-// The status page's reads (see status.hpp). Every command is bounded: lengths, SSCAN with a
-// COUNT from cursor 0 only, ranges with a limit; the per-target reads go in pipelines of
-// kTargetsPerPipeline targets.
+// The status page's data (see status.hpp), read with queue/status_reads.hpp's bounded reads; the
+// per-target reads go in pipelines of kTargetsPerPipeline targets.
 #include "daemon/status.hpp"
 
 #include <algorithm>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <cmath>
 #include <set>
 
 #include "daemon/daemon.hpp"
-#include "queue/codec.hpp"
-#include "queue/php_values.hpp"
+#include "queue/lists.hpp"
+#include "queue/status_reads.hpp"
 
 namespace wa::daemon {
 
@@ -21,37 +19,10 @@ namespace {
 
 constexpr std::size_t kTargetsPerPipeline = 200;
 constexpr std::size_t kMaxTargets = 2000;
-constexpr std::size_t kTargetReads = 6;
 
-std::uint64_t count_of(const queue::Reply& r) {
-  return static_cast<std::uint64_t>(std::max(0LL, queue::int_or(r, 0)));
-}
-
-// The members of an SSCAN reply ([cursor, [members]]), PHP-serialized ones decoded.
-std::vector<std::string> scanned(const queue::Reply& r, const std::string& key) {
-  std::vector<std::string> out;
-  if (!r.is_array() || r.elements.size() != 2) return out;
-  queue::PhpValues php;
-  for (const auto& e : r.elements[1].elements)
-    out.emplace_back(php.member(key, e.str));
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
-std::string plain_value(const queue::Reply& r) {
-  if (!r.is_string()) return "";
-  const auto php = queue::php_serialized_scalar(r.str);
-  return php ? std::string(*php) : r.str;
-}
-
-template <typename T>
-std::optional<T> number_at(const queue::Reply& r, std::size_t i) {
-  if (!r.is_array() || i >= r.elements.size() || !r.elements[i].is_string()) return std::nullopt;
-  const auto v = queue::to_number(plain_value(r.elements[i]));
-  if (!v || !std::isfinite(*v)) return std::nullopt;
-  return static_cast<T>(std::is_integral_v<T> ? std::floor(*v) : *v);
-}
+constexpr queue::StatusBounds kBounds{StatusBoard::kWorkspaces,       StatusBoard::kSessions,
+                                      StatusBoard::kBacklogCampaigns, StatusBoard::kReadyItems,
+                                      StatusBoard::kActiveCampaigns,  StatusBoard::kListed};
 
 }  // namespace
 
@@ -115,80 +86,39 @@ asio::awaitable<std::string> StatusBoard::read() {
 
 asio::awaitable<std::vector<std::string>> StatusBoard::read_base(core::StatusSnapshot& s,
                                                                  std::vector<std::string>& active) {
-  std::vector<queue::Call> c;
-  c.push_back(queue::plain({"LLEN", keys_.queue()}));
-  c.push_back(queue::plain({"ZCARD", keys_.delayed()}));
-  c.push_back(queue::plain({"ZCARD", keys_.reserved()}));
-  c.push_back(queue::plain({"LLEN", keys_.dead()}));
-  c.push_back(queue::plain({"LRANGE", keys_.dead(), std::to_string(-kListed), "-1"}));
-  c.push_back(queue::plain({"LRANGE", keys_.recent_alerts(), "0", std::to_string(kListed - 1)}));
-  c.push_back(queue::plain({"SCARD", keys_.workspaces()}));
-  c.push_back(
-      queue::plain({"SSCAN", keys_.workspaces(), "0", "COUNT", std::to_string(kWorkspaces)}));
-  c.push_back(
-      queue::plain({"ZREVRANGE", keys_.active(), "0", std::to_string(kActiveCampaigns - 1)}));
-  c.push_back(queue::plain({"ZCARD", keys_.active()}));
-  const auto r = co_await queue::run(conn_, std::move(c));
-  s.waiting = count_of(r[0]);
-  s.delayed = count_of(r[1]);
-  s.in_hand = count_of(r[2]);
-  s.dead_total = count_of(r[3]);
-  for (auto it = r[4].elements.rbegin(); it != r[4].elements.rend(); ++it)
-    s.dead.push_back(core::status_dead_entry(it->str));  // the newest is the list's tail
-  for (const auto& a : r[5].elements) {
+  queue::StatusBase b = co_await queue::read_status_base(conn_, keys_, kBounds);
+  s.waiting = b.waiting;
+  s.delayed = b.delayed;
+  s.in_hand = b.in_hand;
+  s.dead_total = b.dead_total;
+  for (const auto& d : b.dead)
+    s.dead.push_back(core::status_dead_entry(d));
+  for (const auto& a : b.alerts) {
     boost::system::error_code ec;
-    json::value v = json::parse(a.str, ec);
-    s.alerts.push_back(ec ? json::value(a.str) : std::move(v));
+    json::value v = json::parse(a, ec);
+    s.alerts.push_back(ec ? json::value(a) : std::move(v));
   }
-  s.workspaces_total = count_of(r[6]);
-  for (const auto& e : r[8].elements)
-    active.push_back(e.str);
-  s.active_total = count_of(r[9]);
-  co_return scanned(r[7], keys_.workspaces());
+  s.workspaces_total = b.workspaces_total;
+  active = std::move(b.active);
+  s.active_total = b.active_total;
+  co_return std::move(b.workspaces);
 }
 
 asio::awaitable<std::vector<std::string>> StatusBoard::session_ids(
     const std::vector<std::string>& workspaces, core::StatusSnapshot& s) {
-  std::vector<queue::Call> c;
-  for (const auto& ws : workspaces) {
-    const std::string key = keys_.workspace_sessions(ws);
-    c.push_back(queue::plain({"SSCAN", key, "0", "COUNT", std::to_string(kSessions)}));
-    c.push_back(queue::plain({"SCARD", key}));
-  }
-  const auto r = co_await queue::run(conn_, std::move(c));
+  auto got = co_await queue::read_workspace_sessions(conn_, keys_, workspaces, kBounds);
   std::vector<std::string> pairs;  // workspace, session, workspace, session...
   for (std::size_t i = 0; i < workspaces.size(); ++i) {
     auto& w = s.workspaces.emplace_back();
     w.id = workspaces[i];
-    w.sessions_total = count_of(r[2 * i + 1]);
-    for (auto& sid : scanned(r[2 * i], keys_.workspace_sessions(w.id))) {
+    w.sessions_total = got[i].total;
+    for (auto& sid : got[i].sessions) {
       pairs.push_back(w.id);
       pairs.push_back(std::move(sid));
     }
   }
   co_return pairs;
 }
-
-namespace {
-
-void add_target_reads(const queue::Keys& k, const std::string& ws, bool meta, const std::string& id,
-                      std::vector<queue::Call>& c) {
-  if (meta) {
-    c.push_back(queue::plain({"HMGET", k.workspace_meta(ws), "configured"}));
-  } else {
-    c.push_back(queue::plain({"HMGET", k.session(id), "health_score", "status"}));
-  }
-  c.push_back(queue::plain({"HMGET", k.pace(id), "rate_per_hour", "factor", "released_today",
-                            "cap_today", "budget_used", "tier_limit"}));
-  c.push_back(queue::plain({"LLEN", k.ready(id)}));
-  c.push_back(queue::plain({"ZCARD", k.backlog(id)}));
-  c.push_back(queue::plain(
-      {"ZRANGE", k.backlog(id), "0", std::to_string(StatusBoard::kBacklogCampaigns - 1)}));
-  c.push_back(
-      queue::plain({"LRANGE", k.ready(id), "0", std::to_string(StatusBoard::kReadyItems - 1)}));
-}
-
-}  // namespace
 
 asio::awaitable<std::vector<StatusBoard::Target>> StatusBoard::read_targets(
     const std::vector<std::string>& workspaces, core::StatusSnapshot& s) {
@@ -207,34 +137,8 @@ asio::awaitable<std::vector<StatusBoard::Target>> StatusBoard::read_targets(
     add(ws, true, "meta_api:" + ws);
   for (std::size_t from = 0; from < targets.size(); from += kTargetsPerPipeline) {
     const std::size_t to = std::min(targets.size(), from + kTargetsPerPipeline);
-    std::vector<queue::Call> c;
-    for (std::size_t i = from; i < to; ++i)
-      add_target_reads(keys_, targets[i].workspace, targets[i].meta, targets[i].row.id, c);
-    const auto r = co_await queue::run(conn_, std::move(c));
-    for (std::size_t i = from; i < to; ++i) {
-      const queue::Reply* t = &r[(i - from) * kTargetReads];
-      core::StatusTargetRow& row = targets[i].row;
-      if (targets[i].meta) {
-        row.status = number_at<int>(t[0], 0).value_or(0) == 1 ? "configured" : "";
-      } else {
-        row.health_score = number_at<int>(t[0], 0);
-        row.status = t[0].elements.size() > 1 ? plain_value(t[0].elements[1]) : "";
-      }
-      row.rate_per_hour = number_at<double>(t[1], 0);
-      row.factor = number_at<double>(t[1], 1);
-      row.released_today = number_at<std::int64_t>(t[1], 2);
-      row.cap_today = number_at<std::int64_t>(t[1], 3);
-      row.budget_used = number_at<std::int64_t>(t[1], 4);
-      row.tier_limit = number_at<std::int64_t>(t[1], 5);
-      row.ready = count_of(t[2]);
-      row.backlog_campaigns = count_of(t[3]);
-      for (const auto& e : t[4].elements)
-        targets[i].backlog.push_back(e.str);
-      for (const auto& e : t[5].elements) {
-        const std::string c = core::released_campaign(e.str);
-        if (!c.empty()) ++targets[i].ready_counts[c];
-      }
-    }
+    const std::span<Target> chunk(targets.data() + from, to - from);
+    co_await queue::read_status_targets(conn_, keys_, kBounds, chunk);
   }
   co_return targets;
 }
@@ -242,20 +146,15 @@ asio::awaitable<std::vector<StatusBoard::Target>> StatusBoard::read_targets(
 asio::awaitable<void> StatusBoard::read_campaigns(std::vector<std::string> ids,
                                                   std::vector<Target>& targets,
                                                   core::StatusSnapshot& s) {
-  std::vector<queue::Call> c;
-  for (const auto& id : ids) {
-    c.push_back(queue::plain({"GET", keys_.decision(id)}));
-    c.push_back(queue::plain({"SISMEMBER", keys_.paused_campaigns(), id}));
-  }
-  const auto r = co_await queue::run(conn_, std::move(c));
+  const auto got = co_await queue::read_status_campaigns(conn_, keys_, ids);
   std::vector<core::StatusCampaignRow> rows;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (!r[2 * i].is_string()) continue;
-    auto d = core::parse_status_campaign(r[2 * i].str);
+    if (!got[i].decision) continue;
+    auto d = core::parse_status_campaign(*got[i].decision);
     if (!d || d->targets.empty()) continue;  // a queue decision: nothing dispatched
     auto& row = rows.emplace_back();
     row.decision = std::move(*d);
-    row.paused = queue::int_or(r[2 * i + 1], 0) == 1;
+    row.paused = got[i].paused;
     for (const Target& t : targets) {
       const auto it = t.ready_counts.find(row.decision.id_text);
       if (it != t.ready_counts.end()) row.ready += it->second;
@@ -267,17 +166,17 @@ asio::awaitable<void> StatusBoard::read_campaigns(std::vector<std::string> ids,
 
 asio::awaitable<void> StatusBoard::count_waiting(std::vector<core::StatusCampaignRow>& rows,
                                                  std::vector<Target>& targets) {
-  std::vector<queue::Call> c;
+  std::vector<std::string> lists;
   for (const auto& row : rows) {
     for (const auto& t : row.decision.targets)
-      c.push_back(queue::plain({"LLEN", keys_.with_prefix(t.key)}));
+      lists.push_back(keys_.with_prefix(t.key));
   }
-  const auto r = co_await queue::run(conn_, std::move(c));
+  const auto lens = co_await queue::list_lengths(conn_, std::move(lists));
   std::map<std::string, std::uint64_t> per_target;  // pacing target → contacts waiting
   std::size_t i = 0;
   for (auto& row : rows) {
     for (const auto& t : row.decision.targets) {
-      const std::uint64_t n = count_of(r[i++]);
+      const std::uint64_t n = lens[i++];
       row.waiting += n;
       per_target[core::status_pacing_target(row.decision, t)] += n;
     }

@@ -13,8 +13,8 @@
 
 #include "config/config.hpp"
 #include "core/status.hpp"
-#include "queue/exec.hpp"
 #include "queue/keys.hpp"
+#include "queue/status_reads.hpp"
 #include "redis/connection.hpp"
 
 namespace wa::daemon {
@@ -42,13 +42,7 @@ class StatusBoard {
   asio::awaitable<std::string> json();
 
  private:
-  struct Target {  // a target being read
-    std::string workspace;
-    bool meta = false;
-    core::StatusTargetRow row;
-    std::vector<std::string> backlog;                   // campaign ids (the first ones)
-    std::map<std::string, std::uint64_t> ready_counts;  // campaign id → items in its ready list
-  };
+  using Target = queue::StatusTarget;  // a target being read
   asio::awaitable<std::string> read();
   asio::awaitable<std::vector<std::string>> read_base(core::StatusSnapshot& s,
                                                       std::vector<std::string>& active);

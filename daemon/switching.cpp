@@ -15,20 +15,19 @@
 // the campaign to its destinations' backlogs and the destinations to wa:pace:due.
 #include <spdlog/spdlog.h>
 
-#include <boost/json.hpp>
 #include <map>
 #include <set>
 #include <stdexcept>
 
 #include "core/records.hpp"
+#include "core/stored_decision.hpp"
 #include "core/switching.hpp"
-#include "core/utf8.hpp"
 #include "daemon/daemon.hpp"
+#include "queue/lists.hpp"
 #include "queue/outputs.hpp"
+#include "queue/switch_store.hpp"
 
 namespace wa::daemon {
-
-namespace json = boost::json;
 
 namespace {
 
@@ -46,119 +45,7 @@ constexpr std::uint64_t kSwitchStep = 2000;
 constexpr std::uint64_t kStickySwitchStep = 500;
 constexpr int kStepRetries = 5;  // steps tried again in a row (the list or the decision changed)
 
-std::string text_of(const json::value* v) {
-  if (v == nullptr) return {};
-  if (v->is_string()) return std::string(v->get_string());
-  if (v->is_int64()) return std::to_string(v->get_int64());
-  if (v->is_uint64()) return std::to_string(v->get_uint64());
-  return {};
-}
-
-// What switching needs from a stored decision.
-struct StoredCampaign {
-  std::string id;
-  core::Id campaign_id;
-  std::string workspace_id;
-  core::CampaignSpec spec;
-  std::vector<core::DistributionEntry> distribution;
-  std::string decision;  // the stored JSON, for compare-and-set
-};
-
-std::optional<core::Template> template_of(const json::object& o) {
-  const json::value* t = o.if_contains("template");
-  if (t == nullptr || !t->is_object()) return std::nullopt;
-  core::Template tmpl;
-  const auto status = text_of(t->get_object().if_contains("status"));
-  tmpl.status = status == "APPROVED"   ? core::TemplateStatus::approved
-                : status == "REJECTED" ? core::TemplateStatus::rejected
-                : status == "PAUSED"   ? core::TemplateStatus::paused
-                : status == "DISABLED" ? core::TemplateStatus::disabled
-                                       : core::TemplateStatus::pending;
-  if (const json::value* w = t->get_object().if_contains("webjs_compatible"); w && w->is_bool()) {
-    tmpl.webjs_compatible = w->get_bool();
-  }
-  return tmpl;
-}
-
-std::optional<StoredCampaign> read_decision(const std::string& id, const std::string& text) {
-  boost::system::error_code ec;
-  const json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const json::object& o = v.get_object();
-  StoredCampaign c;
-  c.id = id;
-  c.decision = text;
-  const json::value* cid = o.if_contains("campaign_id");
-  c.campaign_id = {text_of(cid), cid != nullptr && cid->is_number()};
-  c.workspace_id = text_of(o.if_contains("workspace_id"));
-  if (c.workspace_id.empty()) return std::nullopt;
-  const auto mode = text_of(o.if_contains("template_mode"));
-  c.spec.mode = mode == "template" ? core::TemplateMode::template_ : core::TemplateMode::direct;
-  const auto pref = text_of(o.if_contains("provider_preference"));
-  c.spec.preference = pref == "webjs"      ? core::Preference::webjs
-                      : pref == "meta_api" ? core::Preference::meta_api
-                                           : core::Preference::automatic;
-  c.spec.tmpl = template_of(o);
-  if (const json::value* d = o.if_contains("distribution"); d && d->is_array()) {
-    for (const json::value& e : d->get_array()) {
-      if (!e.is_object()) continue;
-      const auto target = text_of(e.get_object().if_contains("target"));
-      const json::value* n = e.get_object().if_contains("count");
-      if (target.empty() || n == nullptr || !n->is_number()) continue;
-      c.distribution.push_back({target, n->to_number<std::uint64_t>()});
-    }
-  }
-  return c;
-}
-
-// A decision's "session" object for a session (null for none), as a move's plan keeps it.
-std::string session_json(const core::Session* s) {
-  if (s == nullptr) return "null";
-  json::object so;
-  // As JsonWriter writes them: valid UTF-8 whatever the app stored (core/utf8.hpp).
-  so["id"] = core::to_valid_utf8(s->id);
-  so["uuid"] = core::to_valid_utf8(s->uuid);
-  so["phone_number"] = core::to_valid_utf8(s->phone_number);
-  so["health_score"] = s->health;
-  so["is_primary"] = s->is_primary;
-  return json::serialize(so);
-}
-
-// The stored decision with a new distribution, and type/session when they change (`session`:
-// the move's session, for when the current one has no entry left).
-std::string updated_decision(const StoredCampaign& c,
-                             const std::vector<core::DistributionEntry>& dist,
-                             const std::string& session) {
-  json::value v = json::parse(c.decision);
-  json::object& o = v.as_object();
-  json::array arr;
-  bool any_session = false, any_meta = false;
-  for (const auto& e : dist) {
-    json::object entry;
-    entry["target"] = core::to_valid_utf8(e.target);
-    entry["count"] = e.count;
-    entry["key"] = core::to_valid_utf8(core::dispatch_key(c.id, e.target));
-    arr.push_back(std::move(entry));
-    (e.target == "meta_api" ? any_meta : any_session) = true;
-  }
-  o["distribution"] = std::move(arr);
-  if (any_session) {
-    o["type"] = "webjs";
-  } else if (any_meta) {
-    o["type"] = "meta_api";
-  }
-  const json::value* current = o.if_contains("session");
-  const std::string id =
-      current && current->is_object() ? text_of(current->get_object().if_contains("id")) : "";
-  const bool still_there = std::any_of(
-      dist.begin(), dist.end(), [&](const auto& e) { return !id.empty() && e.target == id; });
-  if (!still_there) {
-    boost::system::error_code ec;
-    json::value s = json::parse(session, ec);
-    o["session"] = ec ? json::value(nullptr) : std::move(s);
-  }
-  return json::serialize(v);
-}
+using core::StoredCampaign;
 
 std::uint64_t switch_step(const config::Config& cfg) {
   return cfg.selection.sticky_sender ? kStickySwitchStep : kSwitchStep;
@@ -177,86 +64,49 @@ struct Switcher {
 
 // Reads the campaign's stored decision again (it changed under a move); false when it is gone.
 asio::awaitable<bool> reload_decision(Switcher& sw, StoredCampaign& c) {
-  redis::Command get{"GET", sw.keys.decision(c.id)};
-  const auto r = co_await queue::run1(sw.conn, queue::plain(std::move(get)));
-  if (!r.is_string()) co_return false;
-  auto fresh = read_decision(c.id, r.str);
+  const auto text = co_await queue::read_decision(sw.conn, sw.keys, c.id);
+  if (!text) co_return false;
+  auto fresh = core::parse_stored_decision(c.id, *text);
   if (!fresh) co_return false;
   c = std::move(*fresh);
   co_return true;
 }
 
 // Runs one step of `plan` (switch_step_script); on success the plan, the campaign and
-// `progress` follow it. Returns the script's reply.
-asio::awaitable<queue::Reply> run_step(Switcher& sw, StoredCampaign& c, core::MovePlan& plan,
-                                       std::string& progress) {
+// `progress` follow it. Returns the script's answer.
+asio::awaitable<queue::SwitchStepOutcome> run_step(Switcher& sw, StoredCampaign& c,
+                                                   core::MovePlan& plan, std::string& progress) {
   const core::MoveStep step = core::next_step(plan, switch_step(sw.cfg));
   auto dist = c.distribution;
   core::apply_step(dist, plan.from, step);
-  std::string next = updated_decision(c, dist, plan.session);
   core::MovePlan after = plan;
   core::advance(after, step);
-  std::string next_progress = step.last ? "" : core::progress_json(after);
-  const std::string record = step.last && after.total > 0
-                                 ? core::switch_json(c.campaign_id, core::record_of(after), sw.now)
-                                 : "";
-  std::vector<std::string> args{sw.token,
-                                std::to_string(kSwitchLockMs),
-                                std::to_string(step.count),
-                                c.decision,
-                                next,
-                                progress,
-                                next_progress,
-                                std::to_string(sw.cfg.results.ttl_seconds),
-                                record,
-                                sw.cfg.pacing.enabled ? queue::ms_score(sw.now) : "",
-                                c.id,
-                                sw.keys.backlog("")};
-  for (const auto& s : step.shares) {
-    args.insert(args.end(),
-                {sw.keys.dispatch(c.id, s.target), std::to_string(s.slice.first),
-                 std::to_string(s.slice.stride), std::to_string(s.slice.count),
-                 queue::pacing_target(s.target, c.workspace_id),
-                 sw.cfg.selection.sticky_sender && s.target != "meta_api" ? s.target : ""});
+  queue::SwitchStep s;
+  s.campaign = c.id;
+  s.workspace = c.workspace_id;
+  s.from = plan.from;
+  s.token = sw.token;
+  s.lock_ms = kSwitchLockMs;
+  s.count = step.count;
+  s.old_decision = c.decision;
+  s.new_decision = core::updated_decision(c, dist, plan.session);
+  s.old_progress = progress;
+  s.new_progress = step.last ? "" : core::progress_json(after);
+  s.progress_ttl_s = sw.cfg.results.ttl_seconds;
+  if (step.last && after.total > 0) {
+    s.record = core::switch_json(c.campaign_id, core::record_of(after), sw.now);
   }
-  const std::vector<std::string> keys{sw.keys.dispatch(c.id, plan.from),
-                                      sw.keys.decision(c.id),
-                                      sw.keys.results(),
-                                      sw.keys.campaign_lock(c.id),
-                                      sw.keys.switch_progress(c.id),
-                                      sw.keys.ready(plan.from),
-                                      sw.keys.pace_due(),
-                                      sw.keys.sticky(c.workspace_id)};
-  auto r = co_await queue::run1(
-      sw.conn, queue::script_call(queue::switch_step_script(), keys, std::move(args)));
-  if (r.is_array() && !r.elements.empty() && queue::int_or(r.elements[0], -9) == 1) {
+  s.now_ms = sw.cfg.pacing.enabled ? queue::ms_score(sw.now) : "";
+  s.sticky = sw.cfg.selection.sticky_sender;
+  s.shares = step.shares;
+  auto r = co_await queue::run_switch_step(sw.conn, sw.keys, s);
+  if (r.code == queue::SwitchStepOutcome::done) {
     plan = std::move(after);
-    progress = std::move(next_progress);
-    c.decision = std::move(next);
+    progress = std::move(s.new_progress);
+    c.decision = std::move(s.new_decision);
     c.distribution = std::move(dist);
   }
   co_return r;
-}
-
-// Why a step was not done, for the log.
-std::string step_refusal(const queue::Reply& r) {
-  if (r.is_error()) return r.str;
-  const long long outcome =
-      r.is_array() && !r.elements.empty() ? queue::int_or(r.elements[0], -9) : -9;
-  switch (outcome) {
-    case 0:
-      return "lock lost";
-    case -1:
-      return "its list kept shrinking";
-    case -2:
-      return "the decision kept changing";
-    case -3:
-      return "its progress record changed";
-    case -4:
-      return r.elements.size() > 1 ? r.elements[1].str : "a destination is not a list";
-    default:
-      return "unexpected reply";
-  }
 }
 
 // Moves what `plan` has left to move, step by step, under the campaign's lock; `plan` follows
@@ -271,26 +121,24 @@ asio::awaitable<bool> run_move(Switcher& sw, StoredCampaign& c, core::MovePlan& 
   }
   for (int refused = 0; !sw.stopping;) {
     const auto r = co_await run_step(sw, c, plan, progress);
-    const long long outcome =
-        r.is_array() && !r.elements.empty() ? queue::int_or(r.elements[0], -9) : -9;
-    if (outcome == 1) {
+    const long long outcome = r.code;
+    if (outcome == queue::SwitchStepOutcome::done) {
       refused = 0;
       if (progress.empty()) co_return true;  // the last step deletes the record
       continue;
     }
     bool again = ++refused <= kStepRetries;
-    if (again && outcome == -1) {
+    if (again && outcome == queue::SwitchStepOutcome::list_short) {
       // The target's sender popped some of the list meanwhile: the plan ends where the list does.
-      core::cut_plan(plan, plan.done + static_cast<std::uint64_t>(
-                                           std::max(0LL, queue::int_or(r.elements.at(1)))));
-    } else if (again && outcome == -2) {
+      core::cut_plan(plan, plan.done + r.list_len);
+    } else if (again && outcome == queue::SwitchStepOutcome::decision_changed) {
       again = co_await reload_decision(sw, c);  // a job of the campaign was decided meanwhile
     } else {
       again = false;
     }
     if (!again) {
       spdlog::warn("switch: campaign {}: move from {} stopped after {} of {} contacts ({})", c.id,
-                   plan.from, plan.done, plan.total, step_refusal(r));
+                   plan.from, plan.done, plan.total, queue::step_refusal(r));
       co_return false;
     }
   }
@@ -300,15 +148,10 @@ asio::awaitable<bool> run_move(Switcher& sw, StoredCampaign& c, core::MovePlan& 
 // The first cycle that finds a target broken with nowhere to go appends one record.
 asio::awaitable<void> report_nowhere(Switcher& sw, const StoredCampaign& c,
                                      const core::SwitchMove& move) {
-  const std::string reported = sw.keys.switch_reported(c.id);
-  redis::Command sadd{"SADD", reported, move.from};
-  const auto first = co_await queue::run1(sw.conn, queue::plain(std::move(sadd)));
-  if (queue::int_or(first) != 1) co_return;
-  std::vector<queue::Call> rec;
-  rec.push_back(
-      queue::plain({"RPUSH", sw.keys.results(), core::switch_json(c.campaign_id, move, sw.now)}));
-  rec.push_back(queue::plain({"EXPIRE", reported, std::to_string(sw.cfg.results.ttl_seconds)}));
-  (void)co_await queue::run(sw.conn, std::move(rec));
+  const std::string record = core::switch_json(c.campaign_id, move, sw.now);
+  const bool first = co_await queue::report_nowhere(sw.conn, sw.keys, c.id, move.from, record,
+                                                    sw.cfg.results.ttl_seconds);
+  if (!first) co_return;
   spdlog::warn("switch: campaign {}: target {} breaks ({}) but nowhere to move its contacts", c.id,
                move.from, core::to_string(move.reason));
 }
@@ -318,8 +161,7 @@ asio::awaitable<void> report_nowhere(Switcher& sw, const StoredCampaign& c,
 asio::awaitable<void> moved(Switcher& sw, const StoredCampaign& c, const core::MovePlan& plan) {
   if (plan.total == 0) co_return;
   sw.metrics.switches.Increment();
-  redis::Command srem{"SREM", sw.keys.switch_reported(c.id), plan.from};
-  (void)co_await queue::run1(sw.conn, queue::plain(std::move(srem)));
+  co_await queue::clear_nowhere(sw.conn, sw.keys, c.id, plan.from);
   spdlog::warn("switch: campaign {}: {} contacts moved from {} ({}) to {} target(s)", c.id,
                plan.total, plan.from, core::to_string(plan.reason),
                core::record_of(plan).decision.distribution.size());
@@ -361,18 +203,14 @@ asio::awaitable<ReadyCounts> read_ready(Switcher& sw, const std::vector<PageCamp
   }
   ReadyCounts out;
   if (sessions.empty()) co_return out;
-  std::vector<queue::Call> reads;
+  std::vector<std::string> lists;
   for (const auto& s : sessions)
-    reads.push_back(
-        queue::plain({"LRANGE", sw.keys.ready(s), "0", std::to_string(kReadyScan - 1)}));
-  const auto got = co_await queue::run(sw.conn, std::move(reads));
+    lists.push_back(sw.keys.ready(s));
+  const auto heads = co_await queue::list_heads(sw.conn, lists, kReadyScan);
   std::size_t at = 0;
   for (const auto& s : sessions) {
-    const auto& r = got[at++];
-    if (!r.is_array() || r.elements.empty()) continue;  // empty, or not a list: nothing to take
-    std::vector<std::string> items;
-    for (const auto& e : r.elements)
-      items.push_back(e.str);
+    const auto& items = heads[at++];
+    if (items.empty()) continue;  // empty, or not a list: nothing to take
     out.emplace(s, core::ready_counts(items));
   }
   co_return out;
@@ -382,12 +220,12 @@ asio::awaitable<ReadyCounts> read_ready(Switcher& sw, const std::vector<PageCamp
 // plus (with pacing) the campaign's items in the session's ready list, which a move takes back.
 asio::awaitable<std::vector<std::vector<core::TargetState>>> waiting_contacts(
     Switcher& sw, const std::vector<PageCampaign>& page) {
-  std::vector<queue::Call> llens;
+  std::vector<std::string> lists;
   for (const auto& pc : page) {
     for (const auto& e : pc.c.distribution)
-      llens.push_back(queue::plain({"LLEN", sw.keys.dispatch(pc.c.id, e.target)}));
+      lists.push_back(sw.keys.dispatch(pc.c.id, e.target));
   }
-  const auto lens = co_await queue::run(sw.conn, std::move(llens));
+  const auto lens = co_await queue::list_lengths(sw.conn, std::move(lists));
   ReadyCounts ready;
   if (sw.cfg.pacing.enabled) ready = co_await read_ready(sw, page);
   std::vector<std::vector<core::TargetState>> out;
@@ -395,7 +233,7 @@ asio::awaitable<std::vector<std::vector<core::TargetState>>> waiting_contacts(
   for (const auto& pc : page) {
     auto& targets = out.emplace_back();
     for (const auto& e : pc.c.distribution) {
-      auto n = static_cast<std::uint64_t>(std::max(0LL, queue::int_or(lens[at++])));
+      std::uint64_t n = lens[at++];
       if (const auto r = ready.find(e.target); r != ready.end()) {
         if (const auto k = r->second.find(pc.c.id); k != r->second.end()) n += k->second;
       }
@@ -413,39 +251,25 @@ asio::awaitable<void> Daemon::switch_campaigns(double now) {
   // that ZSCAN returns twice is checked twice: the second check finds its targets moved.
   std::string cursor = "0";
   do {
-    redis::Command zscan{"ZSCAN", keys_.active(), cursor, "COUNT", std::to_string(kSwitchPage)};
-    const auto r = co_await queue::run1(*conn_, queue::plain(std::move(zscan)));
-    if (!r.is_array() || r.elements.size() != 2 || !r.elements[1].is_array()) {
-      throw std::runtime_error("switch: unexpected reply to ZSCAN " + keys_.active() +
-                               (r.is_error() ? ": " + r.str : ""));
-    }
-    cursor = r.elements[0].str;
-    std::vector<std::string> ids;
-    const auto& page = r.elements[1].elements;
-    for (std::size_t i = 0; i < page.size(); i += 2)  // member, score
-      ids.push_back(page[i].str);
-    if (!ids.empty()) co_await switch_page(ids, now);
+    queue::ActivePage page = co_await queue::scan_active(*conn_, keys_, cursor, kSwitchPage);
+    cursor = std::move(page.cursor);
+    if (!page.ids.empty()) co_await switch_page(page.ids, now);
   } while (cursor != "0" && !stopping_);
 }
 
 asio::awaitable<void> Daemon::switch_page(const std::vector<std::string>& ids, double now) {
-  std::vector<queue::Call> gets;
-  for (const auto& id : ids) {
-    gets.push_back(queue::plain({"GET", keys_.decision(id)}));
-    gets.push_back(queue::plain({"GET", keys_.switch_progress(id)}));
-  }
-  const auto got = co_await queue::run(*conn_, std::move(gets));
+  auto got = co_await queue::read_switch_records(*conn_, keys_, ids);
   std::vector<PageCampaign> campaigns;
   std::vector<std::string> workspaces;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (!got[2 * i].is_string()) continue;
-    auto c = read_decision(ids[i], got[2 * i].str);
+    if (!got[i].decision) continue;
+    auto c = core::parse_stored_decision(ids[i], *got[i].decision);
     if (!c) {
       spdlog::warn("switch: campaign {}: stored decision unreadable; skipped", ids[i]);
       continue;
     }
     workspaces.push_back(c->workspace_id);
-    campaigns.push_back({std::move(*c), got[2 * i + 1].is_string() ? got[2 * i + 1].str : ""});
+    campaigns.push_back({std::move(*c), std::move(got[i].progress)});
   }
   std::sort(workspaces.begin(), workspaces.end());
   workspaces.erase(std::unique(workspaces.begin(), workspaces.end()), workspaces.end());
@@ -471,7 +295,7 @@ asio::awaitable<void> Daemon::switch_page(const std::vector<std::string>& ids, d
         co_await report_nowhere(sw, pc.c, move);
         continue;
       }
-      auto plan = core::plan_of(move, session_json(move.decision.session));
+      auto plan = core::plan_of(move, core::session_json(move.decision.session));
       if (!co_await run_move(sw, pc.c, plan, "")) break;
       co_await moved(sw, pc.c, plan);
     }
