@@ -22,6 +22,9 @@ inline constexpr std::uint16_t kNotSticky = 0xFFFF;
 struct StickyContacts {
   std::vector<std::string> sessions;
   std::vector<std::uint16_t> at;
+  // Why the hash could not be read (a key of another type): nothing is sticky, and the job
+  // writes nothing to it either (a write would fail after the dispatch lists are written).
+  std::string error;
   bool any() const noexcept { return !sessions.empty(); }
 };
 

@@ -10,7 +10,8 @@ namespace wa::daemon {
 
 bool Daemon::sticky_writes(const Item& it) const {
   return cfg_.selection.sticky_sender && it.parsed.job &&
-         it.plan.type == core::DecisionType::webjs && !it.plan.dispatch.empty();
+         it.plan.type == core::DecisionType::webjs && !it.plan.dispatch.empty() &&
+         !(it.sticky && !it.sticky->error.empty());
 }
 
 asio::awaitable<void> Daemon::apply_sticky(std::vector<Item>& items, double now) {
@@ -36,6 +37,14 @@ asio::awaitable<void> Daemon::apply_sticky(std::vector<Item>& items, double now)
     auto found = co_await queue::read_sticky_list(
         *conn_, keys_.sticky(it->parsed.job->workspace_id.text), it->contacts_key, it->contacts);
     it->sticky = std::move(found);
+  }
+  for (const Item& it : items) {
+    if (it.sticky && !it.sticky->error.empty()) {
+      spdlog::warn(
+          "job {}: {} cannot be read ({}): its contacts are dealt without stickiness and "
+          "the hash is not written",
+          it.parsed.job_id, keys_.sticky(it.parsed.job->workspace_id.text), it.sticky->error);
+    }
   }
   // Only a job with a sticky contact can be balanced differently. (The snapshot it was planned
   // on is still the same: nothing is refreshed in between.)

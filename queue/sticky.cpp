@@ -37,11 +37,13 @@ class Interner {
   }
   // An HMGET's reply for the positions from `p` on. Not an array (a hash of another type): none.
   void set_all(std::size_t p, const Reply& r) {
+    if (r.is_error() && out_.error.empty()) out_.error = r.str;
     if (!r.is_array()) return;
     for (std::size_t e = 0; e < r.elements.size(); ++e)
       if (r.elements[e].is_string()) set(p + e, r.elements[e].str);
   }
   void set_all(std::size_t p, redis::ReplyView r) {
+    if (r.type() == Reply::Type::error && out_.error.empty()) out_.error = r.str();
     if (!r.is_array()) return;
     for (std::size_t e = 0; e < r.size(); ++e) {
       const redis::ReplyView v = r[e];

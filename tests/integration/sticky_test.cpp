@@ -251,8 +251,9 @@ TEST(Sticky, AMetaDecisionNeitherReadsNorWritesTheHash) {
   EXPECT_EQ(env.c.cmd({"KEYS", "wa:sticky:*"}).strings(), (Strings{"wa:sticky:1"}));
 }
 
-// The app (or an operator) left another type at the key: stickiness reads as none and its writes
-// fail, and every campaign is still decided and dispatched whole.
+// The app (or an operator) left another type at the key: stickiness reads as none, nothing is
+// written to it (a failed write would send a dispatched job to dead), a warning names the key,
+// and every campaign is decided and dispatched whole.
 TEST(Sticky, AStickyKeyOfAnotherTypeHoldsNoCampaign) {
   Env env;
   two_sessions(env);
@@ -269,7 +270,9 @@ TEST(Sticky, AStickyKeyOfAnotherTypeHoldsNoCampaign) {
   ASSERT_TRUE(wait_decision(env.c, "j2", 0, 20s)) << env.log();
   (void)owners_of(env.c, 83, {"s1", "s2"}, listed);
   EXPECT_EQ(env.c.str({"GET", "wa:sticky:1"}), "not a hash");
-  EXPECT_EQ(env.c.integer({"LLEN", "wa:dead"}), 0);
+  EXPECT_EQ(env.c.integer({"LLEN", "queues:wa-campaigns:dead"}), 0) << env.log();
+  EXPECT_NE(env.log().find("job j1: wa:sticky:1 cannot be read (WRONGTYPE"), std::string::npos)
+      << env.log();
 }
 
 }  // namespace
