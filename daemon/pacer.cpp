@@ -136,6 +136,7 @@ asio::awaitable<double> Pacer::pass() {
   if (!releases.empty()) {
     const auto batch = co_await queue::release_many(conn_, keys_, releases);
     count(releases, batch, now);
+    co_await hold_failed(releases, batch, now);
   }
   if (targets.size() >= kPage) co_return 0.0;  // more are due
   const double wait = co_await idle_wait(to_ms(wall_now()));
@@ -197,11 +198,13 @@ void Pacer::count(const std::vector<std::pair<std::string, queue::ReleaseArgs>>&
                   const queue::ReleaseBatch& batch, double now) {
   for (std::size_t i = 0; i < releases.size(); ++i) {
     const std::string& target = releases[i].first;
-    if (!batch.errors[i].empty()) {
-      warn_("pacer: target " + target + ": " + batch.errors[i], now);
-      continue;
-    }
+    if (!batch.errors[i].empty()) continue;  // hold_failed says why
     const queue::ReleaseResult& r = batch.results[i];
+    if (r.paused_unreadable) {
+      warn_("pacer: " + keys_.paused_campaigns() +
+                " is not a set (the app SADDs paused campaign ids): no campaign is paused",
+            now);
+    }
     if (r.released > 0) metrics_.released(class_of(target), static_cast<double>(r.released));
     switch (r.reason) {
       case queue::ReleaseReason::cap:
@@ -218,6 +221,24 @@ void Pacer::count(const std::vector<std::pair<std::string, queue::ReleaseArgs>>&
     }
   }
   if (!holding_) spdlog::warn("pacer: lock {} lost to another daemon", keys_.pacer_lock());
+}
+
+asio::awaitable<void> Pacer::hold_failed(
+    const std::vector<std::pair<std::string, queue::ReleaseArgs>>& releases,
+    const queue::ReleaseBatch& batch, double now) {
+  const std::string until = std::to_string(to_ms(now) + kUnreadableRetryMs);
+  redis::Command zadd{"ZADD", keys_.pace_due(), "XX"};
+  for (std::size_t i = 0; i < releases.size(); ++i) {
+    if (batch.errors[i].empty()) continue;
+    const auto& [target, args] = releases[i];
+    const auto wrong = co_await queue::wrong_type_keys(conn_, keys_, target, args);
+    std::string why = wrong.empty() ? batch.errors[i] : std::string();
+    for (const auto& w : wrong)
+      why += (why.empty() ? "" : "; ") + w;
+    warn_("pacer: target " + target + " is held for a minute, its release failed: " + why, now);
+    zadd.insert(zadd.end(), {until, target});
+  }
+  if (zadd.size() > 3) (void)co_await queue::run1(conn_, queue::plain(std::move(zadd)));
 }
 
 }  // namespace wa::daemon

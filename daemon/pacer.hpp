@@ -51,6 +51,11 @@ class Pacer {
             std::vector<std::string>& holds);
   void count(const std::vector<std::pair<std::string, queue::ReleaseArgs>>& releases,
              const queue::ReleaseBatch& batch, double now);
+  // Targets whose release step failed (a key of another type, say) are looked at again a minute
+  // later, not at every pass; the log names the keys of the wrong type.
+  asio::awaitable<void> hold_failed(
+      const std::vector<std::pair<std::string, queue::ReleaseArgs>>& releases,
+      const queue::ReleaseBatch& batch, double now);
   asio::awaitable<double> idle_wait(std::int64_t now_ms);
   asio::awaitable<void> sleep(double seconds);
   double unit_random();

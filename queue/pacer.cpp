@@ -77,13 +77,14 @@ Call release_call(const Keys& keys, std::string_view target, const ReleaseArgs& 
 // The script's reply, or the error that stopped it.
 ReleaseResult parse_release(const Reply& r) {
   if (r.is_error()) throw std::runtime_error("pace_release: " + r.str);
-  if (!r.is_array() || r.elements.size() != 3) {
+  if (!r.is_array() || r.elements.size() < 3 || r.elements.size() > 4) {
     throw std::runtime_error("pace_release: unexpected reply");
   }
   ReleaseResult out;
   out.released = int_or(r.elements[0]);
   out.reason = parse_reason(r.elements[1].str);
   out.released_today = int_or(r.elements[2]);
+  out.paused_unreadable = r.elements.size() == 4 && int_or(r.elements[3]) == 1;
   return out;
 }
 
@@ -93,6 +94,41 @@ asio::awaitable<ReleaseResult> release(redis::Connection& conn, const Keys& keys
                                        std::string_view target, const ReleaseArgs& a) {
   const Reply r = co_await run1(conn, release_call(keys, target, a));
   co_return parse_release(r);
+}
+
+namespace {
+
+// The keys a release step reads or writes with plain commands, and the type each must have.
+std::vector<std::pair<std::string, std::string_view>> typed_keys(const Keys& keys,
+                                                                 std::string_view target,
+                                                                 const ReleaseArgs& a) {
+  std::vector<std::pair<std::string, std::string_view>> out{{keys.pace(target), "hash"},
+                                                            {keys.ready(target), "list"},
+                                                            {keys.backlog(target), "zset"},
+                                                            {keys.pace_due(), "zset"},
+                                                            {keys.paused_campaigns(), "set"}};
+  if (!a.budget_portfolio.empty() && a.tier_limit > 0)
+    out.emplace_back(keys.meta_budget(a.budget_portfolio), "zset");
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<std::vector<std::string>> wrong_type_keys(redis::Connection& conn, const Keys& keys,
+                                                          std::string_view target,
+                                                          const ReleaseArgs& args) {
+  const auto typed = typed_keys(keys, target, args);
+  std::vector<Call> calls;
+  for (const auto& [key, type] : typed)
+    calls.push_back(plain({"TYPE", key}));
+  const auto replies = co_await run(conn, std::move(calls));
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < typed.size() && i < replies.size(); ++i) {
+    const std::string& got = replies[i].str;
+    if (got == "none" || got == typed[i].second || replies[i].is_error()) continue;
+    out.push_back(typed[i].first + " is a " + got + ", not a " + std::string(typed[i].second));
+  }
+  co_return out;
 }
 
 asio::awaitable<ReleaseBatch> release_many(

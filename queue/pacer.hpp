@@ -55,6 +55,8 @@ struct ReleaseResult {
   std::int64_t released = 0;
   ReleaseReason reason = ReleaseReason::none;  // none when released > 0
   std::int64_t released_today = 0;
+  // wa:campaigns:paused holds another type than a set: nothing was taken as paused.
+  bool paused_unreadable = false;
 };
 
 std::string_view to_string(ReleaseReason r) noexcept;
@@ -71,6 +73,12 @@ struct ReleaseBatch {
   std::vector<ReleaseResult> results;
   std::vector<std::string> errors;  // "" when the release step ran
 };
+// Why a release step may fail: the keys of the target's step that hold another type than the
+// step needs, each as "wa:ready:s1 is a hash, not a list" (empty: none; the error is another).
+asio::awaitable<std::vector<std::string>> wrong_type_keys(redis::Connection& conn, const Keys& keys,
+                                                          std::string_view target,
+                                                          const ReleaseArgs& args);
+
 asio::awaitable<ReleaseBatch> release_many(
     redis::Connection& conn, const Keys& keys,
     const std::vector<std::pair<std::string, ReleaseArgs>>& releases);

@@ -769,6 +769,8 @@ end
 -- Meta's budget (section 9), KEYS[8] with ARGV[17] tier_limit and ARGV[18] window (ms); `used`
 -- counts its live entries, budget_at is when the oldest ages out (reason 'budget').
 local budget, tier, cutoff, used, budget_at = KEYS[8], tonumber(ARGV[17]), 0, 0, 0
+-- A paused key of another type pauses nothing; the reply's fourth element says so.
+local paused_bad = 0
 local function finish(released, reason)
   local next_at = ARGV[5]
   if reason == 'cap' then next_at = ARGV[14] end
@@ -791,7 +793,7 @@ local function finish(released, reason)
     redis.pcall('ZADD', due, next_at, target)
   end
   if released > 0 then count(released) end
-  return {released, reason, today}
+  return {released, reason, today, paused_bad}
 end
 )lua";
 
@@ -866,7 +868,9 @@ if #w < window and start > 0 then
 end
 -- Paused campaigns are skipped; with n releases to make, only the first n that are not paused
 -- are needed (one SISMEMBER each, none when nothing is paused).
-local any_paused = redis.call('SCARD', paused) > 0
+local n_paused = redis.pcall('SCARD', paused)
+if type(n_paused) ~= 'number' then n_paused, paused_bad = 0, 1 end
+local any_paused = n_paused > 0
 local active, saw_paused, p = {}, false, 1
 local function fill()
   while #active < n and p <= #w do

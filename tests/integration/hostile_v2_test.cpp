@@ -260,7 +260,8 @@ void expect_status_page(HostileEnv& env) {
         EXPECT_EQ(r->status, 200) << r->body.substr(0, 300);
         if (r->status != 200) return false;
         doc = parse_object(r->body);  // throws when not JSON
-        EXPECT_EQ(r->body.find(kOddSession), std::string::npos);  // never unescaped
+        const auto raw = r->body.find(kOddSession);  // never unescaped
+        EXPECT_EQ(raw, std::string::npos) << r->body.substr(raw < 200 ? 0 : raw - 200, 400);
         return r->body.find("s\\\"") != std::string::npos;
       },
       std::chrono::seconds(6)))
