@@ -110,15 +110,35 @@ core::Session parse_session(std::string_view id, const Fields& f, std::string& p
   return s;
 }
 
-core::MetaSettings parse_meta(const Fields& f) {
+namespace {
+
+void unreadable(std::vector<std::string>* problems, std::string_view field, std::string_view value,
+                std::string_view expected, const std::string& used) {
+  if (problems == nullptr) return;
+  problems->push_back(std::string(field) + " '" + std::string(value.substr(0, 100)) +
+                      "': expected " + std::string(expected) + "; " + used + " is used");
+}
+
+}  // namespace
+
+core::MetaSettings parse_meta(const Fields& f, std::vector<std::string>* problems) {
   core::MetaSettings m;
   m.configured = flag(f, "configured");
-  if (const auto* v = find(f, "throughput_mps")) {
-    if (const auto n = to_number(*v); n && *n > 0) m.throughput_mps = *n;
+  if (const auto* v = find(f, "throughput_mps"); v != nullptr && !v->empty()) {
+    if (const auto n = to_number(*v); n && *n > 0) {
+      m.throughput_mps = *n;
+    } else {
+      unreadable(problems, "throughput_mps", *v, "a number > 0",
+                 std::to_string(std::lround(m.throughput_mps)));
+    }
   }
-  if (const auto* v = find(f, "tier_limit")) {
-    if (const auto n = to_number(*v); n && *n >= 0 && *n < 1e15 && *n == std::floor(*n))
+  if (const auto* v = find(f, "tier_limit"); v != nullptr && !v->empty()) {
+    if (const auto n = to_number(*v); n && *n >= 0 && *n < 1e15 && *n == std::floor(*n)) {
       m.tier_limit = static_cast<std::uint64_t>(*n);
+    } else {
+      unreadable(problems, "tier_limit", *v, "an integer from 0 (unlimited) to 10^15",
+                 std::to_string(m.tier_limit));
+    }
   }
   if (const auto* v = find(f, "portfolio_id")) m.portfolio_id = std::string(*v);
   if (const auto* v = find(f, "quality")) m.quality = std::string(*v);

@@ -22,7 +22,9 @@ using Fields = std::vector<std::pair<std::string_view, std::string_view>>;
 core::Session parse_session(std::string_view id, const Fields& f, std::string& problem,
                             bool& health_known);
 
-core::MetaSettings parse_meta(const Fields& f);
+// A Meta hash into core::MetaSettings. A throughput_mps or tier_limit that cannot be read keeps
+// its default, and `problems` (when given) gets a line naming the field, its value and the default.
+core::MetaSettings parse_meta(const Fields& f, std::vector<std::string>* problems = nullptr);
 
 // Counters of a WindowStats as hash fields (the wa:health:<id> summary).
 // Names: t s d r f rs rc ds dc. Zero counters are left out unless `with_zeros`.

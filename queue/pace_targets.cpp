@@ -131,7 +131,10 @@ asio::awaitable<std::map<std::string, TargetRead>> read_pace_targets(
     if (is_meta(id)) {
       r.target->meta = true;
       r.target->workspace_id = id.substr(kMetaPrefix.size());
-      const core::MetaSettings m = parse_meta(f);
+      std::vector<std::string> unread;
+      const core::MetaSettings m = parse_meta(f, &unread);
+      for (const auto& u : unread)
+        r.warnings.push_back(keys.workspace_meta(r.target->workspace_id) + " " + u);
       r.target->base_rate_per_hour = core::meta_rate_per_hour(m.throughput_mps);
       r.target->tier_limit = m.tier_limit;
       r.target->portfolio = m.portfolio_id.empty() ? r.target->workspace_id : m.portfolio_id;

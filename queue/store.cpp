@@ -40,7 +40,10 @@ std::vector<std::string> read_workspace(const Keys& keys, const std::string& ws,
   std::sort(members.begin(), members.end());
   Fields meta = pairs(r[1]);
   php.fields(keys.workspace_meta(ws), meta);
-  d.meta = parse_meta(meta);
+  std::vector<std::string> unread;
+  d.meta = parse_meta(meta, &unread);
+  for (const auto& u : unread)
+    d.problems.push_back(keys.workspace_meta(ws) + " " + u);
   std::move(php.warnings.begin(), php.warnings.end(), std::back_inserter(d.problems));
   for (int k = 0; k < kPerformanceDays; ++k) {
     const auto web = parse_daily(pairs(r[2 + 2 * k]));
