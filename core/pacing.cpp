@@ -84,8 +84,12 @@ std::uint64_t releases_due(std::int64_t last_release_ms, std::int64_t now_ms, do
 
 std::uint64_t ready_room(std::uint64_t ready_len, std::uint64_t ahead,
                          double rate_per_hour) noexcept {
+  constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
   const double per_second = rate_per_hour > 0 ? std::ceil(rate_per_hour / 3600.0 - kEpsilon) : 0;
-  const std::uint64_t room = std::max(ahead, static_cast<std::uint64_t>(per_second));
+  // A rate beyond 2^64 a second (a workspace's rate_per_hour of 1e308) is not cast: that is UB.
+  const std::uint64_t whole =
+      per_second < 0x1p64 ? static_cast<std::uint64_t>(per_second) : kMax;  // NaN: 0
+  const std::uint64_t room = std::max(ahead, whole);
   return ready_len >= room ? 0 : room - ready_len;
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -95,6 +96,11 @@ TEST(PacingReadyRoomTest, AheadOrOneSecondsReleasesMinusWhatWaits) {
   EXPECT_EQ(ready_room(30, 2, 288000), 50u);    // 80 per second
   EXPECT_EQ(ready_room(0, 2, 3600 * 2.5), 3u);  // ceil(2.5)
   EXPECT_EQ(ready_room(0, 2, 0), 2u);
+  // Rates past what a uint64 holds per second (a workspace's rate_per_hour of 1e308): no room
+  // limit, not an undefined cast.
+  EXPECT_EQ(ready_room(0, 2, 1e308), std::numeric_limits<std::uint64_t>::max());
+  EXPECT_EQ(ready_room(5, 2, std::numeric_limits<double>::infinity()),
+            std::numeric_limits<std::uint64_t>::max() - 5);
 }
 
 // ---- Daily cap ----
