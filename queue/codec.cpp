@@ -125,10 +125,11 @@ core::MetaSettings parse_meta(const Fields& f, std::vector<std::string>* problem
   core::MetaSettings m;
   m.configured = flag(f, "configured");
   if (const auto* v = find(f, "throughput_mps"); v != nullptr && !v->empty()) {
-    if (const auto n = to_number(*v); n && *n > 0) {
+    // Meta allows 1,000 a second at most; far beyond, the rate per hour overflows to infinity.
+    if (const auto n = to_number(*v); n && *n > 0 && *n <= 1e6) {
       m.throughput_mps = *n;
     } else {
-      unreadable(problems, "throughput_mps", *v, "a number > 0",
+      unreadable(problems, "throughput_mps", *v, "a number > 0, at most 1000000",
                  std::to_string(std::lround(m.throughput_mps)));
     }
   }

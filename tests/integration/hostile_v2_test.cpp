@@ -220,6 +220,7 @@ TEST(HostileV2, UnreadableMetaSettingsUseTheDefaultsAndAreLogged) {
       {"36", "throughput_mps", "0", "wa:workspace:36:meta throughput_mps '0'"},
       {"37", "throughput_mps", "-1", "wa:workspace:37:meta throughput_mps '-1'"},
       {"38", "throughput_mps", "abc", "wa:workspace:38:meta throughput_mps 'abc'"},
+      {"39", "throughput_mps", "1e308", "wa:workspace:39:meta throughput_mps '1e308'"},
   };
   HostileEnv env;
   for (const auto& k : cases) {
@@ -340,6 +341,11 @@ TEST(HostileV2, StickyEntriesNamingNoSessionOfTheJobAreNotSticky) {
   env.c.cmd({"HSET", "wa:sticky:45", contacts[0], std::string(100 * 1024, 'z'), contacts[1], "h1",
              contacts[2], "nosuch", contacts[3], std::string(100 * 1024, 'z')});
   push_job(env.c, job("45", 45, 6, "webjs"));
+  // A sticky key of another type: nothing is sticky in that workspace.
+  env.session("47", "x47");
+  env.c.cmd({"HSET", "wa:workspace:47:pacing", "rate_per_hour", "36000"});
+  env.c.cmd({"SET", "wa:sticky:47", "not a hash"});
+  push_job(env.c, job("47", 47, 3, "webjs"));
   env.run();
   const auto d = wait_decision(env.c, "j45");
   ASSERT_TRUE(d) << env.log();
@@ -352,11 +358,44 @@ TEST(HostileV2, StickyEntriesNamingNoSessionOfTheJobAreNotSticky) {
   EXPECT_EQ(env.pop("x45a", 3) + env.pop("x45b", 3), 6u) << env.log();
   EXPECT_EQ(env.accounted(45, {"x45a", "x45b"}), contacts);
   EXPECT_TRUE(env.accounted(45, {"h1"}).empty());
+  EXPECT_EQ(env.pop("x47", 3), 3u) << env.log();
+  EXPECT_EQ(env.accounted(47, {"x47"}), contacts_of(47, 3));
+  EXPECT_TRUE(env.logged("wa:sticky:47")) << env.log();
   for (const auto& c : contacts) {  // now sticky to the session that got them
     const std::string s = env.c.str({"HGET", "wa:sticky:45", c});
     EXPECT_TRUE(s == "x45a" || s == "x45b") << c << " " << s.substr(0, 20);
   }
   EXPECT_TRUE(env.daemon->running());
+}
+
+// The health cycle (not pinned here) reads and writes each session's pace state: keys of the
+// wrong type there hold no other session's health.
+TEST(HostileV2, PaceKeysOfTheWrongTypeDoNotStopTheHealthCycle) {
+  TempDir dir;
+  RedisServer redis{dir};
+  Client c{redis.socket()};
+  seed_session(c, {.id = "h1", .workspace = "1", .primary = true});
+  seed_session(c, {.id = "x43", .workspace = "43", .primary = true});
+  c.cmd({"RPUSH", "wa:pace:x43", "not", "a hash"});
+  c.cmd({"SET", "wa:stats:released:x43", "not a hash"});
+  c.cmd({"SET", "wa:health:x43", "not a hash"});
+  Daemon d(dir, redis.socket(), kFastConfig + "pacing: {enabled: true}\n");
+  d.start();
+  // Scored at start-up, then again by later cycles (every 0.5 s; the pace is judged from the
+  // second on).
+  std::string first;
+  ASSERT_TRUE(wait_until([&] {
+    first = c.str({"HGET", "wa:session:h1", "health_updated_at"});
+    return !first.empty();
+  })) << d.log();
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return c.str({"HGET", "wa:session:h1", "health_updated_at"}) != first;
+      },
+      std::chrono::seconds(5)))
+      << d.log();
+  EXPECT_FALSE(c.str({"HGET", "wa:session:x43", "health_score"}).empty()) << d.log();
+  EXPECT_TRUE(d.running());
 }
 
 }  // namespace
