@@ -16,14 +16,35 @@ json::value opt(const std::optional<T>& v) {
   return v ? json::value(*v) : json::value(nullptr);
 }
 
+// A rate rounded to tenths; a rate too large to round (a workspace's rate_per_hour of 1e308:
+// × 10 overflows) as it is.
+json::value tenths(const std::optional<double>& v) {
+  if (!v) return nullptr;
+  const double r = std::round(*v * 10) / 10;
+  return std::isfinite(r) ? json::value(r) : json::value(*v);
+}
+
+// Numbers that are not finite (serialized as `Infinity`, which is not JSON) become null; the
+// document is bounded, so the walk is.
+void scrub(json::value& v) {
+  if (v.is_double() && !std::isfinite(v.get_double())) {
+    v = nullptr;
+  } else if (v.is_array()) {
+    for (json::value& e : v.get_array())
+      scrub(e);
+  } else if (v.is_object()) {
+    for (auto& kv : v.get_object())
+      scrub(kv.value());
+  }
+}
+
 json::object target_json(const StatusTargetRow& t) {
   json::object o{{"id", t.id}, {"status", t.status}};
   o["health_score"] = opt(t.health_score);
   o["previous_score"] = opt(t.previous_score);
   o["trend"] = t.health_score && t.previous_score ? json::value(*t.health_score - *t.previous_score)
                                                   : json::value(nullptr);
-  o["rate_per_hour"] =
-      t.rate_per_hour ? json::value(std::round(*t.rate_per_hour * 10) / 10) : json::value(nullptr);
+  o["rate_per_hour"] = tenths(t.rate_per_hour);
   o["factor"] = opt(t.factor);
   o["released_today"] = opt(t.released_today);
   o["cap_today"] = opt(t.cap_today);
@@ -112,7 +133,9 @@ std::string status_json(const StatusSnapshot& s, Seconds now) {
   for (const auto& d : s.dead)
     dead.push_back(d);
   o["dead"] = std::move(dead);
-  return json::serialize(o);
+  json::value doc = std::move(o);
+  scrub(doc);
+  return json::serialize(doc);
 }
 
 }  // namespace wa::core

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "core/records.hpp"
 
 namespace {
@@ -110,6 +112,30 @@ TEST(StatusTime, ParsesIso8601) {
   EXPECT_EQ(parse_iso8601_utc("1970-01-01T00:00:00.000Z"), 0);
   EXPECT_FALSE(parse_iso8601_utc("2026-11-26 12:00:00"));
   EXPECT_FALSE(parse_iso8601_utc("2026-13-26T12:00:00.000Z"));
+}
+
+// A pace hash's rate of 1e308 (a workspace's rate_per_hour) overflowed the rounding to tenths
+// into infinity, which came out as `Infinity`: not JSON. Values that are not finite are null.
+TEST(StatusJson, HugeAndNonFiniteNumbersStayValidJson) {
+  StatusSnapshot s;
+  StatusWorkspace w;
+  w.id = "14";
+  StatusTargetRow row;
+  row.id = "x14";
+  row.rate_per_hour = 1e308;
+  w.sessions.push_back(row);
+  row.id = "x15";
+  row.rate_per_hour = 1163.84;
+  w.sessions.push_back(row);
+  s.workspaces.push_back(w);
+  s.alerts.push_back(json::object{{"value", std::numeric_limits<double>::infinity()}});
+  boost::system::error_code ec;
+  const json::value doc = json::parse(status_json(s, kAt), ec);
+  ASSERT_FALSE(ec) << status_json(s, kAt);
+  const json::array& sessions = doc.at("workspaces").at(0).at("sessions").as_array();
+  EXPECT_EQ(sessions.at(0).at("rate_per_hour").to_number<double>(), 1e308);
+  EXPECT_EQ(sessions.at(1).at("rate_per_hour").to_number<double>(), 1163.8);
+  EXPECT_TRUE(doc.at("alerts").at(0).at("value").is_null());
 }
 
 }  // namespace

@@ -44,6 +44,9 @@ std::string job(const std::string& ws, int campaign, int n, const std::string& p
          "]}";
 }
 
+// A session id that breaks out of a JSON string and an HTML script unless escaped (status page).
+const std::string kOddSession = "s\"</script><b>";
+
 struct HostileEnv : Env {
   int port = free_port();
   std::map<std::string, std::vector<json::object>> popped;  // target → items a sender popped
@@ -54,6 +57,7 @@ struct HostileEnv : Env {
     seed_session(c, {.id = "h1", .workspace = "1", .primary = true, .health = 95});
     c.cmd({"HSET", "wa:workspace:1:pacing", "rate_per_hour", "36000"});
     push_job(c, job("1", 1, 20, "webjs"));
+    seed_session(c, {.id = kOddSession, .workspace = "46", .health = 80});
   }
   void session(const std::string& ws, const std::string& id) {
     seed_session(c, {.id = id, .workspace = ws, .primary = true, .health = 95});
@@ -115,6 +119,34 @@ struct HostileEnv : Env {
   bool logged(const std::string& text) const { return log().find(text) != std::string::npos; }
 };
 
+// GET /status.json answers 200 with a JSON document; the odd session id comes out escaped.
+void expect_status_page(HostileEnv& env) {
+  std::optional<json::object> doc;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto r = http_get(env.port, "/status.json");
+        EXPECT_TRUE(r.has_value());
+        if (!r) return false;
+        EXPECT_EQ(r->status, 200) << r->body.substr(0, 300);
+        if (r->status != 200) return false;
+        doc = parse_object(r->body);                 // throws when not JSON
+        const auto raw = r->body.find(kOddSession);  // never unescaped
+        EXPECT_EQ(raw, std::string::npos) << r->body.substr(raw < 200 ? 0 : raw - 200, 400);
+        return r->body.find("s\\\"") != std::string::npos;
+      },
+      std::chrono::seconds(6)))
+      << env.log();
+  bool found = false;
+  for (const json::value& w : doc->at("workspaces").as_array()) {
+    for (const json::value& s : w.at("sessions").as_array())
+      found = found || s.at("id") == json::value(kOddSession);
+  }
+  EXPECT_TRUE(found) << json::serialize(*doc).substr(0, 2000);
+  const auto page = http_get(env.port, "/status");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+}
+
 // "HH:MM" of now + `minutes` (UTC).
 std::string clock_in(int minutes) {
   const long long t = now_seconds() + minutes * 60LL;
@@ -165,6 +197,7 @@ TEST(HostileV2, UnreadablePacingSettingsFallBackToTheConfigAndAreLogged) {
     }
     EXPECT_EQ(env.accounted(std::stoi(k.ws), {target}), contacts_of(std::stoi(k.ws), 3));
   }
+  expect_status_page(env);
   EXPECT_TRUE(env.daemon->running());
 }
 
@@ -205,6 +238,7 @@ TEST(HostileV2, SendingHoursAcrossMidnightAreOneWindowFromStartToEndTheNextMorni
     EXPECT_EQ(env.accounted(campaign, {target}), contacts_of(campaign, 3));
   }
   EXPECT_FALSE(env.logged("sending_hours '")) << env.log();
+  expect_status_page(env);
 }
 
 // ---- 2. wa:workspace:<ws>:meta ----
@@ -243,40 +277,11 @@ TEST(HostileV2, UnreadableMetaSettingsUseTheDefaultsAndAreLogged) {
   }
   EXPECT_EQ(env.c.integer({"ZCARD", "wa:meta:budget:34"}), 3);
   EXPECT_EQ(env.c.integer({"ZCARD", "wa:meta:budget:" + long_portfolio}), 3);
+  expect_status_page(env);
   EXPECT_TRUE(env.daemon->running());
 }
 
 // ---- 3. and 4. Keys of the wrong type, stray sticky entries, and the status page ----
-
-const std::string kOddSession = "s\"</script><b>";
-
-// GET /status.json answers 200 with a JSON document; the odd session id comes out escaped.
-void expect_status_page(HostileEnv& env) {
-  std::optional<json::object> doc;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        const auto r = http_get(env.port, "/status.json");
-        EXPECT_TRUE(r.has_value());
-        if (!r) return false;
-        EXPECT_EQ(r->status, 200) << r->body.substr(0, 300);
-        if (r->status != 200) return false;
-        doc = parse_object(r->body);                 // throws when not JSON
-        const auto raw = r->body.find(kOddSession);  // never unescaped
-        EXPECT_EQ(raw, std::string::npos) << r->body.substr(raw < 200 ? 0 : raw - 200, 400);
-        return r->body.find("s\\\"") != std::string::npos;
-      },
-      std::chrono::seconds(6)))
-      << env.log();
-  bool found = false;
-  for (const json::value& w : doc->at("workspaces").as_array()) {
-    for (const json::value& s : w.at("sessions").as_array())
-      found = found || s.at("id") == json::value(kOddSession);
-  }
-  EXPECT_TRUE(found) << json::serialize(*doc).substr(0, 2000);
-  const auto page = http_get(env.port, "/status");
-  ASSERT_TRUE(page);
-  EXPECT_EQ(page->status, 200);
-}
 
 TEST(HostileV2, KeysOfTheWrongTypeHoldOnlyTheirTargetAndAreNamed) {
   HostileEnv env;
@@ -291,7 +296,6 @@ TEST(HostileV2, KeysOfTheWrongTypeHoldOnlyTheirTargetAndAreNamed) {
   seed_meta(env.c, "44", true);
   env.c.cmd({"SET", "wa:meta:budget:44", "not a zset"});
   push_job(env.c, job("44", 44, 3, "meta_api"));
-  env.session("46", kOddSession);
   env.c.cmd({"HSET", "wa:ready:" + kOddSession, "not", "a list"});
   env.run();
   env.expect_healthy_paced();
@@ -325,10 +329,7 @@ TEST(HostileV2, APausedKeyThatIsNotASetPausesNothingAndIsNamed) {
   env.run();
   env.expect_healthy_paced();
   EXPECT_TRUE(env.logged("wa:campaigns:paused")) << env.log();
-  const auto r = http_get(env.port, "/status.json");
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 200);
-  EXPECT_NO_THROW(parse_object(r->body));
+  expect_status_page(env);
   EXPECT_TRUE(env.daemon->running());
 }
 
@@ -365,6 +366,7 @@ TEST(HostileV2, StickyEntriesNamingNoSessionOfTheJobAreNotSticky) {
     const std::string s = env.c.str({"HGET", "wa:sticky:45", c});
     EXPECT_TRUE(s == "x45a" || s == "x45b") << c << " " << s.substr(0, 20);
   }
+  expect_status_page(env);
   EXPECT_TRUE(env.daemon->running());
 }
 
