@@ -70,6 +70,18 @@ WorkspacePacing parse_workspace_pacing(const Fields& f) {
   return p;
 }
 
+namespace {
+
+// The HGETALL reply of wa:workspace:<ws>:pacing; a key of another type is a problem too.
+WorkspacePacing workspace_pacing_of(const Reply& r) {
+  if (!r.is_error()) return parse_workspace_pacing(pairs(r));
+  WorkspacePacing p;
+  p.problems.push_back("is not a hash (" + r.str + "); the config's values are used");
+  return p;
+}
+
+}  // namespace
+
 asio::awaitable<std::vector<DueTarget>> due_targets(redis::Connection& conn, const Keys& keys,
                                                     std::int64_t now_ms, std::size_t limit) {
   Command range{"ZRANGEBYSCORE", keys.pace_due(), "-inf", std::to_string(now_ms),
@@ -159,7 +171,7 @@ asio::awaitable<std::map<std::string, TargetRead>> read_pace_targets(
   const auto settings = co_await run(conn, std::move(calls));
   std::map<std::string, WorkspacePacing> by_ws;
   for (std::size_t i = 0; i < ws.size(); ++i)
-    by_ws[ws[i]] = parse_workspace_pacing(pairs(settings[i]));
+    by_ws[ws[i]] = workspace_pacing_of(settings[i]);
   for (auto& [id, r] : out) {
     if (!r.target) continue;
     const auto s = sessions.find(id);

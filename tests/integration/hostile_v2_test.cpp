@@ -290,6 +290,9 @@ TEST(HostileV2, KeysOfTheWrongTypeHoldOnlyTheirTargetAndAreNamed) {
     env.c.cmd({"HSET", "wa:workspace:" + ws + ":pacing", "rate_per_hour", "36000"});
     push_job(env.c, job(ws, std::stoi(ws), 3, "webjs"));
   }
+  env.session("49", "x49");  // its speed setting is not a hash: the config's values apply
+  env.c.cmd({"SET", "wa:workspace:49:pacing", "not a hash"});
+  push_job(env.c, job("49", 49, 3, "webjs"));
   env.c.cmd({"HSET", "wa:ready:x41", "not", "a list"});
   env.c.cmd({"SET", "wa:backlog:x42", "not a zset"});
   env.c.cmd({"RPUSH", "wa:pace:x43", "not", "a hash"});
@@ -307,6 +310,9 @@ TEST(HostileV2, KeysOfTheWrongTypeHoldOnlyTheirTargetAndAreNamed) {
   for (const std::string ws : {"41", "42", "43"})
     EXPECT_EQ(env.accounted(std::stoi(ws), {"x" + ws}), contacts_of(std::stoi(ws), 3)) << ws;
   EXPECT_EQ(env.accounted(44, {"meta_api:44"}), contacts_of(44, 3));
+  EXPECT_GE(env.pop("x49", 1), 1u) << env.log();
+  EXPECT_EQ(env.accounted(49, {"x49"}), contacts_of(49, 3));
+  EXPECT_TRUE(env.logged("wa:workspace:49:pacing is not a hash")) << env.log();
   // The backlog that is not a zset fails the finish step's ZADD: its job is dead, naming the key
   // (README, Design choices: a failed write), and its contacts wait in the dispatch list.
   const auto dead = env.c.list("queues:wa-campaigns:dead");
