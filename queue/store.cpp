@@ -41,6 +41,7 @@ std::vector<std::string> read_workspace(const Keys& keys, const std::string& ws,
   Fields meta = pairs(r[1]);
   php.fields(keys.workspace_meta(ws), meta);
   std::vector<std::string> unread;
+  if (r[1].is_error()) unread.push_back("is not a hash (" + r[1].str + "): Meta is not configured");
   d.meta = parse_meta(meta, &unread);
   for (const auto& u : unread)
     d.problems.push_back(keys.workspace_meta(ws) + " " + u);

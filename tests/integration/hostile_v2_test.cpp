@@ -293,6 +293,9 @@ TEST(HostileV2, KeysOfTheWrongTypeHoldOnlyTheirTargetAndAreNamed) {
   env.session("49", "x49");  // its speed setting is not a hash: the config's values apply
   env.c.cmd({"SET", "wa:workspace:49:pacing", "not a hash"});
   push_job(env.c, job("49", 49, 3, "webjs"));
+  env.session("50", "x50");  // its Meta hash is not a hash: Meta is not configured
+  env.c.cmd({"SET", "wa:workspace:50:meta", "not a hash"});
+  push_job(env.c, job("50", 50, 3, "auto"));
   env.c.cmd({"HSET", "wa:ready:x41", "not", "a list"});
   env.c.cmd({"SET", "wa:backlog:x42", "not a zset"});
   env.c.cmd({"RPUSH", "wa:pace:x43", "not", "a hash"});
@@ -313,6 +316,9 @@ TEST(HostileV2, KeysOfTheWrongTypeHoldOnlyTheirTargetAndAreNamed) {
   EXPECT_GE(env.pop("x49", 1), 1u) << env.log();
   EXPECT_EQ(env.accounted(49, {"x49"}), contacts_of(49, 3));
   EXPECT_TRUE(env.logged("wa:workspace:49:pacing is not a hash")) << env.log();
+  EXPECT_GE(env.pop("x50", 1), 1u) << env.log();
+  EXPECT_EQ(env.accounted(50, {"x50"}), contacts_of(50, 3));
+  EXPECT_TRUE(env.logged("wa:workspace:50:meta is not a hash")) << env.log();
   // The backlog that is not a zset fails the finish step's ZADD: its job is dead, naming the key
   // (README, Design choices: a failed write), and its contacts wait in the dispatch list.
   const auto dead = env.c.list("queues:wa-campaigns:dead");
