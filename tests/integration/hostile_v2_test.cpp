@@ -359,6 +359,12 @@ TEST(HostileV2, StickyEntriesNamingNoSessionOfTheJobAreNotSticky) {
   env.c.cmd({"HSET", "wa:workspace:47:pacing", "rate_per_hour", "36000"});
   env.c.cmd({"SET", "wa:sticky:47", "not a hash"});
   push_job(env.c, job("47", 47, 3, "webjs"));
+  for (const auto& c : contacts_of(48, 3))
+    env.c.cmd({"RPUSH", "list:48", c});
+  std::string listed = job("47", 48, 0, "webjs");
+  const std::string inline_list = R"("contacts":[])";
+  listed.replace(listed.find(inline_list), inline_list.size(), R"("contacts_key":"list:48")");
+  push_job(env.c, listed);
   env.run();
   const auto d = wait_decision(env.c, "j45");
   ASSERT_TRUE(d) << env.log();
@@ -371,9 +377,13 @@ TEST(HostileV2, StickyEntriesNamingNoSessionOfTheJobAreNotSticky) {
   EXPECT_EQ(env.pop("x45a", 3) + env.pop("x45b", 3), 6u) << env.log();
   EXPECT_EQ(env.accounted(45, {"x45a", "x45b"}), contacts);
   EXPECT_TRUE(env.accounted(45, {"h1"}).empty());
-  EXPECT_EQ(env.pop("x47", 3), 3u) << env.log();
+  // The sticky key of another type: both jobs served, neither dead, nothing written to the key.
+  EXPECT_EQ(env.pop("x47", 6), 6u) << env.log();
   EXPECT_EQ(env.accounted(47, {"x47"}), contacts_of(47, 3));
-  EXPECT_TRUE(env.logged("wa:sticky:47")) << env.log();
+  EXPECT_EQ(env.accounted(48, {"x47"}), contacts_of(48, 3));
+  EXPECT_TRUE(env.logged("wa:sticky:47 cannot be read")) << env.log();
+  EXPECT_EQ(env.c.integer({"LLEN", "queues:wa-campaigns:dead"}), 0) << env.log();
+  EXPECT_EQ(env.c.str({"GET", "wa:sticky:47"}), "not a hash");
   for (const auto& c : contacts) {  // now sticky to the session that got them
     const std::string s = env.c.str({"HGET", "wa:sticky:45", c});
     EXPECT_TRUE(s == "x45a" || s == "x45b") << c << " " << s.substr(0, 20);
