@@ -92,9 +92,9 @@ TEST(AllocateStickyTest, RoundRobinDealsOnlyTheContactsThatAreNotSticky) {
 
 TEST(StickyPositionsTest, SessionsThatAreNotEligibleAreForgotten) {
   const std::vector<Session> s{make_session("a", 90), make_session("b", 80)};
-  StickyContacts sc{{"gone", "b"}, {0, 1, X, 1, 0}};
+  StickyContacts sc{{"gone", "b"}, {0, 1, X, 1, 0}, ""};
   EXPECT_THAT(sticky_positions(sc, pointers(s)), ElementsAre(X, 1, X, 1, X));
-  StickyContacts none{{"gone"}, {0, 0}};
+  StickyContacts none{{"gone"}, {0, 0}, ""};
   EXPECT_TRUE(sticky_positions(none, pointers(s)).empty());
 }
 

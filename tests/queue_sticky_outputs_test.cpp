@@ -43,7 +43,7 @@ TEST(StickyOutputs, MetaPlansWriteNothing) {
 
 TEST(StickyOutputs, EntriesThatAlreadyNameTheSessionAreNotWrittenAgain) {
   // c0 is sticky to s1 (kept), c2 to s1 but sent to s2 (rewritten), c1 has no entry.
-  core::StickyContacts sc{{"s1"}, {0, core::kNotSticky, 0}};
+  core::StickyContacts sc{{"s1"}, {0, core::kNotSticky, 0}, ""};
   queue::TxJob o;
   queue::add_sticky(o, webjs_plan(2, 1), ids(3), "wa:sticky:1", &sc);
   ASSERT_EQ(o.writes.size(), 1u);
