@@ -25,6 +25,12 @@ inline const std::string kFastConfig =
     "health: {check_interval: 0.5}\n"
     "results: {ttl_seconds: 3600}\n";
 
+// kFastConfig with pacing on (no jitter) and the HTTP listener (status page) on `port`.
+inline std::string paced_http_config(int port) {
+  return kFastConfig + "metrics: {listen: \"127.0.0.1:" + std::to_string(port) +
+         "\"}\npacing: {enabled: true, jitter: 0}\n";
+}
+
 inline json::value parse_json(const std::string& text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);

@@ -19,11 +19,6 @@ namespace {
 using fault::free_port;
 using fault::http_get;
 
-std::string config(int port) {
-  return kFastConfig + "metrics: {listen: \"127.0.0.1:" + std::to_string(port) +
-         "\"}\npacing: {enabled: true, jitter: 0}\n";
-}
-
 // Contacts of campaign c: c * 1000 + 1 … c * 1000 + n, as strings (as ready items carry them).
 std::vector<std::string> contacts_of(int campaign, int n) {
   std::vector<std::string> out;
@@ -63,7 +58,7 @@ struct HostileEnv : Env {
     seed_session(c, {.id = id, .workspace = ws, .primary = true, .health = 95});
   }
   void run() {
-    start(config(port));
+    start(paced_http_config(port));
     ASSERT_TRUE(wait_until([&] { return http_get(port, "/healthz").has_value(); })) << log();
   }
   // What a sender does: pops the target's ready list until `n` items came in all, or the timeout.

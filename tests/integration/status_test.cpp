@@ -15,11 +15,6 @@ namespace {
 using fault::free_port;
 using fault::http_get;
 
-std::string config(int port) {
-  return kFastConfig + "metrics: {listen: \"127.0.0.1:" + std::to_string(port) +
-         "\"}\npacing: {enabled: true, jitter: 0}\n";
-}
-
 std::string job(const std::string& id, const std::string& campaign, const std::string& ws,
                 int contacts) {
   std::string list;
@@ -38,7 +33,7 @@ struct StatusEnv : Env {
     seed_session(c, {.id = "s3", .workspace = "2", .status = "disconnected", .health = 40});
     // One release per session at once, the next an hour later: the rest stays in the backlog.
     c.cmd({"HSET", "wa:workspace:1:pacing", "rate_per_hour", "1"});
-    start(config(port));
+    start(paced_http_config(port));
     wait_until([&] { return http_get(port, "/healthz").has_value(); });
   }
   // The document, once `done` holds for it (polled; the page's cache is 1 s).
@@ -156,7 +151,7 @@ TEST(StatusJson, AlertsOfTheHealthCycleAreShown) {
   Client c{redis.socket()};
   seed_session(c, {.id = "s1"});
   const int port = free_port();
-  Daemon d(dir, redis.socket(), config(port));
+  Daemon d(dir, redis.socket(), paced_http_config(port));
   d.start();
   ASSERT_TRUE(wait_until([&] {
     return !c.str({"HGET", "wa:session:s1", "health_score"}).empty();
