@@ -36,12 +36,6 @@ class Interner {
     }
   }
   // An HMGET's reply for the positions from `p` on. Not an array (a hash of another type): none.
-  void set_all(std::size_t p, const Reply& r) {
-    if (r.is_error() && out_.error.empty()) out_.error = r.str;
-    if (!r.is_array()) return;
-    for (std::size_t e = 0; e < r.elements.size(); ++e)
-      if (r.elements[e].is_string()) set(p + e, r.elements[e].str);
-  }
   void set_all(std::size_t p, redis::ReplyView r) {
     if (r.type() == Reply::Type::error && out_.error.empty()) out_.error = r.str();
     if (!r.is_array()) return;
@@ -72,30 +66,27 @@ void hmget(redis::Wire& w, const std::string& key, const Ids& ids, std::size_t f
 
 asio::awaitable<std::vector<core::StickyContacts>> read_sticky(
     redis::Connection& conn, const std::vector<StickyRead>& reads) {
-  std::vector<Call> calls;
-  for (const StickyRead& r : reads) {
-    const auto& cs = *r.contacts;
+  // One pipeline of HMGETs; each reply is interned in place, at its read and first position.
+  std::vector<std::shared_ptr<Interner>> ins;
+  auto at = std::make_shared<std::vector<std::pair<std::size_t, std::size_t>>>();
+  redis::Wire w;
+  for (std::size_t k = 0; k < reads.size(); ++k) {
+    const auto& cs = *reads[k].contacts;
+    ins.push_back(std::make_shared<Interner>(cs.size()));
     for (std::size_t from = 0; from < cs.size(); from += kStickyReadChunk) {
-      const std::size_t to = std::min(cs.size(), from + kStickyReadChunk);
-      Command c;
-      c.reserve(2 + to - from);
-      c.emplace_back("HMGET");
-      c.push_back(r.key);
-      c.insert(c.end(), cs.begin() + static_cast<std::ptrdiff_t>(from),
-               cs.begin() + static_cast<std::ptrdiff_t>(to));
-      calls.push_back(plain(std::move(c)));
+      hmget(w, reads[k].key, cs, from, std::min(cs.size(), from + kStickyReadChunk));
+      at->emplace_back(k, from);
     }
   }
-  std::vector<Reply> replies;
-  if (!calls.empty()) replies = co_await run(conn, std::move(calls));
-  std::vector<core::StickyContacts> out;
-  std::size_t next = 0;
-  for (const StickyRead& r : reads) {
-    Interner in(r.contacts->size());
-    for (std::size_t from = 0; from < r.contacts->size(); from += kStickyReadChunk)
-      in.set_all(from, replies[next++]);
-    out.push_back(in.take());
+  if (w.commands() > 0) {
+    auto visit = [ins, at](std::size_t i, redis::ReplyView r) {
+      ins[(*at)[i].first]->set_all((*at)[i].second, r);
+    };
+    (void)co_await Pending(conn, std::move(w), std::move(visit)).get();
   }
+  std::vector<core::StickyContacts> out;
+  for (const auto& in : ins)
+    out.push_back(in->take());
   co_return out;
 }
 
