@@ -91,8 +91,6 @@ void print_json(const boost::json::value& v);
 boost::json::value id_json(const core::Id& id);
 // "-" → "n/a"; otherwise the number with `decimals` decimals and `suffix`.
 std::string fixed(std::optional<double> v, int decimals, std::string_view suffix = "");
-// Decodes standard base64 (with or without padding); nullopt when malformed.
-std::optional<std::string> base64_decode(std::string_view text);
 
 // A UTC calendar day as days since 1970-01-01.
 using Day = std::int64_t;

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/dead.hpp"
+#include "core/base64.hpp"
 
 namespace wa::cli {
 
@@ -55,7 +56,7 @@ DeadEntry parse_entry(long long index, std::string raw) {
     e.payload = std::string(p->get_string());
     e.readable = true;
   } else if (const auto* b = o->if_contains("payload_base64"); b && b->is_string()) {
-    if (auto bytes = base64_decode(b->get_string())) {
+    if (auto bytes = core::base64_decode(b->get_string())) {
       e.payload = std::move(*bytes);
       e.base64 = true;
       e.readable = true;

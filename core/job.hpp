@@ -41,6 +41,5 @@ std::string rewrite_payload(std::string_view payload, std::string_view job_id,
                             std::int64_t attempts);
 
 bool is_valid_utf8(std::string_view bytes) noexcept;
-std::string base64_encode(std::string_view bytes);
 
 }  // namespace wa::core

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/base64.hpp"
 #include "core/job.hpp"
 #include "core/json_writer.hpp"
 

@@ -24,6 +24,7 @@
 
 #include "config/config.hpp"
 #include "core/backoff.hpp"
+#include "core/base64.hpp"
 #include "core/events.hpp"
 #include "core/health.hpp"
 #include "core/job.hpp"
@@ -62,37 +63,6 @@ inline std::uint64_t fnv1a(std::string_view data) {
     h *= 1099511628211ULL;
   }
   return h;
-}
-
-inline std::optional<std::string> base64_decode(std::string_view in) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char c = in[i + static_cast<std::size_t>(k)];
-      if (c == '=' && i + 4 == in.size() && k >= 2) {
-        v[k] = 0;
-        ++pad;
-      } else if (pad > 0 || (v[k] = value(c)) < 0) {
-        return std::nullopt;
-      }
-    }
-    const auto bits = static_cast<std::uint32_t>((v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3]);
-    out.push_back(static_cast<char>((bits >> 16) & 0xff));
-    if (pad < 2) out.push_back(static_cast<char>((bits >> 8) & 0xff));
-    if (pad < 1) out.push_back(static_cast<char>(bits & 0xff));
-  }
-  return out;
 }
 
 // Parses a record the daemon writes: it must be valid UTF-8 and a JSON object.
@@ -324,8 +294,11 @@ inline std::string check_dead_records(std::string_view payload, const core::Pars
     if (!p->is_string() || p->get_string() != payload) return "dead_entry_json: payload altered";
   } else if (const json::value* b = o.if_contains("payload_base64")) {
     if (!b->is_string()) return "dead_entry_json: payload_base64 not a string";
-    const auto decoded = base64_decode(std::string_view(b->get_string()));
-    if (!decoded || *decoded != payload) return "dead_entry_json: payload_base64 does not decode";
+    const std::string_view text(b->get_string());
+    const auto decoded = core::base64_decode(text);
+    if (text.size() % 4 != 0 || !decoded || *decoded != payload) {
+      return "dead_entry_json: payload_base64 is not padded base64 of the payload";
+    }
   } else {
     return "dead_entry_json: no payload";
   }

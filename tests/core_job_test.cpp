@@ -2,6 +2,8 @@
 // rewrite for re-queueing, UTF-8 and base64.
 #include "core/job.hpp"
 
+#include "core/base64.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -619,6 +621,22 @@ TEST(Base64Test, BinaryBytes) {
   EXPECT_EQ(base64_encode("\xfb\xff"), "+/8=");
   EXPECT_EQ(base64_encode("\xff\xff\xff"), "////");
   EXPECT_EQ(base64_encode("{\"a\":\"\xff\"}"), "eyJhIjoi/yJ9");
+}
+
+TEST(Base64Test, DecodeUndoesEncodeWithOrWithoutPadding) {
+  for (const std::string s : {"", "f", "fo", "foo", "foob", "fooba", "\xff\xfe\x01"}) {
+    EXPECT_EQ(base64_decode(base64_encode(s)), s);
+    std::string bare = base64_encode(s);
+    while (!bare.empty() && bare.back() == '=')
+      bare.pop_back();
+    EXPECT_EQ(base64_decode(bare), s) << bare;
+  }
+}
+
+TEST(Base64Test, DecodeRefusesWhatIsNotBase64) {
+  EXPECT_EQ(base64_decode("Zm9v!"), std::nullopt);
+  EXPECT_EQ(base64_decode("Z"), std::nullopt);
+  EXPECT_EQ(base64_decode("Zm 9v"), std::nullopt);
 }
 
 }  // namespace
