@@ -20,9 +20,8 @@ asio::awaitable<void> Daemon::apply_sticky(std::vector<Item>& items, double now)
   std::vector<Item*> inline_items, listed;
   for (Item& it : items) {
     if (!decidable(it) || !sticky_writes(it) || it.contacts == 0) continue;
-    const std::string key = keys_.sticky(it.parsed.job->workspace_id.text);
     if (it.contacts_key.empty()) {
-      reads.push_back({key, &it.parsed.job->contacts});
+      reads.push_back({keys_.sticky(it.parsed.job->workspace_id.text), &it.parsed.job->contacts});
       inline_items.push_back(&it);
     } else {
       listed.push_back(&it);

@@ -25,7 +25,8 @@ struct StickyRead {
 };
 
 // Every read in one pipeline of HMGETs of at most kStickyReadChunk fields. A hash of another type
-// reads as no sticky contact. Throws like queue::run on an unknown outcome.
+// reads as no sticky contact, its error kept in StickyContacts::error. Throws like queue::run on
+// an unknown outcome.
 asio::awaitable<std::vector<core::StickyContacts>> read_sticky(
     redis::Connection& conn, const std::vector<StickyRead>& reads);
 
